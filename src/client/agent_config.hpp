@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Everything the agent is configured with.
+#pragma once
+
+#include "net/connect.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace nexus::client {
+
+struct AgentConfig {
+    net::HostPort server{"relay.nexusnode.app", 7443};
+    std::string serverText = "relay.nexusnode.app:7443";  ///< as given, for logs
+    std::string slug;
+    std::string token;
+    std::string localHost = "127.0.0.1";
+    std::uint16_t localPort = 80;
+    /// Host header sent to the local app; by default the visitor's own Host passes through.
+    std::optional<std::string> hostHeader;
+
+    std::chrono::seconds connectTimeout{8};    ///< per resolved address
+    std::chrono::seconds registerTimeout{10};  ///< waiting for `registered`
+    std::chrono::seconds heartbeatTimeout{90}; ///< silence after which the relay is dead
+    /// The local app must answer within this (below the deployed relay's 15 s wait).
+    std::chrono::seconds localTimeout{12};
+    std::size_t maxInFlight = 256;
+    std::size_t maxIdleLocalConnections = 32;
+};
+
+}  // namespace nexus::client

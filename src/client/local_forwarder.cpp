@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// LocalForwarder: request validation, the HTTP/1.1 exchange with the local app, the pool.
+#include "client/local_forwarder.hpp"
+
+#include "net/connect.hpp"
+#include "net/http_headers.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace nexus::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace v1 = protocol::v1;
+
+v1::Response agentError(const std::string& id, int status, std::string body) {
+    return v1::Response{id, status, {}, std::move(body), false};
+}
+
+LocalForwarder::LocalForwarder(asio::any_io_executor executor, const AgentConfig& config)
+    : executor_(std::move(executor)), config_(config) {}
+
+namespace {
+
+// Origin form only: "/" followed by visible ASCII. Anything else (absolute URLs, "@host",
+// "//host", spaces, CR/LF) could make the request reach another host or split the message.
+bool isOriginForm(std::string_view target) {
+    return target.starts_with('/') && !target.starts_with("//") &&
+           std::all_of(target.begin(), target.end(),
+                       [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+bool isIdempotent(std::string_view method) {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+           method == "DELETE";
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::unique_ptr<LocalForwarder::Stream>>> LocalForwarder::checkout(
+    bool& reused) {
+    if (!idle_.empty()) {
+        auto stream = std::move(idle_.back());
+        idle_.pop_back();
+        reused = true;
+        co_return std::move(stream);
+    }
+    reused = false;
+    const net::HostPort local{config_.localHost, config_.localPort};
+    auto socket = co_await net::connectAny(local, std::chrono::seconds(5));
+    if (!socket) {
+        co_return socket.error();
+    }
+    ErrorCode ignored;
+    socket->set_option(asio::ip::tcp::no_delay(true), ignored);
+    co_return std::make_unique<Stream>(std::move(*socket));
+}
+
+void LocalForwarder::checkin(std::unique_ptr<Stream> stream) {
+    if (idle_.size() < config_.maxIdleLocalConnections) {
+        idle_.push_back(std::move(stream));
+    }
+}
+
+asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Request& in) {
+    if (!net::isToken(in.method)) {
+        co_return Outcome{agentError(in.id, 400, "Invalid HTTP method"), {}};
+    }
+    if (!isOriginForm(in.path)) {
+        co_return Outcome{agentError(in.id, 400, "Invalid request target"), {}};
+    }
+    http::request<http::string_body> request;
+    request.method_string(in.method);
+    request.target(in.path);
+    request.version(11);
+    bool hostSeen = false;
+    for (const auto& [name, value] : in.headers) {
+        const std::string key = lower(name);
+        if (net::isHopByHop(key) || key == "content-length" || !net::isToken(key) ||
+            !net::isSafeFieldValue(value)) {
+            continue;
+        }
+        if (key == "host") {
+            if (hostSeen || config_.hostHeader) {
+                continue;
+            }
+            hostSeen = true;
+        }
+        request.insert(name, value);
+    }
+    if (config_.hostHeader) {
+        request.set(http::field::host, *config_.hostHeader);
+    } else if (!hostSeen) {
+        request.set(http::field::host,
+                    config_.localHost + ":" + std::to_string(config_.localPort));
+    }
+    request.keep_alive(true);
+    request.body() = in.body;
+    if (!in.body.empty() || in.method == "POST" || in.method == "PUT" || in.method == "PATCH") {
+        request.content_length(in.body.size());
+    }
+
+    ErrorCode failure;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        bool reused = false;
+        auto stream = co_await checkout(reused);
+        if (!stream) {
+            failure = stream.error();
+            break;
+        }
+        (*stream)->expires_after(config_.localTimeout);
+        auto [writeError, written] = co_await http::async_write(
+            **stream, request, asio::as_tuple(asio::use_awaitable));
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(kMaxBody);
+        parser.header_limit(64 * 1024);
+        parser.skip(in.method == "HEAD");  // a HEAD response announces a body it never sends
+        beast::flat_buffer buffer;
+        ErrorCode readError = writeError;
+        if (!writeError) {
+            auto [error, read] = co_await http::async_read(**stream, buffer, parser,
+                                                           asio::as_tuple(asio::use_awaitable));
+            readError = error;
+        }
+        if (readError == http::error::body_limit) {
+            co_return Outcome{agentError(in.id, 502, "Response too large for this tunnel"),
+                              readError};
+        }
+        if (readError) {
+            failure = readError;
+            // A pooled connection the app closed while idle: retry once on a fresh one,
+            // but never replay a request the app may already have acted on.
+            if (reused && !parser.got_some() && (writeError || isIdempotent(in.method))) {
+                continue;
+            }
+            break;
+        }
+        auto& response = parser.get();
+        v1::Response out{in.id, static_cast<int>(response.result_int()), {}, {}, false};
+        for (const auto& field : response) {
+            std::string name = lower(field.name_string());
+            if (!net::isHopByHop(name)) {
+                out.headers.emplace_back(std::move(name), std::string(field.value()));
+            }
+        }
+        out.body = std::move(response.body());
+        if (response.keep_alive() && buffer.size() == 0) {
+            checkin(std::move(*stream));
+        }
+        co_return Outcome{std::move(out), {}};
+    }
+    co_return Outcome{agentError(in.id, 502, "Local server unreachable"), failure};
+}
+
+}  // namespace nexus::client

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Where settings and secrets come from besides flags: config files, token files, environment
+// variables, systemd credentials.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nexus {
+
+/// Copies argv, inserting the flags read from `--config FILE` right after the subcommand(s),
+/// so that flags given on the command line override the file. Returns a one-line problem
+/// ("FILE:LINE: ...") or an empty string.
+std::string expandConfigFile(int argc, char** argv, std::vector<std::string>& out);
+
+/// The token from, in order: --token-file, --token, NEXUS_RELAY_TOKEN, NODYX_RELAY_TOKEN,
+/// the systemd credential "token". Returns a one-line problem or an empty string.
+std::string resolveToken(const std::string& flag, const std::string& file, std::string& out);
+
+}  // namespace nexus

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// `nexus-relay server` and `nexus-relay client`: wire the objects, run the loop, stop on signals.
+#include "client/agent.hpp"
+#include "commands.hpp"
+#include "nexus_config.hpp"
+#include "server/relay_server.hpp"
+#include "stderr_logger.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <fmt/format.h>
+
+#include <csignal>
+
+namespace nexus {
+
+namespace asio = boost::asio;
+
+Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocation& where) {
+    if (!where.postgresUrl.empty()) {
+        return directory::openPostgres(where.postgresUrl);
+    }
+    return directory::openSqlite(where.sqlitePath);
+}
+
+std::string describeDirectory(const DirectoryLocation& where) {
+    return where.postgresUrl.empty() ? "SQLite " + where.sqlitePath : std::string("PostgreSQL");
+}
+
+int runServer(const server::ServerConfig& config, const DirectoryLocation& where) {
+    StderrLogger log(logLevelFromEnvironment());
+    std::signal(SIGPIPE, SIG_IGN);
+    auto directory = openDirectory(where);
+    if (!directory) {
+        log.error(fmt::format("Failed to open the directory ({}): {}", describeDirectory(where),
+                              directory.error().message()));
+        return 1;
+    }
+    asio::io_context io(1);
+    server::DirectoryWorker worker(io.get_executor(), std::move(*directory));
+    log.info(fmt::format("Starting nexus-relay server {}", NEXUS_VERSION));
+    log.info(fmt::format("  Domain     : {} (main slug {} → {})", config.domain, config.mainSlug,
+                         config.mainRedirect));
+    log.info(fmt::format("  Directory  : {}", describeDirectory(where)));
+    server::RelayServer relay(io.get_executor(), config, log, worker);
+    if (auto started = relay.start(); !started) {
+        log.error(fmt::format("Failed to listen on {}:{} / {}:{}: {}", config.tcpBind,
+                              config.tcpPort, config.httpBind, config.httpPort,
+                              started.error().message()));
+        return 1;
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const ErrorCode& ec, int signal) {
+        if (!ec) {
+            log.info(fmt::format("Received signal {}, shutting down", signal));
+            relay.stop();
+            io.stop();
+        }
+    });
+    io.run();
+    return 0;
+}
+
+int runClient(const client::AgentConfig& config) {
+    StderrLogger log(logLevelFromEnvironment());
+    std::signal(SIGPIPE, SIG_IGN);
+    asio::io_context io(1);
+    log.info(fmt::format("nexus-relay client {} starting", NEXUS_VERSION));
+    log.info(fmt::format("  Server : {}", config.serverText));
+    log.info(fmt::format("  Slug   : {}", config.slug));
+    log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
+    client::Agent agent(io.get_executor(), config, log);
+    asio::co_spawn(io, agent.run(), asio::detached);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const ErrorCode& ec, int signal) {
+        if (!ec) {
+            log.info(fmt::format("Received signal {}, shutting down", signal));
+            agent.stop();
+            io.stop();
+        }
+    });
+    io.run();
+    return 0;
+}
+
+}  // namespace nexus

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The directory: which slugs exist, their tokens, their fallback URLs. One interface, two
+// backends (SQLite embedded default, PostgreSQL with the deployed `directory_instances` schema).
+#pragma once
+
+#include "common/error.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nexus::directory {
+
+struct Instance {
+    std::int64_t id = 0;
+    std::string slug;
+    std::string url;
+    std::string status;        ///< pending, active, inactive or banned (the deployed CHECK list)
+    bool tokenHashed = false;  ///< false for legacy rows that still hold the plaintext token
+};
+
+struct NewInstance {
+    Instance instance;
+    std::string token;  ///< shown to the operator once; only its digest is stored
+};
+
+/// Blocking calls: the server runs them on a worker thread, never on its event loop.
+/// A backend object is used from one thread at a time.
+class Directory {
+public:
+    virtual ~Directory() = default;
+
+    /// The id of the active instance `slug` if `token` matches. An unknown slug, an inactive
+    /// one and a wrong token all give Errc::AuthFailed, after the same constant-time work.
+    virtual Result<std::int64_t> authenticate(std::string_view slug, std::string_view token) = 0;
+
+    /// The URL of an active slug, for the redirect when its tunnel is down; nullopt if none.
+    virtual Result<std::optional<std::string>> fallbackUrl(std::string_view slug) = 0;
+
+    /// Of the given instance ids, those still active (used to drop revoked tunnels).
+    virtual Result<std::vector<std::int64_t>> activeIds(const std::vector<std::int64_t>& ids) = 0;
+
+    /// Creates an active slug with a new 256-bit token. Errc::SlugExists if taken.
+    virtual Result<NewInstance> add(std::string_view slug, std::string_view url) = 0;
+
+    virtual Result<std::vector<Instance>> list() = 0;
+
+    /// Marks the slug inactive; Errc::SlugNotFound if there is no such slug.
+    virtual Result<void> revoke(std::string_view slug) = 0;
+
+    /// Telemetry of the deployed schema: transport is "tcp7443" or "wss". Failures are harmless.
+    virtual Result<void> recordTransport(std::string_view slug, std::string_view transport) = 0;
+};
+
+/// Opens (creating if needed, with its schema) an SQLite directory file.
+Result<std::unique_ptr<Directory>> openSqlite(const std::string& path);
+
+/// A PostgreSQL directory on an existing `directory_instances` table. Connects lazily and
+/// reconnects by itself, so a database outage never prevents start-up or recovery.
+Result<std::unique_ptr<Directory>> openPostgres(const std::string& conninfo);
+
+/// Slugs as the deployed registration API accepts them, plus single-label DNS names:
+/// 1-63 characters of [a-z0-9-], not starting or ending with a hyphen.
+bool isValidSlug(std::string_view slug);
+
+}  // namespace nexus::directory

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// FrameConnection: reading through FrameDecoder, one queued writer, the idle watchdog.
+#include "net/frame_connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace nexus::net {
+
+FrameConnection::FrameConnection(asio::any_io_executor executor,
+                                 std::unique_ptr<Transport> transport, std::uint32_t readLimit)
+    : transport_(std::move(transport)),
+      decoder_(readLimit),
+      wake_(executor, std::chrono::steady_clock::time_point::max()),
+      watchdog_(executor, std::chrono::steady_clock::time_point::max()),
+      lastRead_(std::chrono::steady_clock::now()) {}
+
+asio::awaitable<Result<std::string>> FrameConnection::read() {
+    // Small reads for small frames; large frames are read in chunks of at most 64 KiB.
+    std::array<char, 64 * 1024> chunk{};
+    for (;;) {
+        auto frame = decoder_.next();
+        if (!frame) {
+            co_return frame.error();
+        }
+        if (*frame) {
+            lastRead_ = std::chrono::steady_clock::now();
+            co_return std::move(**frame);
+        }
+        if (!open_) {
+            co_return timedOut_ ? makeError(Errc::Timeout) : ErrorCode(asio::error::eof);
+        }
+        ErrorCode ec;
+        const std::size_t want = std::min(chunk.size(), decoder_.wanted());
+        const std::size_t n = co_await transport_->readSome(asio::buffer(chunk.data(), want), ec);
+        if (n > 0) {
+            // Any byte is a sign of life, even inside a large frame on a slow link.
+            lastRead_ = std::chrono::steady_clock::now();
+            decoder_.append(std::string_view(chunk.data(), n));
+            continue;
+        }
+        if (timedOut_) {
+            co_return makeError(Errc::Timeout);
+        }
+        if (ec == asio::error::eof && decoder_.buffered() > 0) {
+            co_return makeError(Errc::TruncatedFrame);
+        }
+        co_return ec ? ec : ErrorCode(asio::error::eof);
+    }
+}
+
+bool FrameConnection::send(std::string_view payload) {
+    if (!open_ || closing_) {
+        return false;
+    }
+    auto framed = protocol::encodeFrame(payload);
+    if (!framed) {
+        return false;
+    }
+    queuedBytes_ += framed->size();
+    queue_.push_back(std::move(*framed));
+    wake_.cancel_one();
+    return true;
+}
+
+asio::awaitable<void> FrameConnection::runWriter() {
+    while (open_) {
+        if (queue_.empty()) {
+            if (closing_) {
+                close();
+                break;
+            }
+            co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        std::string frame = std::move(queue_.front());
+        queue_.pop_front();
+        queuedBytes_ -= frame.size();
+        ErrorCode ec;
+        co_await transport_->writeAll(asio::buffer(frame), ec);  // one write per frame
+        if (ec) {
+            close();
+        }
+    }
+}
+
+void FrameConnection::setIdleTimeout(std::chrono::steady_clock::duration idle) {
+    idle_ = idle;
+    lastRead_ = std::chrono::steady_clock::now();
+    watchdog_.cancel();  // the watchdog recomputes its deadline
+}
+
+void FrameConnection::closeAfterWrites() {
+    closing_ = true;
+    wake_.cancel_one();
+}
+
+asio::awaitable<void> FrameConnection::runIdleWatchdog() {
+    while (open_) {
+        const auto deadline = lastRead_ + idle_;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            timedOut_ = true;
+            close();
+            break;
+        }
+        watchdog_.expires_at(deadline);
+        co_await watchdog_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+void FrameConnection::close() {
+    if (!open_) {
+        return;
+    }
+    open_ = false;
+    transport_->close();
+    queue_.clear();
+    queuedBytes_ = 0;
+    wake_.cancel();
+    watchdog_.cancel();
+}
+
+}  // namespace nexus::net

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// A length-prefixed frame stream over any Transport: one reader, one writer coroutine fed by a
+// queue (so frames from concurrent requests never interleave), and an inactivity deadline.
+#pragma once
+
+#include "net/transport.hpp"
+#include "protocol/frame.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace nexus::net {
+
+class FrameConnection {
+public:
+    FrameConnection(asio::any_io_executor executor, std::unique_ptr<Transport> transport,
+                    std::uint32_t readLimit);
+
+    /// The next payload. asio::error::eof for a close at a frame boundary, TruncatedFrame for
+    /// one inside a frame, FrameTooLarge above the read limit, Timeout after the idle deadline.
+    asio::awaitable<Result<std::string>> read();
+
+    /// Frames and queues one payload; false if too large for the protocol or already closed.
+    bool send(std::string_view payload);
+
+    /// Drains the queue until close() or a write error; run it once per connection.
+    asio::awaitable<void> runWriter();
+
+    /// Closes the connection when nothing was received for the idle timeout; re-armed by
+    /// every byte read. Runs until close().
+    asio::awaitable<void> runIdleWatchdog();
+    void setIdleTimeout(std::chrono::steady_clock::duration idle);
+
+    void close();
+    /// Sends what is queued, then closes (e.g. after a final `registered{ok:false}`).
+    void closeAfterWrites();
+    bool isOpen() const { return open_; }
+    bool timedOut() const { return timedOut_; }
+
+    void setReadLimit(std::uint32_t limit) { decoder_.setLimit(limit); }
+    std::size_t queuedBytes() const { return queuedBytes_; }
+    Transport& transport() { return *transport_; }
+
+private:
+    std::unique_ptr<Transport> transport_;
+    protocol::FrameDecoder decoder_;
+    std::deque<std::string> queue_;
+    std::size_t queuedBytes_ = 0;
+    asio::steady_timer wake_;
+    asio::steady_timer watchdog_;
+    std::chrono::steady_clock::time_point lastRead_;
+    std::chrono::steady_clock::duration idle_ = std::chrono::seconds(10);
+    bool open_ = true;
+    bool closing_ = false;
+    bool timedOut_ = false;
+};
+
+}  // namespace nexus::net

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Header classification helpers.
+#include "net/http_headers.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace nexus::net {
+
+bool isHopByHop(std::string_view name) {
+    static constexpr std::array<std::string_view, 9> kHopByHop = {
+        "connection",          "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "proxy-connection",    "te",         "trailer",            "transfer-encoding",
+        "upgrade"};
+    return std::find(kHopByHop.begin(), kHopByHop.end(), name) != kHopByHop.end();
+}
+
+bool isToken(std::string_view text) {
+    static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+               kSpecials.find(c) != std::string_view::npos;
+    });
+}
+
+bool isSafeFieldValue(std::string_view text) {
+    return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool listsToken(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        std::string_view item = value.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+            item.remove_suffix(1);
+        }
+        if (item.size() == token.size() &&
+            std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            })) {
+            return true;
+        }
+        if (comma == std::string_view::npos) {
+            break;
+        }
+        value.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+}  // namespace nexus::net

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Header rules shared by the relay and the agent: hop-by-hop filtering and the checks that
+// keep one tenant's bytes from being read as another's message.
+#pragma once
+
+#include <string_view>
+
+namespace nexus::net {
+
+/// Connection-level headers that never cross a proxy (RFC 9110 §7.6.1), lowercase names.
+bool isHopByHop(std::string_view lowercaseName);
+
+/// An RFC 9110 token: header names and methods.
+bool isToken(std::string_view text);
+
+/// A header value without CR, LF or NUL (what could split or smuggle a message).
+bool isSafeFieldValue(std::string_view text);
+
+/// True if a comma-separated header value (e.g. Connection) lists `lowercaseToken`.
+bool listsToken(std::string_view value, std::string_view lowercaseToken);
+
+}  // namespace nexus::net

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// ControlListener: accept loop, registration, and the hand-over to V1Tunnel.
+#include "server/control_listener.hpp"
+
+#include "net/frame_connection.hpp"
+#include "protocol/v1_messages.hpp"
+#include "server/v1_tunnel.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+namespace v1 = protocol::v1;
+using asio::ip::tcp;
+
+/// Counts a connection against the pre-registration caps for as long as it is held.
+class ControlListener::PreAuthSlot {
+public:
+    PreAuthSlot(ControlListener& owner, asio::ip::address ip) : owner_(&owner), ip_(ip) {
+        ++owner_->unauthenticated_;
+        ++owner_->unauthenticatedByIp_[ip_];
+    }
+    ~PreAuthSlot() { release(); }
+    PreAuthSlot(const PreAuthSlot&) = delete;
+    PreAuthSlot& operator=(const PreAuthSlot&) = delete;
+
+    void release() {
+        if (owner_ == nullptr) {
+            return;
+        }
+        --owner_->unauthenticated_;
+        if (--owner_->unauthenticatedByIp_[ip_] == 0) {
+            owner_->unauthenticatedByIp_.erase(ip_);
+        }
+        owner_ = nullptr;
+    }
+
+private:
+    ControlListener* owner_;
+    asio::ip::address ip_;
+};
+
+asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor) {
+    asio::steady_timer pause(context_.executor);
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // EMFILE and friends: wait a little instead of spinning or exiting.
+            context_.log.error(fmt::format("Accept error on the control port: {}", ec.message()));
+            pause.expires_after(std::chrono::milliseconds(200));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        asio::co_spawn(context_.executor, handshake(net::makeTcpTransport(std::move(socket))),
+                       asio::detached);
+    }
+}
+
+namespace {
+
+std::string describe(const ErrorCode& ec, std::chrono::seconds registerTimeout) {
+    if (ec == makeError(Errc::Timeout)) {
+        return fmt::format("never registered within {}s", registerTimeout.count());
+    }
+    if (ec == asio::error::eof) {
+        return "closed the connection before registering";
+    }
+    return ec.message();
+}
+
+std::string hostOf(const std::string& peer) {
+    return peer.substr(0, peer.rfind(':'));
+}
+
+}  // namespace
+
+asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport> transport) {
+    const std::string peer = transport->peer();
+    ErrorCode parseError;
+    std::string host = hostOf(peer);
+    if (host.starts_with('[')) {
+        host = host.substr(1, host.size() - 2);
+    }
+    const auto ip = asio::ip::make_address(host, parseError);
+    auto& log = context_.log;
+    const auto fromIp = unauthenticatedByIp_.find(ip);
+    if (context_.config.maxUnauthenticated <= unauthenticated_ ||
+        (fromIp != unauthenticatedByIp_.end() &&
+         context_.config.maxUnauthenticatedPerIp <= fromIp->second)) {
+        log.warning(fmt::format("Relay client {} refused: too many unregistered connections", peer));
+        transport->close();
+        co_return;
+    }
+    PreAuthSlot slot(*this, ip);
+    auto connection = std::make_shared<net::FrameConnection>(
+        context_.executor, std::move(transport), protocol::kMaxPreAuthFrameSize);
+    connection->setIdleTimeout(context_.config.registerTimeout);
+    asio::co_spawn(context_.executor, [connection] { return connection->runWriter(); },
+                   asio::detached);
+    asio::co_spawn(context_.executor, [connection] { return connection->runIdleWatchdog(); },
+                   asio::detached);
+
+    const auto refuse = [&](std::string_view error) {
+        connection->send(v1::encode(v1::Registered{false, std::string(error), {}}));
+        connection->closeAfterWrites();
+    };
+    auto frame = co_await connection->read();
+    if (!frame) {
+        log.warning(fmt::format("Relay client {} disconnected: {}", peer,
+                                describe(frame.error(), context_.config.registerTimeout)));
+        connection->close();
+        co_return;
+    }
+    auto message = v1::decodeClientMessage(*frame);
+    if (!message) {
+        log.warning(fmt::format("Relay client {} disconnected: bad first frame ({})", peer,
+                                message.error().message()));
+        connection->close();
+        co_return;
+    }
+    auto* hello = std::get_if<v1::Register>(&*message);
+    if (hello == nullptr) {
+        log.warning(fmt::format("Relay client {} disconnected: first message was not register", peer));
+        refuse("Expected register message");
+        co_return;
+    }
+    const auto now = AuthLimiter::Clock::now();
+    if (!context_.limiter.allowed(ip, hello->slug, now)) {
+        log.warning(fmt::format("Auth refused for {} (slug \"{}\"): too many failed attempts", host,
+                                hello->slug));
+        refuse(makeError(Errc::RateLimited).message());
+        co_return;
+    }
+    auto authenticate = [slug = hello->slug, token = hello->token](directory::Directory& d) {
+        return d.authenticate(slug, token);
+    };
+    auto instance = co_await context_.directory.run(std::move(authenticate), std::chrono::seconds(5));
+    if (!instance) {
+        if (instance.error() == makeError(Errc::AuthFailed)) {
+            context_.limiter.recordFailure(ip, hello->slug, AuthLimiter::Clock::now());
+            log.warning(fmt::format("Auth failure from {} (slug \"{}\")", host, hello->slug));
+            refuse(makeError(Errc::AuthFailed).message());
+        } else {
+            log.error(fmt::format("Directory unavailable, refusing slug \"{}\" from {}: {}",
+                                  hello->slug, peer, instance.error().message()));
+            refuse("Relay directory unavailable, try again later");
+        }
+        co_return;
+    }
+
+    slot.release();
+    connection->setReadLimit(protocol::kMaxFrameSize);
+    connection->setIdleTimeout(context_.config.heartbeatTimeout);
+    const bool headerList = v1::hasFeature(hello->features, v1::kFeatureHeaderList);
+    TunnelInfo info{hello->slug, *instance, peer, std::string(connection->transport().door()),
+                    "v1", context_.nextSessionId++, std::chrono::system_clock::now()};
+    auto tunnel = std::make_shared<V1Tunnel>(context_, connection, info, headerList);
+    if (auto previous = context_.registry.replace(tunnel)) {
+        previous->close(makeError(Errc::Superseded));
+        log.info(fmt::format("Tunnel replaced: slug \"{}\" from {} over {} (previous session from {})",
+                             info.slug, peer, info.door, previous->info().peer),
+                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+    } else {
+        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {}", info.slug, peer,
+                             info.door),
+                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+    }
+    std::vector<std::string> features;
+    if (headerList) {
+        features.emplace_back(v1::kFeatureHeaderList);
+    }
+    connection->send(v1::encode(v1::Registered{true, std::nullopt, std::move(features)}));
+    auto recordTransport = [slug = info.slug, door = info.door](directory::Directory& d) {
+        return d.recordTransport(slug, door == "ws" ? "wss" : "tcp7443");
+    };
+    auto recorded = context_.directory.run(std::move(recordTransport), std::chrono::seconds(5));
+    asio::co_spawn(context_.executor, std::move(recorded), asio::detached);
+
+    const ErrorCode reason = co_await tunnel->run();
+    const bool removed = context_.registry.removeIf(tunnel.get());
+    if (reason == makeError(Errc::Revoked)) {
+        log.warning(fmt::format("Tunnel revoked: slug \"{}\" from {}", info.slug, peer),
+                    {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+    } else {
+        const std::string why = reason == makeError(Errc::Timeout)
+                                    ? fmt::format("no traffic in {}s",
+                                                  context_.config.heartbeatTimeout.count())
+                                : reason == asio::error::eof ? "agent closed the connection"
+                                                              : reason.message();
+        log.info(fmt::format("Tunnel gone: slug \"{}\" from {} ({}){}", info.slug, peer, why,
+                             removed ? "" : ", a newer session keeps the slug"),
+                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+    }
+}
+
+}  // namespace nexus::server

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// HttpFront: keep-alive connection loop and routing.
+#include "server/http_front.hpp"
+
+#include "net/http_headers.hpp"
+#include "net/transport.hpp"
+#include "server/host_route.hpp"
+#include "server/http_reply.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <fmt/format.h>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
+    asio::steady_timer pause(context_.executor);
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+            co_return;
+        }
+        if (ec) {
+            // Out of descriptors must not take every tunnel down: pause and keep accepting.
+            context_.log.error(fmt::format("Accept error on the HTTP front: {}", ec.message()));
+            pause.expires_after(std::chrono::milliseconds(200));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        asio::co_spawn(context_.executor, serveConnection(std::move(socket)), asio::detached);
+    }
+}
+
+asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
+    ErrorCode ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    const std::string remote = ec ? "unknown" : net::formatEndpoint(endpoint);
+    socket.set_option(tcp::no_delay(true), ec);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(64 * 1024);
+        stream.expires_after(std::chrono::seconds(60));  // idle keep-alive and slow headers
+        auto [readError, n] = co_await http::async_read_header(
+            stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (readError) {
+            if (readError != http::error::end_of_stream && readError != beast::error::timeout &&
+                readError != asio::error::connection_reset && readError != asio::error::eof) {
+                co_await writeText(stream, 400, "Bad Request", false);
+            }
+            break;
+        }
+        HttpExchange exchange{stream, buffer, parser, remote};
+        if (!co_await route(exchange)) {
+            break;
+        }
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {
+    const auto& request = exchange.parser.get();
+    const bool head = request.method() == http::verb::head;
+    // An unread body would be parsed as the next request: close instead of keeping alive.
+    const bool bodyPending =
+        exchange.parser.chunked() ||
+        (exchange.parser.content_length() && *exchange.parser.content_length() > 0);
+    const bool keepAlive = request.keep_alive() && !bodyPending;
+    if (request.count(http::field::host) != 1 || !request.target().starts_with('/')) {
+        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
+    }
+    const auto slug = slugFromHost(request[http::field::host], context_.config.domain);
+    if (!slug || *slug == context_.config.mainSlug) {
+        const Reply redirect{.status = 302, .location = context_.config.mainRedirect,
+                             .keepAlive = keepAlive, .headOnly = head};
+        co_await writeReply(exchange.stream, redirect);
+        co_return keepAlive;
+    }
+    if (auto tunnel = context_.registry.find(*slug)) {
+        co_return co_await tunnel->serve(exchange);
+    }
+    co_return co_await fallback(exchange, *slug);
+}
+
+asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::string& slug) {
+    const auto& request = exchange.parser.get();
+    const bool head = request.method() == http::verb::head;
+    const bool keepAlive = request.keep_alive() && !exchange.parser.chunked() &&
+                           (!exchange.parser.content_length() ||
+                            *exchange.parser.content_length() == 0);
+    auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
+    auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
+    Reply reply{.status = 404, .body = "Not Found", .keepAlive = keepAlive, .headOnly = head};
+    if (url && *url) {
+        std::string target = **url;
+        if (!net::isSafeFieldValue(target)) {
+            // A URL that cannot be a header value is not followed.
+        } else if (pointsIntoDomain(target, context_.config.domain)) {
+            // The directory URL of a relay-hosted instance is the relay itself: redirecting
+            // there while its tunnel is down would loop forever.
+            reply = Reply{.status = 503, .body = offlinePage(slug),
+                          .contentType = "text/html; charset=utf-8", .keepAlive = keepAlive,
+                          .headOnly = head};
+        } else {
+            while (!target.empty() && target.back() == '/') {
+                target.pop_back();
+            }
+            reply = Reply{.status = 302, .location = target + std::string(request.target()),
+                          .keepAlive = keepAlive, .headOnly = head};
+        }
+    }
+    co_await writeReply(exchange.stream, reply);
+    co_return keepAlive;
+}
+
+}  // namespace nexus::server

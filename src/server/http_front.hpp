@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The visitors' side (behind Caddy on loopback): picks the tunnel by Host, or answers with the
+// deployed fallbacks: 302 to the main site, 302 to the directory URL, offline page, 404.
+#pragma once
+
+#include "server/server_context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace nexus::server {
+
+class HttpFront {
+public:
+    explicit HttpFront(ServerContext& context) : context_(context) {}
+
+    /// Accepts visitor connections until the acceptor is closed.
+    boost::asio::awaitable<void> run(boost::asio::ip::tcp::acceptor& acceptor);
+
+private:
+    boost::asio::awaitable<void> serveConnection(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<bool> route(HttpExchange& exchange);
+    boost::asio::awaitable<bool> fallback(HttpExchange& exchange, const std::string& slug);
+
+    ServerContext& context_;
+};
+
+}  // namespace nexus::server

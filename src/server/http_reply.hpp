@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Writing the relay's own responses (redirects, errors, the offline page) to a visitor.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace nexus::server {
+
+struct Reply {
+    unsigned status = 200;
+    std::string body;
+    std::string contentType = "text/plain; charset=utf-8";
+    std::string location;  ///< sets Location when not empty
+    bool keepAlive = true;
+    bool headOnly = false;  ///< a HEAD request: headers only
+};
+
+/// Writes the reply; returns false if the visitor went away.
+/// Coroutine rule in this code base: never pass a temporary with a destructor into a
+/// co_await expression (GCC 12 destroys such temporaries twice); name it first.
+boost::asio::awaitable<bool> writeReply(boost::beast::tcp_stream& stream, const Reply& reply);
+
+/// A plain-text reply; returns `keepAlive` if written, false if the visitor went away.
+boost::asio::awaitable<bool> writeText(boost::beast::tcp_stream& stream, unsigned status,
+                                       std::string_view body, bool keepAlive);
+
+/// The page shown when an instance's fallback URL would loop back through the relay.
+std::string offlinePage(std::string_view slug);
+
+}  // namespace nexus::server

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// RelayServer: binding, start-up, and the periodic revocation check.
+#include "server/relay_server.hpp"
+
+#include "net/transport.hpp"
+
+#include <boost/asio/ip/v6_only.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+Result<tcp::acceptor> bindAcceptor(asio::any_io_executor executor, const std::string& host,
+                                   std::uint16_t port) {
+    std::string bare = host;
+    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') {
+        bare = bare.substr(1, bare.size() - 2);
+    }
+    ErrorCode ec;
+    const auto address = asio::ip::make_address(bare, ec);
+    if (ec) {
+        return makeError(Errc::InvalidArgument);
+    }
+    tcp::acceptor acceptor(executor);
+    const tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec && address.is_v6() && address.to_v6().is_unspecified()) {
+        acceptor.set_option(asio::ip::v6_only(false), ec);  // [::] serves IPv4 callers too
+    }
+    if (!ec) {
+        acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return ec;
+    }
+    return acceptor;
+}
+
+RelayServer::RelayServer(asio::any_io_executor executor, ServerConfig config, Logger& log,
+                         DirectoryWorker& directory)
+    : context_{executor, std::move(config), log, directory, {}, {}, 1},
+      control_(context_),
+      front_(context_),
+      revocationTimer_(executor) {}
+
+Result<void> RelayServer::start() {
+    const auto& config = context_.config;
+    auto control = bindAcceptor(context_.executor, config.tcpBind, config.tcpPort);
+    if (!control) {
+        return control.error();
+    }
+    auto http = bindAcceptor(context_.executor, config.httpBind, config.httpPort);
+    if (!http) {
+        return http.error();
+    }
+    controlAcceptor_.emplace(std::move(*control));
+    httpAcceptor_.emplace(std::move(*http));
+    context_.log.info(fmt::format("Control listener on {}",
+                                  net::formatEndpoint(controlAcceptor_->local_endpoint())));
+    context_.log.info(fmt::format("HTTP front on {}",
+                                  net::formatEndpoint(httpAcceptor_->local_endpoint())));
+    asio::co_spawn(context_.executor, control_.run(*controlAcceptor_), asio::detached);
+    asio::co_spawn(context_.executor, front_.run(*httpAcceptor_), asio::detached);
+    asio::co_spawn(context_.executor, watchRevocations(), asio::detached);
+    return {};
+}
+
+void RelayServer::stop() {
+    stopped_ = true;
+    ErrorCode ignored;
+    if (controlAcceptor_) {
+        controlAcceptor_->close(ignored);
+    }
+    if (httpAcceptor_) {
+        httpAcceptor_->close(ignored);
+    }
+    revocationTimer_.cancel();
+    for (const auto& tunnel : context_.registry.all()) {
+        tunnel->close(asio::error::operation_aborted);
+    }
+}
+
+asio::awaitable<void> RelayServer::watchRevocations() {
+    while (!stopped_) {
+        revocationTimer_.expires_after(context_.config.revocationInterval);
+        co_await revocationTimer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        const auto tunnels = context_.registry.all();
+        if (stopped_ || tunnels.empty()) {
+            continue;
+        }
+        std::vector<std::int64_t> ids;
+        for (const auto& tunnel : tunnels) {
+            ids.push_back(tunnel->info().instanceId);
+        }
+        auto check = [ids](directory::Directory& d) { return d.activeIds(ids); };
+        auto active = co_await context_.directory.run(std::move(check), std::chrono::seconds(3));
+        if (!active) {
+            continue;  // a database outage never drops live tunnels
+        }
+        for (const auto& tunnel : tunnels) {
+            if (std::find(active->begin(), active->end(), tunnel->info().instanceId) ==
+                active->end()) {
+                tunnel->close(makeError(Errc::Revoked));
+            }
+        }
+    }
+}
+
+}  // namespace nexus::server

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The relay server assembled: control listener, HTTP front, revocation watcher.
+#pragma once
+
+#include "server/control_listener.hpp"
+#include "server/http_front.hpp"
+#include "server/server_context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace nexus::server {
+
+class RelayServer {
+public:
+    RelayServer(boost::asio::any_io_executor executor, ServerConfig config, Logger& log,
+                DirectoryWorker& directory);
+
+    /// Binds the configured addresses (or adopts already-bound acceptors) and starts serving.
+    Result<void> start();
+
+    /// Stops accepting and closes every tunnel.
+    void stop();
+
+    const TunnelRegistry& registry() const { return context_.registry; }
+
+private:
+    boost::asio::awaitable<void> watchRevocations();
+
+    ServerContext context_;
+    ControlListener control_;
+    HttpFront front_;
+    std::optional<boost::asio::ip::tcp::acceptor> controlAcceptor_;
+    std::optional<boost::asio::ip::tcp::acceptor> httpAcceptor_;
+    boost::asio::steady_timer revocationTimer_;
+    bool stopped_ = false;
+};
+
+/// Binds a listening acceptor on "host" (brackets allowed for IPv6) and port.
+Result<boost::asio::ip::tcp::acceptor> bindAcceptor(boost::asio::any_io_executor executor,
+                                                    const std::string& host, std::uint16_t port);
+
+}  // namespace nexus::server

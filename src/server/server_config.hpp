@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Everything the relay server is configured with; filled by the command line or config file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace nexus::server {
+
+struct ServerConfig {
+    std::string tcpBind = "[::]";
+    std::uint16_t tcpPort = 7443;
+    std::string httpBind = "127.0.0.1";
+    std::uint16_t httpPort = 7001;
+    std::string domain = "nexusnode.app";
+    std::string mainSlug = "nexusnode";
+    std::string mainRedirect = "https://nexusnode.app";
+
+    // The deployed protocol's timings: the agent must register within 10 s, the relay pings
+    // every 30 s, and 90 s without a frame means the session is dead.
+    std::chrono::seconds registerTimeout{10};
+    std::chrono::seconds pingInterval{30};
+    std::chrono::seconds heartbeatTimeout{90};
+    /// How long a visitor waits for the agent's answer (the deployed relay's 15 s).
+    std::chrono::seconds responseTimeout{15};
+    /// How often live tunnels are checked against the directory (revocation within 5 s).
+    std::chrono::seconds revocationInterval{2};
+
+    std::size_t maxUnauthenticated = 512;       ///< connections not yet registered, in total
+    std::size_t maxUnauthenticatedPerIp = 16;   ///< ... and from one address
+    std::size_t maxInFlightPerTunnel = 256;     ///< visitor requests waiting on one agent
+    std::size_t maxQueuedBytesPerTunnel = 64U << 20U;  ///< frames waiting to be written
+};
+
+}  // namespace nexus::server

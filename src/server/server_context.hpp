@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// What the relay's parts share: configuration, the registry, the directory, limits, the log.
+#pragma once
+
+#include "common/log.hpp"
+#include "server/auth_limiter.hpp"
+#include "server/directory_worker.hpp"
+#include "server/server_config.hpp"
+#include "server/tunnel_registry.hpp"
+
+namespace nexus::server {
+
+struct ServerContext {
+    boost::asio::any_io_executor executor;
+    ServerConfig config;
+    Logger& log;
+    DirectoryWorker& directory;
+    TunnelRegistry registry;
+    AuthLimiter limiter;
+    std::uint64_t nextSessionId = 1;
+};
+
+}  // namespace nexus::server

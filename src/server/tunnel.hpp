@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// A registered agent session as the HTTP front sees it, whatever the protocol version: it is
+// handed a visitor's request (header parsed, body unread) and writes the response itself, so
+// a streaming protocol can stream and v1 can buffer.
+#pragma once
+
+#include "common/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace nexus::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+/// One visitor request in flight on the HTTP front.
+struct HttpExchange {
+    beast::tcp_stream& stream;
+    beast::flat_buffer& buffer;
+    http::request_parser<http::empty_body>& parser;  ///< header done, body not yet read
+    std::string remote;                              ///< the front's TCP peer (Caddy)
+};
+
+struct TunnelInfo {
+    std::string slug;
+    std::int64_t instanceId = 0;
+    std::string peer;      ///< agent address, "1.2.3.4:5678"
+    std::string door;      ///< "tcp", "tls", "ws"
+    std::string protocol;  ///< "v1", "v2"
+    std::uint64_t sessionId = 0;
+    std::chrono::system_clock::time_point since;
+};
+
+class Tunnel {
+public:
+    explicit Tunnel(TunnelInfo info) : info_(std::move(info)) {}
+    virtual ~Tunnel() = default;
+    Tunnel(const Tunnel&) = delete;
+    Tunnel& operator=(const Tunnel&) = delete;
+
+    const TunnelInfo& info() const { return info_; }
+
+    /// Forwards the visitor's request and writes the response to the visitor.
+    /// Returns whether the visitor connection may be reused.
+    virtual boost::asio::awaitable<bool> serve(HttpExchange& exchange) = 0;
+
+    /// Ends the session (superseded, revoked, shutting down); in-flight requests fail.
+    virtual void close(ErrorCode reason) = 0;
+
+private:
+    TunnelInfo info_;
+};
+
+}  // namespace nexus::server

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// V1Tunnel: the agent session loop and the visitor side of a v1 request.
+#include "server/v1_tunnel.hpp"
+
+#include "common/crypto.hpp"
+#include "net/http_headers.hpp"
+#include "server/host_route.hpp"
+#include "server/http_reply.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <fmt/format.h>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+namespace v1 = protocol::v1;
+
+V1Tunnel::V1Tunnel(ServerContext& context, std::shared_ptr<net::FrameConnection> connection,
+                   TunnelInfo info, bool headerList)
+    : Tunnel(std::move(info)),
+      context_(context),
+      connection_(std::move(connection)),
+      headerList_(headerList),
+      pingTimer_(context.executor) {}
+
+void V1Tunnel::close(ErrorCode reason) {
+    if (!closeReason_) {
+        closeReason_ = reason;
+    }
+    connection_->close();
+    pingTimer_.cancel();
+}
+
+asio::awaitable<ErrorCode> V1Tunnel::run() {
+    asio::co_spawn(context_.executor, [self = shared_from_this()] { return self->pingLoop(); },
+                   asio::detached);
+    for (;;) {
+        auto frame = co_await connection_->read();
+        if (!frame) {
+            close(frame.error());
+            break;
+        }
+        auto message = v1::decodeClientMessage(*frame);
+        if (!message) {
+            close(message.error());  // no resynchronising after a bad frame
+            break;
+        }
+        dispatch(std::move(*message));
+    }
+    // Wake every visitor still waiting: their agent is gone.
+    for (auto& [id, pending] : pending_) {
+        pending->abandon();
+    }
+    pending_.clear();
+    co_return closeReason_;
+}
+
+void V1Tunnel::dispatch(v1::ClientMessage message) {
+    if (auto* response = std::get_if<v1::Response>(&message)) {
+        // An unknown id is a response to a request that already timed out: ignore it.
+        if (const auto it = pending_.find(response->id); it != pending_.end()) {
+            it->second->complete(std::move(*response));
+            pending_.erase(it);
+        }
+    }
+    // heartbeat: the read itself re-armed the idle deadline; a repeated register is ignored.
+}
+
+asio::awaitable<void> V1Tunnel::pingLoop() {
+    while (connection_->isOpen()) {
+        pingTimer_.expires_after(context_.config.pingInterval);
+        co_await pingTimer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (connection_->isOpen()) {
+            connection_->send(v1::encode(v1::Ping{}));
+        }
+    }
+}
+
+namespace {
+
+v1::HeaderList requestHeaders(const http::request<http::string_body>& request) {
+    v1::HeaderList headers;
+    for (const auto& field : request) {
+        std::string name = toLower(field.name_string());
+        if (!net::isHopByHop(name)) {
+            headers.emplace_back(std::move(name), std::string(field.value()));
+        }
+    }
+    return headers;
+}
+
+}  // namespace
+
+asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
+    const auto self = shared_from_this();  // the session may end while we wait
+    auto& header = exchange.parser.get();
+    const bool head = header.method() == http::verb::head;
+    const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
+    if (!connection_->isOpen()) {
+        co_return co_await writeText(exchange.stream, 503, unavailable, header.keep_alive());
+    }
+    if (pending_.size() >= context_.config.maxInFlightPerTunnel ||
+        connection_->queuedBytes() >= context_.config.maxQueuedBytesPerTunnel) {
+        co_return co_await writeText(exchange.stream, 503, unavailable, header.keep_alive());
+    }
+    // v1 carries a body in one frame: refuse what cannot fit before reading it.
+    const std::string tooLarge = "Request body too large for this tunnel";
+    if (exchange.parser.content_length() && *exchange.parser.content_length() > kMaxBody) {
+        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+    }
+    http::request_parser<http::string_body> parser{std::move(exchange.parser)};
+    parser.body_limit(kMaxBody);
+    exchange.stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
+                                             asio::as_tuple(asio::use_awaitable));
+    if (ec == http::error::body_limit) {
+        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+    }
+    if (ec) {
+        co_return false;
+    }
+    auto& request = parser.get();
+    const bool keepAlive = request.keep_alive();
+
+    v1::Request message{crypto::uuidV4(), std::string(request.method_string()),
+                        std::string(request.target()), requestHeaders(request),
+                        std::move(request.body()), false};
+    const std::string json = v1::encode(message);
+    if (json.size() > protocol::kMaxFrameSize) {
+        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+    }
+    auto pending = std::make_shared<PendingResponse>(context_.executor);
+    pending_.emplace(message.id, pending);
+    if (!connection_->send(json)) {
+        pending_.erase(message.id);
+        co_return co_await writeText(exchange.stream, 503, unavailable, keepAlive);
+    }
+    auto response = co_await pending->wait(context_.config.responseTimeout);
+    pending_.erase(message.id);  // a late response finds nothing and is dropped
+    if (!response) {
+        const bool gone = !connection_->isOpen();
+        const std::string_view text = gone ? std::string_view(unavailable)
+                                           : "Relay client did not respond in time";
+        co_return co_await writeText(exchange.stream, gone ? 503 : 504, text, keepAlive);
+    }
+    co_return co_await replyFromAgent(exchange, *response, head, keepAlive);
+}
+
+asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1::Response& response,
+                                               bool head, bool keepAlive) {
+    if (response.status < 100 || response.status > 999) {
+        co_return co_await writeText(exchange.stream, 500, "Response build error", keepAlive);
+    }
+    http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
+    std::optional<std::string> contentLength;
+    for (const auto& [name, value] : response.headers) {
+        // Re-frame ourselves and never pass a name or value that could split the response:
+        // the front connection is shared by every tenant behind Caddy.
+        if (!net::isToken(name) || !net::isSafeFieldValue(value) || net::isHopByHop(name)) {
+            continue;
+        }
+        if (name == "content-length") {
+            contentLength = value;
+            continue;
+        }
+        res.insert(name, value);
+    }
+    res.keep_alive(keepAlive);
+    const bool noBody = response.status < 200 || response.status == 204 || response.status == 304;
+    if (head || noBody) {
+        if (head && contentLength) {
+            res.set(http::field::content_length, *contentLength);
+        }
+    } else {
+        res.body() = response.body;
+        res.prepare_payload();
+    }
+    exchange.stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_write(exchange.stream, res,
+                                              asio::as_tuple(asio::use_awaitable));
+    co_return !ec && keepAlive;
+}
+
+}  // namespace nexus::server

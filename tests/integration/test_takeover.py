@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""A second agent registering the same slug takes over, and the first session's teardown
+must never remove the second one (the deployed relay removed tunnels by slug name, leaving
+the new agent a zombie for ~90 s: original-relay.md §3.3)."""
+
+import signal
+import threading
+import time
+import unittest
+
+from harness import DOMAIN, RelayTestCase
+
+HOST = f"demo.{DOMAIN}"
+
+
+class TakeoverTest(RelayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.relay = self.start_relay(response_timeout=3)
+        self.token = self.add_slug("demo")
+        self.site_a, self.site_b = self.start_site(), self.start_site()
+        self.agent_a = self.start_agent("demo", self.token, self.site_a.port, self.relay.tcp_port)
+        self.assertEqual(self.relay.get(HOST, "/echo").status, 200)
+        self.assertEqual(len(self.site_a.requests), 1)
+
+    def take_over(self):
+        """Freezes agent A (so it cannot come back and take the slug again), then starts B."""
+        self.agent_a.signal(signal.SIGSTOP)
+        mark = self.relay.mark()
+        agent_b = self.start_agent("demo", self.token, self.site_b.port, self.relay.tcp_port)
+        replaced = self.relay.wait_for(r'Tunnel replaced: slug "demo" from (\S+) over tcp',
+                                       timeout=5, since=mark)
+        return agent_b, replaced.group(1)
+
+    def assert_b_keeps_serving(self, b_address, seconds=2.0):
+        """Every request for a while lands on B, and B's session is never torn down."""
+        served_by_a = len(self.site_a.requests)
+        deadline = time.monotonic() + seconds
+        count = 0
+        while time.monotonic() < deadline:
+            response = self.relay.get(HOST, f"/echo?n={count}")
+            self.assertEqual(response.status, 200, f"request {count} after the takeover")
+            count += 1
+            time.sleep(0.05)
+        self.assertEqual(len(self.site_a.requests), served_by_a, "the old agent still got requests")
+        self.assertGreaterEqual(len(self.site_b.requests), count)
+        self.assertNotIn(f'Tunnel gone: slug "demo" from {b_address}', self.relay.text())
+
+    def test_second_agent_takes_over_and_old_teardown_keeps_new_tunnel(self):
+        agent_b, b_address = self.take_over()
+        # Now the old agent's socket really dies: its session's teardown runs on the relay.
+        self.agent_a.kill()
+        self.assert_b_keeps_serving(b_address)
+        self.assertTrue(agent_b.alive())
+        self.assertEqual(agent_b.registrations(), 1, "the new agent had to register again")
+
+    def test_old_session_with_a_request_in_flight_does_not_remove_the_new_tunnel(self):
+        # The deployed relay's old session lingered until in-flight requests finished, then
+        # unregistered the slug by name. Keep one request hanging on A across the takeover.
+        outcome = {}
+        slow = threading.Thread(target=lambda: outcome.update(
+            response=self.relay.get(HOST, "/delay?ms=1500", timeout=15)))
+        slow.start()
+        self.addCleanup(slow.join, 15)
+        # Wait until the slow request really reached A's site, so it is in flight on A.
+        deadline = time.monotonic() + 5
+        while "/delay?ms=1500" not in self.site_a.paths() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertIn("/delay?ms=1500", self.site_a.paths())
+
+        agent_b, b_address = self.take_over()
+        slow.join(timeout=10)
+        self.assertFalse(slow.is_alive(), "the in-flight request never finished")
+        # Whatever A's request got (an error: A was frozen), it must not be B's doing.
+        self.assertNotEqual(outcome["response"].status, 200)
+        self.agent_a.kill()
+        self.assert_b_keeps_serving(b_address)
+        self.assertEqual(agent_b.registrations(), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

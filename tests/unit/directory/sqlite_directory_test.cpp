@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Tests for the embedded SQLite directory, including rows written by other tools and processes.
+#include "directory/directory.hpp"
+#include "directory/token_digest.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+namespace nexus::directory {
+namespace {
+
+// A second, raw handle on the file: what an operator's sqlite3 shell or an import would do.
+class RawDb {
+public:
+    explicit RawDb(const std::string& path) { sqlite3_open(path.c_str(), &db_); }
+    ~RawDb() { sqlite3_close(db_); }
+    RawDb(const RawDb&) = delete;
+    RawDb& operator=(const RawDb&) = delete;
+
+    void exec(const std::string& sql) {
+        char* error = nullptr;
+        const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+        EXPECT_EQ(rc, SQLITE_OK) << (error != nullptr ? error : "") << " in " << sql;
+        sqlite3_free(error);
+    }
+    std::string text(const std::string& sql) {
+        sqlite3_stmt* stmt = nullptr;
+        EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+        std::string value = "<no row>";
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+            value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        }
+        sqlite3_finalize(stmt);
+        return value;
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+class SqliteDirectoryTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "nexus-dir-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+        root_ = pattern;
+        path_ = root_ + "/state/directory/directory.db";  // parents do not exist yet
+        auto opened = openSqlite(path_);
+        ASSERT_TRUE(opened.has_value()) << opened.error().message();
+        dir_ = std::move(*opened);
+    }
+    void TearDown() override {
+        dir_.reset();
+        std::filesystem::remove_all(root_);
+    }
+
+    NewInstance add(const std::string& slug, const std::string& url = "https://example.org") {
+        auto created = dir_->add(slug, url);
+        EXPECT_TRUE(created.has_value()) << slug;
+        return created.has_value() ? *created : NewInstance{};
+    }
+    // A row as the deployed registration API wrote it: the plaintext token.
+    void insertLegacy(const std::string& slug, const std::string& token,
+                      const std::string& status) {
+        RawDb(path_).exec(
+            "INSERT INTO directory_instances (slug, name, url, status, token) VALUES ('" + slug +
+            "', 'Legacy', 'https://" + slug + ".example', '" + status + "', '" + token + "')");
+    }
+
+    std::string root_;
+    std::string path_;
+    std::unique_ptr<Directory> dir_;
+};
+
+TEST_F(SqliteDirectoryTest, AddedSlugGetsA64HexTokenThatAuthenticates) {
+    const NewInstance created = add("alice");
+    EXPECT_EQ(created.token.size(), 64U);
+    EXPECT_EQ(created.token.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_EQ(created.instance.status, "active");
+    EXPECT_TRUE(created.instance.tokenHashed);
+
+    const auto id = dir_->authenticate("alice", created.token);
+    ASSERT_TRUE(id.has_value()) << id.error().message();
+    EXPECT_EQ(*id, created.instance.id);
+}
+
+TEST_F(SqliteDirectoryTest, StoresTheTokenDigestNotTheToken) {
+    const NewInstance created = add("alice");
+    const std::string stored =
+        RawDb(path_).text("SELECT token FROM directory_instances WHERE slug = 'alice'");
+    EXPECT_EQ(stored, tokenDigest(created.token));
+    EXPECT_EQ(stored.find(created.token), std::string::npos);
+    EXPECT_EQ(RawDb(path_).text("SELECT name FROM directory_instances WHERE slug = 'alice'"),
+              "alice");
+}
+
+TEST_F(SqliteDirectoryTest, WrongTokenAndUnknownSlugGiveTheSameAuthFailure) {
+    const NewInstance created = add("alice");
+    EXPECT_EQ(dir_->authenticate("alice", newToken()).error(), makeError(Errc::AuthFailed));
+    EXPECT_EQ(dir_->authenticate("bob", created.token).error(), makeError(Errc::AuthFailed));
+    EXPECT_EQ(dir_->authenticate("Not A Slug!", created.token).error(),
+              makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, LegacyPlaintextRowAuthenticates) {
+    const std::string token = newToken();
+    insertLegacy("legacy", token, "active");
+    EXPECT_TRUE(dir_->authenticate("legacy", token).has_value());
+    EXPECT_EQ(dir_->authenticate("legacy", newToken()).error(), makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, PendingInactiveAndBannedRowsDoNotAuthenticate) {
+    for (const std::string status : {"pending", "inactive", "banned"}) {
+        const std::string token = newToken();
+        insertLegacy(status, token, status);
+        EXPECT_EQ(dir_->authenticate(status, token).error(), makeError(Errc::AuthFailed)) << status;
+    }
+}
+
+TEST_F(SqliteDirectoryTest, StoredDigestPresentedAsTokenIsRejected) {
+    add("alice");
+    const std::string stored =
+        RawDb(path_).text("SELECT token FROM directory_instances WHERE slug = 'alice'");
+    EXPECT_EQ(dir_->authenticate("alice", stored).error(), makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, TakenSlugCannotBeAddedAgain) {
+    add("alice");
+    insertLegacy("legacy", newToken(), "active");
+    EXPECT_EQ(dir_->add("alice", "https://other.example").error(), makeError(Errc::SlugExists));
+    EXPECT_EQ(dir_->add("legacy", "https://other.example").error(), makeError(Errc::SlugExists));
+}
+
+TEST_F(SqliteDirectoryTest, InvalidSlugCannotBeAdded) {
+    EXPECT_EQ(dir_->add("Alice", "https://example.org").error(), makeError(Errc::InvalidSlug));
+    EXPECT_EQ(dir_->add("", "https://example.org").error(), makeError(Errc::InvalidSlug));
+}
+
+TEST_F(SqliteDirectoryTest, RevokedSlugNoLongerAuthenticatesNorCountsAsActive) {
+    const NewInstance alice = add("alice");
+    const NewInstance bob = add("bob");
+    ASSERT_TRUE(dir_->revoke("alice").has_value());
+
+    EXPECT_EQ(dir_->authenticate("alice", alice.token).error(), makeError(Errc::AuthFailed));
+    const auto active = dir_->activeIds({alice.instance.id, bob.instance.id, 999});
+    ASSERT_TRUE(active.has_value());
+    EXPECT_EQ(*active, std::vector<std::int64_t>{bob.instance.id});
+}
+
+TEST_F(SqliteDirectoryTest, ActiveIdsOfNothingIsNothing) {
+    const auto active = dir_->activeIds({});
+    ASSERT_TRUE(active.has_value());
+    EXPECT_TRUE(active->empty());
+}
+
+TEST_F(SqliteDirectoryTest, RevokingAnUnknownSlugReportsNotFound) {
+    EXPECT_EQ(dir_->revoke("ghost").error(), makeError(Errc::SlugNotFound));
+}
+
+TEST_F(SqliteDirectoryTest, RevokeDoesNotTurnABanIntoAPlainRevocation) {
+    insertLegacy("spammer", newToken(), "banned");
+    EXPECT_TRUE(dir_->revoke("spammer").has_value());
+    EXPECT_EQ(RawDb(path_).text("SELECT status FROM directory_instances WHERE slug = 'spammer'"),
+              "banned");
+}
+
+TEST_F(SqliteDirectoryTest, ListShowsDigestAndLegacyRowsInSlugOrder) {
+    add("zed", "https://zed.example");
+    insertLegacy("legacy", newToken(), "pending");
+    const auto all = dir_->list();
+    ASSERT_TRUE(all.has_value());
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0].slug, "legacy");
+    EXPECT_EQ((*all)[0].status, "pending");
+    EXPECT_FALSE((*all)[0].tokenHashed);
+    EXPECT_EQ((*all)[1].slug, "zed");
+    EXPECT_EQ((*all)[1].url, "https://zed.example");
+    EXPECT_EQ((*all)[1].status, "active");
+    EXPECT_TRUE((*all)[1].tokenHashed);
+}
+
+TEST_F(SqliteDirectoryTest, FallbackUrlOnlyForActiveSlugs) {
+    add("alice", "https://alice.example/home");
+    add("bob", "https://bob.example");
+    ASSERT_TRUE(dir_->revoke("bob").has_value());
+
+    const auto alice = dir_->fallbackUrl("alice");
+    ASSERT_TRUE(alice.has_value());
+    EXPECT_EQ(*alice, std::optional<std::string>("https://alice.example/home"));
+    EXPECT_EQ(*dir_->fallbackUrl("bob"), std::nullopt);
+    EXPECT_EQ(*dir_->fallbackUrl("nobody"), std::nullopt);
+    EXPECT_EQ(*dir_->fallbackUrl("NOT VALID"), std::nullopt);
+}
+
+TEST_F(SqliteDirectoryTest, SecondHandleSeesARevokeMadeThroughTheFirst) {
+    // Like the server (this object) and a `directory revoke` command in another process.
+    const NewInstance alice = add("alice");
+    auto other = openSqlite(path_);
+    ASSERT_TRUE(other.has_value());
+    ASSERT_TRUE(dir_->authenticate("alice", alice.token).has_value());
+    ASSERT_TRUE((*other)->authenticate("alice", alice.token).has_value());
+
+    ASSERT_TRUE(dir_->revoke("alice").has_value());
+    EXPECT_EQ((*other)->authenticate("alice", alice.token).error(), makeError(Errc::AuthFailed));
+    EXPECT_TRUE((*other)->activeIds({alice.instance.id})->empty());
+
+    const NewInstance bob = add("bob");
+    EXPECT_TRUE((*other)->authenticate("bob", bob.token).has_value());
+}
+
+TEST_F(SqliteDirectoryTest, RevokeFromAnotherProcessTakesEffectAtOnce) {
+    const NewInstance alice = add("alice");
+    ASSERT_TRUE(dir_->authenticate("alice", alice.token).has_value());
+    const pid_t child = ::fork();
+    ASSERT_NE(child, -1);
+    if (child == 0) {  // the `directory revoke` command
+        auto other = openSqlite(path_);
+        ::_exit(other.has_value() && (*other)->revoke("alice").has_value() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(dir_->authenticate("alice", alice.token).error(), makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, TwoHandlesCanWriteAtTheSameTime) {
+    // Each handle is used by one thread, as the interface requires; the busy timeout absorbs
+    // the moments when both want the write lock.
+    auto run = [this](const std::string& prefix, bool* ok) {
+        auto handle = openSqlite(path_);
+        *ok = handle.has_value();
+        for (int i = 0; *ok && i < 40; ++i) {
+            auto created = (*handle)->add(prefix + std::to_string(i), "https://example.org");
+            *ok = created.has_value() &&
+                  (*handle)->authenticate(created->instance.slug, created->token).has_value();
+        }
+    };
+    bool okA = false;
+    bool okB = false;
+    std::thread a(run, "a", &okA);
+    std::thread b(run, "b", &okB);
+    a.join();
+    b.join();
+    EXPECT_TRUE(okA);
+    EXPECT_TRUE(okB);
+    EXPECT_EQ(dir_->list()->size(), 80U);
+}
+
+TEST_F(SqliteDirectoryTest, RowsSurviveReopening) {
+    const NewInstance alice = add("alice");
+    dir_.reset();
+    auto reopened = openSqlite(path_);
+    ASSERT_TRUE(reopened.has_value());
+    EXPECT_EQ(*(*reopened)->authenticate("alice", alice.token), alice.instance.id);
+}
+
+TEST_F(SqliteDirectoryTest, RecordTransportFillsTheTelemetryColumns) {
+    add("alice");
+    ASSERT_TRUE(dir_->recordTransport("alice", "wss").has_value());
+    RawDb raw(path_);
+    EXPECT_EQ(raw.text("SELECT relay_transport FROM directory_instances WHERE slug = 'alice'"),
+              "wss");
+    EXPECT_NE(raw.text("SELECT relay_transport_at FROM directory_instances WHERE slug = 'alice'"),
+              "<no row>");
+    EXPECT_EQ(dir_->recordTransport("alice", "carrier-pigeon").error(),
+              makeError(Errc::InvalidArgument));
+    EXPECT_EQ(dir_->recordTransport("ghost", "tcp7443").error(), makeError(Errc::SlugNotFound));
+}
+
+TEST_F(SqliteDirectoryTest, CreatesAPrivateFileInAPrivateDirectory) {
+    struct stat file {};
+    struct stat parent {};
+    ASSERT_EQ(::stat(path_.c_str(), &file), 0);
+    ASSERT_EQ(::stat(std::filesystem::path(path_).parent_path().c_str(), &parent), 0);
+    EXPECT_EQ(file.st_mode & 0777, 0600U);
+    EXPECT_EQ(parent.st_mode & 0027, 0U);  // 0750, or tighter under a stricter umask
+}
+
+TEST_F(SqliteDirectoryTest, UsesWriteAheadLoggingSoOtherProcessesCanWrite) {
+    EXPECT_EQ(RawDb(path_).text("PRAGMA journal_mode"), "wal");
+}
+
+TEST_F(SqliteDirectoryTest, OpeningAPathThatCannotBeCreatedFails) {
+    RawDb(path_).exec("SELECT 1");
+    const std::string blocked = path_ + "/inside-a-file.db";  // a regular file as a parent
+    EXPECT_FALSE(openSqlite(blocked).has_value());
+}
+
+}  // namespace
+}  // namespace nexus::directory
