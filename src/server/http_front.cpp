@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 namespace nexus::server {
 
 namespace asio = boost::asio;
@@ -48,6 +50,9 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(64 * 1024);
+        // The body limit depends on where the request goes (the tunnel decides); without
+        // this Beast would refuse a Content-Length above 1 MiB while reading the header.
+        parser.body_limit(boost::none);
         stream.expires_after(std::chrono::seconds(60));  // idle keep-alive and slow headers
         auto [readError, n] = co_await http::async_read_header(
             stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
@@ -63,7 +68,20 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
             break;
         }
     }
+    // Lingering close: after an early answer (413) the visitor may still be uploading;
+    // closing with unread bytes would send a reset that can destroy the answer in flight.
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 16 * 1024> sink{};
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < 16U * 1024U * 1024U) {
+        auto [drainError, n] = co_await stream.async_read_some(
+            asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+        if (drainError) {
+            break;
+        }
+        drained += n;
+    }
 }
 
 asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {

@@ -224,9 +224,9 @@ def request_on(conn, host, path="/", method="GET", body=None, headers=()):
                       [(n.lower(), v) for n, v in response.getheaders()], data)
 
 
-def post_oversize(port, host, path, body, timeout=30):
-    """POSTs a body the relay may refuse before reading it all: stops sending as soon as a
-    response arrives, then reads it (a plain client would die on EPIPE instead)."""
+def post_body(port, host, path, body, timeout=30):
+    """POSTs a large body the relay may refuse before reading it all: stops sending as soon
+    as a response arrives, then reads it (http.client would die on EPIPE instead)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
@@ -280,7 +280,9 @@ class RelayTestCase(unittest.TestCase):
         failed = self._failed()
         # Exit codes before the cleanup kill: -11 here means the process crashed mid-test.
         exits = {id(p): p.popen.poll() for p in self._processes}
-        for process in self._processes:
+        # Newest first: agents go before their relay, so their logs end with what the test
+        # saw rather than with "Relay closed the connection" from this cleanup.
+        for process in reversed(self._processes):
             process.close()
         for site in self._sites:
             site.stop()

@@ -172,6 +172,11 @@ class SampleSite(ThreadingHTTPServer):
     def paths(self):
         return [path for _, path, _, _ in self.requests]
 
+    def handle_error(self, request, client_address):
+        # A peer dropping a kept-alive connection is routine here; only the demo reports it.
+        if self.verbose:
+            super().handle_error(request, client_address)
+
     def start(self):
         self._thread = threading.Thread(target=self.serve_forever, name="sample-site",
                                         daemon=True)
