@@ -31,11 +31,12 @@ chmod 600 "$state/token"
 
 /usr/bin/python3 tests/testkit/sample_site.py --port "$site_port" > "$state/site.log" 2>&1 &
 pids+=($!)
-"$bin" server --domain localhost --main-slug www --tcp-bind 127.0.0.1 --tcp-port "$tcp_port" \
+"$bin" server --domain localhost --main-slug www --tcp-bind 127.0.0.1 --tcp-port "$tcp_port" --ws-port 0 \
   --http-port "$http_port" --database "$state/directory.sqlite" 2> "$state/relay.log" &
 pids+=($!)
 sleep 0.5
-"$bin" client --server "127.0.0.1:$tcp_port" --slug demo --token-file "$state/token" \
+"$bin" client --server "127.0.0.1:$tcp_port" --insecure-plaintext --slug demo \
+  --token-file "$state/token" \
   --local-port "$site_port" 2> "$state/agent.log" &
 pids+=($!)
 

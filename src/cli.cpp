@@ -68,7 +68,6 @@ struct ServerOptions {
     server::ServerConfig config;
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
-    std::uint16_t wsPort = 7002;
 
     void attach(CLI::App& app) {
         auto& c = config;
@@ -80,8 +79,9 @@ struct ServerOptions {
             ->capture_default_str()->check(CLI::Range(1, 65535));
         app.add_option("--http-bind", c.httpBind, "Address of the HTTP front (keep it loopback)")
             ->capture_default_str();
-        app.add_option("--ws-port", wsPort, "Accepted for compatibility with deployed units")
-            ->capture_default_str()->check(CLI::Range(1, 65535));
+        app.add_option("--ws-port", c.wsPort,
+                       "WebSocket door on loopback, for a TLS proxy on 443 (0: off)")
+            ->capture_default_str()->check(CLI::Range(0, 65535));
         app.add_option("--domain", c.domain, "Visitors reach SLUG.DOMAIN")->capture_default_str();
         app.add_option("--main-slug", c.mainSlug, "The relay's own site: never tunnelled")
             ->capture_default_str()->envname("RELAY_MAIN_SLUG");
@@ -89,6 +89,9 @@ struct ServerOptions {
                        "Where the main slug and unknown hosts are redirected")
             ->capture_default_str();
         directory.attach(app);
+        app.add_option("--tls-cert", c.tlsCertificate,
+                       "PEM certificate chain for TLS on the control port");
+        app.add_option("--tls-key", c.tlsKey, "PEM private key of --tls-cert");
         app.add_option("--register-timeout", registerTimeout, "Seconds an agent has to register")
             ->capture_default_str()->check(CLI::Range(1, 600));
         app.add_option("--ping-interval", pingInterval, "Seconds between pings to each agent")
@@ -113,7 +116,8 @@ struct ServerOptions {
 struct ClientOptions {
     client::AgentConfig config;
     std::string server = "relay.nexusnode.app:7443";
-    std::string token, tokenFile, hostHeader;
+    std::string token, tokenFile, hostHeader, caFile, serverName;
+    bool insecurePlaintext = false;
     int heartbeatTimeout = 90, registerTimeout = 10;
 
     void attach(CLI::App& app) {
@@ -130,6 +134,12 @@ struct ClientOptions {
             ->capture_default_str();
         app.add_option("--host-header", hostHeader,
                        "Host header sent to the local server (default: the visitor's)");
+        app.add_option("--ca-file", caFile,
+                       "PEM CA certificates to verify the relay with (default: the system's)");
+        app.add_option("--server-name", serverName,
+                       "Name to verify in the relay's certificate (default: the --server host)");
+        app.add_flag("--insecure-plaintext", insecurePlaintext,
+                     "Speak the deployed plaintext protocol: token and traffic unencrypted");
         app.add_option("--heartbeat-timeout", heartbeatTimeout,
                        "Seconds of silence after which the relay is considered dead")
             ->capture_default_str()->check(CLI::Range(2, 3600));
@@ -140,14 +150,27 @@ struct ClientOptions {
 
     // One line saying what is wrong, or empty.
     std::string finish() {
-        if (server.find("://") != std::string::npos) {
-            return "unsupported --server '" + server + "': use host:port";
+        if (server.starts_with("ws://") || server.starts_with("wss://")) {
+            auto url = net::parseWebSocketUrl(server);
+            if (!url) {
+                return "--server: invalid WebSocket URL '" + server +
+                       "', for example wss://tunnel.nexusnode.app/tunnel";
+            }
+            if (!url->secure && !insecurePlaintext) {
+                return "--server " + server + " is unencrypted: use wss://, or pass "
+                       "--insecure-plaintext to send the token in clear";
+            }
+            config.webSocket = *url;
+            config.server = url->endpoint;
+        } else if (server.find("://") != std::string::npos) {
+            return "unsupported scheme in --server '" + server + "': use host:port, ws:// or wss://";
+        } else {
+            auto target = net::parseHostPort(server);
+            if (!target) {
+                return "--server needs a port, for example relay.nexusnode.app:7443";
+            }
+            config.server = *target;
         }
-        auto target = net::parseHostPort(server);
-        if (!target) {
-            return "--server needs host:port, for example relay.nexusnode.app:7443";
-        }
-        config.server = *target;
         config.serverText = server;
         if (!directory::isValidSlug(config.slug)) {
             return "--slug: " + makeError(Errc::InvalidSlug).message();
@@ -157,6 +180,19 @@ struct ClientOptions {
         }
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
         config.registerTimeout = std::chrono::seconds(registerTimeout);
+        config.serverName = serverName.empty() ? config.server.host : serverName;
+        const bool secureWebSocket = config.webSocket && config.webSocket->secure;
+        if (!insecurePlaintext || secureWebSocket) {
+            auto tls = net::makeClientTlsContext(caFile);
+            if (!tls) {
+                return "cannot load CA certificates" +
+                       (caFile.empty() ? std::string() : " from " + caFile) + ": " +
+                       tls.error().message();
+            }
+            config.tls = std::move(*tls);
+        } else if (!secureWebSocket && (!caFile.empty() || !serverName.empty())) {
+            return "--ca-file and --server-name need TLS: drop --insecure-plaintext";
+        }
         return resolveToken(token, tokenFile, config.token);
     }
 };

@@ -39,9 +39,31 @@ asio::awaitable<void> Agent::run() {
         auto socket = co_await net::connectAny(config_.server, config_.connectTimeout);
         if (!socket) {
             log_.error(fmt::format("Connection failed: {}", socket.error().message()));
+        } else if (config_.webSocket) {
+            auto transport = co_await net::webSocketConnect(
+                std::move(*socket), *config_.webSocket, config_.tls, config_.serverName,
+                config_.connectTimeout);
+            if (!transport) {
+                log_.error(fmt::format("WebSocket handshake with {} failed: {}",
+                                       config_.serverText,
+                                       net::describeTlsError(transport.error())));
+            } else {
+                log_.info(fmt::format("Connected to {}", config_.serverText));
+                co_await session(std::move(*transport));
+            }
+        } else if (!config_.tls) {
+            log_.info(fmt::format("Connected to {} (plaintext)", config_.serverText));
+            co_await session(net::makeTcpTransport(std::move(*socket)));
         } else {
-            log_.info(fmt::format("Connected to {}", config_.serverText));
-            co_await session(std::move(*socket));
+            auto transport = co_await net::tlsConnect(std::move(*socket), config_.tls,
+                                                      config_.serverName, config_.connectTimeout);
+            if (!transport) {
+                log_.error(fmt::format("TLS handshake with {} failed: {}", config_.serverText,
+                                       net::describeTlsError(transport.error())));
+            } else {
+                log_.info(fmt::format("Connected to {}", config_.serverText));
+                co_await session(std::move(*transport));
+            }
         }
         if (stopped_) {
             break;
@@ -67,10 +89,10 @@ std::string describeEnd(const ErrorCode& ec, std::chrono::seconds heartbeat) {
 }
 }  // namespace
 
-asio::awaitable<bool> Agent::session(asio::ip::tcp::socket socket) {
+asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) {
     state_ = State::Registering;
-    auto connection = std::make_shared<net::FrameConnection>(
-        executor_, net::makeTcpTransport(std::move(socket)), protocol::kMaxFrameSize);
+    auto connection = std::make_shared<net::FrameConnection>(executor_, std::move(transport),
+                                                             protocol::kMaxFrameSize);
     connection_ = connection;
     connection->setIdleTimeout(config_.registerTimeout);
     asio::co_spawn(executor_, [connection] { return connection->runWriter(); }, asio::detached);

@@ -29,7 +29,7 @@ public:
 
 private:
     /// One connection's life; returns true if it got registered.
-    boost::asio::awaitable<bool> session(boost::asio::ip::tcp::socket socket);
+    boost::asio::awaitable<bool> session(std::unique_ptr<net::Transport> transport);
     boost::asio::awaitable<void> serveRequest(std::shared_ptr<net::FrameConnection> connection,
                                               protocol::v1::Request request);
 

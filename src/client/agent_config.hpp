@@ -3,6 +3,8 @@
 #pragma once
 
 #include "net/connect.hpp"
+#include "net/tls.hpp"
+#include "net/websocket.hpp"
 
 #include <chrono>
 #include <optional>
@@ -19,6 +21,13 @@ struct AgentConfig {
     std::uint16_t localPort = 80;
     /// Host header sent to the local app; by default the visitor's own Host passes through.
     std::optional<std::string> hostHeader;
+
+    /// TLS to the relay with verification; null only with --insecure-plaintext, for relays
+    /// that speak the deployed plaintext protocol.
+    std::shared_ptr<net::ssl::context> tls;
+    std::string serverName;  ///< name checked in the relay's certificate (default: its host)
+    /// Set when --server is a ws:// or wss:// URL: the WebSocket door instead of TCP.
+    std::optional<net::WebSocketUrl> webSocket;
 
     std::chrono::seconds connectTimeout{8};    ///< per resolved address
     std::chrono::seconds registerTimeout{10};  ///< waiting for `registered`

@@ -2,7 +2,9 @@
 // ControlListener: accept loop, registration, and the hand-over to V1Tunnel.
 #include "server/control_listener.hpp"
 
+#include "net/door.hpp"
 #include "net/frame_connection.hpp"
+#include "net/websocket.hpp"
 #include "protocol/v1_messages.hpp"
 #include "server/v1_tunnel.hpp"
 
@@ -47,7 +49,7 @@ private:
     asio::ip::address ip_;
 };
 
-asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor) {
+asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor, bool webSocketOnly) {
     asio::steady_timer pause(context_.executor);
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -61,8 +63,7 @@ asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor) {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::co_spawn(context_.executor, handshake(net::makeTcpTransport(std::move(socket))),
-                       asio::detached);
+        asio::co_spawn(context_.executor, admit(std::move(socket), webSocketOnly), asio::detached);
     }
 }
 
@@ -78,30 +79,93 @@ std::string describe(const ErrorCode& ec, std::chrono::seconds registerTimeout) 
     return ec.message();
 }
 
-std::string hostOf(const std::string& peer) {
-    return peer.substr(0, peer.rfind(':'));
-}
-
 }  // namespace
 
-asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport> transport) {
-    const std::string peer = transport->peer();
-    ErrorCode parseError;
-    std::string host = hostOf(peer);
-    if (host.starts_with('[')) {
-        host = host.substr(1, host.size() - 2);
+asio::awaitable<void> ControlListener::admit(tcp::socket socket, bool webSocketOnly) {
+    ErrorCode ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    if (ec) {
+        co_return;
     }
-    const auto ip = asio::ip::make_address(host, parseError);
-    auto& log = context_.log;
+    const std::string peer = net::formatEndpoint(endpoint);
+    const auto ip = net::canonicalAddress(endpoint.address());
     const auto fromIp = unauthenticatedByIp_.find(ip);
     if (context_.config.maxUnauthenticated <= unauthenticated_ ||
         (fromIp != unauthenticatedByIp_.end() &&
          context_.config.maxUnauthenticatedPerIp <= fromIp->second)) {
-        log.warning(fmt::format("Relay client {} refused: too many unregistered connections", peer));
-        transport->close();
+        context_.log.warning(
+            fmt::format("Relay client {} refused: too many unregistered connections", peer));
         co_return;
     }
     PreAuthSlot slot(*this, ip);
+    const auto deadline = context_.config.registerTimeout;
+    if (webSocketOnly) {
+        co_await admitWebSocket(std::move(socket), ip, slot);
+        co_return;
+    }
+    auto door = co_await net::sniffDoor(socket, deadline);
+    if (!door) {
+        context_.log.warning(fmt::format("Relay client {} disconnected: {}", peer,
+                                         describe(door.error(), deadline)));
+        co_return;
+    }
+    switch (*door) {
+        case net::Door::PlainV1:
+            co_await handshake(net::makeTcpTransport(std::move(socket)), ip, slot);
+            co_return;
+        case net::Door::Tls: {
+            if (!context_.tls) {
+                context_.log.warning(fmt::format(
+                    "Relay client {} disconnected: TLS requested but no certificate is configured "
+                    "(--tls-cert, --tls-key)", peer));
+                co_return;
+            }
+            auto transport = co_await net::tlsAccept(std::move(socket), context_.tls, deadline);
+            if (!transport) {
+                context_.log.warning(fmt::format("Relay client {} disconnected: TLS handshake "
+                                                 "failed: {}", peer,
+                                                 describe(transport.error(), deadline)));
+                co_return;
+            }
+            co_await handshake(std::move(*transport), ip, slot);
+            co_return;
+        }
+        case net::Door::Http:
+            co_await admitWebSocket(std::move(socket), ip, slot);
+            co_return;
+        case net::Door::Unknown:
+            context_.log.warning(fmt::format(
+                "Relay client {} disconnected: not the Nexus Relay protocol", peer));
+            co_return;
+    }
+}
+
+asio::awaitable<void> ControlListener::admitWebSocket(tcp::socket socket, asio::ip::address ip,
+                                                      PreAuthSlot& slot) {
+    const std::string peer = net::formatEndpoint(socket.remote_endpoint());
+    std::string forwardedFor;
+    auto transport = co_await net::webSocketAccept(std::move(socket),
+                                                   context_.config.registerTimeout, forwardedFor);
+    if (!transport) {
+        context_.log.warning(fmt::format("Relay client {} disconnected: WebSocket handshake "
+                                         "failed: {}", peer,
+                                         describe(transport.error(),
+                                                  context_.config.registerTimeout)));
+        co_return;
+    }
+    ErrorCode notAnAddress;
+    const auto forwarded = asio::ip::make_address(forwardedFor, notAnAddress);
+    if (!forwardedFor.empty() && !notAnAddress) {
+        ip = net::canonicalAddress(forwarded);
+    }
+    co_await handshake(std::move(*transport), ip, slot);
+}
+
+asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport> transport,
+                                                 asio::ip::address ip, PreAuthSlot& slot) {
+    const std::string peer = transport->peer();
+    const std::string host = ip.to_string();
+    auto& log = context_.log;
     auto connection = std::make_shared<net::FrameConnection>(
         context_.executor, std::move(transport), protocol::kMaxPreAuthFrameSize);
     connection->setIdleTimeout(context_.config.registerTimeout);

@@ -61,6 +61,13 @@ RelayServer::RelayServer(asio::any_io_executor executor, ServerConfig config, Lo
 
 Result<void> RelayServer::start() {
     const auto& config = context_.config;
+    if (!config.tlsCertificate.empty()) {
+        auto tls = net::makeServerTlsContext(config.tlsCertificate, config.tlsKey);
+        if (!tls) {
+            return tls.error();
+        }
+        context_.tls = std::move(*tls);
+    }
     auto control = bindAcceptor(context_.executor, config.tcpBind, config.tcpPort);
     if (!control) {
         return control.error();
@@ -69,14 +76,27 @@ Result<void> RelayServer::start() {
     if (!http) {
         return http.error();
     }
+    if (config.wsPort != 0) {
+        auto ws = bindAcceptor(context_.executor, config.wsBind, config.wsPort);
+        if (!ws) {
+            return ws.error();
+        }
+        webSocketAcceptor_.emplace(std::move(*ws));
+    }
     controlAcceptor_.emplace(std::move(*control));
     httpAcceptor_.emplace(std::move(*http));
-    context_.log.info(fmt::format("Control listener on {}",
-                                  net::formatEndpoint(controlAcceptor_->local_endpoint())));
+    context_.log.info(fmt::format("Control listener on {} ({})",
+                                  net::formatEndpoint(controlAcceptor_->local_endpoint()),
+                                  context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
     context_.log.info(fmt::format("HTTP front on {}",
                                   net::formatEndpoint(httpAcceptor_->local_endpoint())));
     asio::co_spawn(context_.executor, control_.run(*controlAcceptor_), asio::detached);
     asio::co_spawn(context_.executor, front_.run(*httpAcceptor_), asio::detached);
+    if (webSocketAcceptor_) {
+        context_.log.info(fmt::format("WebSocket door on {} (behind the TLS proxy)",
+                                      net::formatEndpoint(webSocketAcceptor_->local_endpoint())));
+        asio::co_spawn(context_.executor, control_.run(*webSocketAcceptor_, true), asio::detached);
+    }
     asio::co_spawn(context_.executor, watchRevocations(), asio::detached);
     return {};
 }
@@ -89,6 +109,9 @@ void RelayServer::stop() {
     }
     if (httpAcceptor_) {
         httpAcceptor_->close(ignored);
+    }
+    if (webSocketAcceptor_) {
+        webSocketAcceptor_->close(ignored);
     }
     revocationTimer_.cancel();
     for (const auto& tunnel : context_.registry.all()) {

@@ -34,6 +34,7 @@ private:
     HttpFront front_;
     std::optional<boost::asio::ip::tcp::acceptor> controlAcceptor_;
     std::optional<boost::asio::ip::tcp::acceptor> httpAcceptor_;
+    std::optional<boost::asio::ip::tcp::acceptor> webSocketAcceptor_;
     boost::asio::steady_timer revocationTimer_;
     bool stopped_ = false;
 };

@@ -12,10 +12,16 @@ struct ServerConfig {
     std::string tcpBind = "[::]";
     std::uint16_t tcpPort = 7443;
     std::string httpBind = "127.0.0.1";
+    /// The WebSocket door for a TLS proxy on 443 (plain ws, loopback only); 0 disables it.
+    std::uint16_t wsPort = 7002;
+    std::string wsBind = "127.0.0.1";
     std::uint16_t httpPort = 7001;
     std::string domain = "nexusnode.app";
     std::string mainSlug = "nexusnode";
     std::string mainRedirect = "https://nexusnode.app";
+    /// PEM files for TLS on the control port; without them the port serves plain v1 only.
+    std::string tlsCertificate;
+    std::string tlsKey;
 
     // The deployed protocol's timings: the agent must register within 10 s, the relay pings
     // every 30 s, and 90 s without a frame means the session is dead.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/log.hpp"
+#include "net/tls.hpp"
 #include "server/auth_limiter.hpp"
 #include "server/directory_worker.hpp"
 #include "server/server_config.hpp"
@@ -18,6 +19,7 @@ struct ServerContext {
     TunnelRegistry registry;
     AuthLimiter limiter;
     std::uint64_t nextSessionId = 1;
+    std::shared_ptr<net::ssl::context> tls;  ///< null: no TLS door
 };
 
 }  // namespace nexus::server

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// classifyFirstByte and sniffDoor (MSG_PEEK with a deadline).
+#include "net/door.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace nexus::net {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+Door classifyFirstByte(unsigned char byte) {
+    switch (byte) {
+        case 0x16: return Door::Tls;
+        case 0x00: return Door::PlainV1;
+        case 'G': return Door::Http;
+        default: return Door::Unknown;
+    }
+}
+
+asio::awaitable<Result<Door>> sniffDoor(tcp::socket& socket,
+                                        std::chrono::steady_clock::duration timeout) {
+    unsigned char first = 0;
+    asio::steady_timer timer(socket.get_executor(), timeout);
+    auto result = co_await (socket.async_receive(asio::buffer(&first, 1),
+                                                 tcp::socket::message_peek,
+                                                 asio::as_tuple(asio::use_awaitable)) ||
+                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (result.index() == 1) {
+        co_return makeError(Errc::Timeout);
+    }
+    auto [ec, n] = std::get<0>(result);
+    if (ec) {
+        co_return ec;
+    }
+    if (n == 0) {
+        co_return ErrorCode(asio::error::eof);
+    }
+    co_return classifyFirstByte(first);
+}
+
+}  // namespace nexus::net
