@@ -68,6 +68,7 @@ struct ServerOptions {
     server::ServerConfig config;
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
+    std::vector<std::string> trustedProxies;
 
     void attach(CLI::App& app) {
         auto& c = config;
@@ -89,6 +90,10 @@ struct ServerOptions {
                        "Where the main slug and unknown hosts are redirected")
             ->capture_default_str();
         directory.attach(app);
+        app.add_option("--trusted-proxy", trustedProxies,
+                       "Address or range whose X-Forwarded-* headers are believed (repeatable; "
+                       "default: loopback)")
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
         app.add_option("--tls-cert", c.tlsCertificate,
                        "PEM certificate chain for TLS on the control port");
         app.add_option("--tls-key", c.tlsKey, "PEM private key of --tls-cert");
@@ -102,6 +107,22 @@ struct ServerOptions {
         app.add_option("--response-timeout", responseTimeout,
                        "Seconds a visitor waits for the agent's response")
             ->capture_default_str()->check(CLI::Range(1, 3600));
+    }
+
+    // One line saying what is wrong, or empty.
+    std::string checkTrustedProxies() {
+        if (trustedProxies.empty()) {
+            return {};
+        }
+        config.trustedProxies.clear();
+        for (const auto& text : trustedProxies) {
+            auto range = server::parseAddressRange(text);
+            if (!range) {
+                return "--trusted-proxy: not an address or range: '" + text + "'";
+            }
+            config.trustedProxies.push_back(*range);
+        }
+        return {};
     }
 
     server::ServerConfig finish() {
@@ -261,6 +282,9 @@ int runCommandLine(int argc, char** argv) {
         auto where = serverOptions.directory.location();
         if (!where) {
             return usageError("use either --database or --database-url, not both");
+        }
+        if (auto problem = serverOptions.checkTrustedProxies(); !problem.empty()) {
+            return usageError(problem);
         }
         return runServer(serverOptions.finish(), *where);
     }

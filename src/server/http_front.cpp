@@ -4,6 +4,7 @@
 
 #include "net/http_headers.hpp"
 #include "net/transport.hpp"
+#include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
 
@@ -44,6 +45,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     ErrorCode ec;
     const auto endpoint = socket.remote_endpoint(ec);
     const std::string remote = ec ? "unknown" : net::formatEndpoint(endpoint);
+    const auto peerAddress = endpoint.address();
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -63,6 +65,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
             }
             break;
         }
+        applyForwardingPolicy(parser.get(), peerAddress, context_.config.trustedProxies);
         HttpExchange exchange{stream, buffer, parser, remote};
         if (!co_await route(exchange)) {
             break;

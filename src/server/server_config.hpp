@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "server/forwarding_headers.hpp"
 
 namespace nexus::server {
 
@@ -22,6 +25,8 @@ struct ServerConfig {
     /// PEM files for TLS on the control port; without them the port serves plain v1 only.
     std::string tlsCertificate;
     std::string tlsKey;
+    /// Front peers whose X-Forwarded-* headers are believed (Caddy); loopback by default.
+    std::vector<AddressRange> trustedProxies = loopbackRanges();
 
     // The deployed protocol's timings: the agent must register within 10 s, the relay pings
     // every 30 s, and 90 s without a frame means the session is dead.

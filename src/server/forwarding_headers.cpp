@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// AddressRange and applyForwardingPolicy.
+#include "server/forwarding_headers.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+asio::ip::address unmapped(const asio::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+    }
+    return address;
+}
+}  // namespace
+
+bool AddressRange::contains(const asio::ip::address& candidate) const {
+    const auto address = unmapped(candidate);
+    if (address.is_v4() != network.is_v4()) {
+        return false;
+    }
+    if (address.is_v4()) {
+        const auto mask = prefix == 0 ? 0U : ~0U << (32 - prefix);
+        return (address.to_v4().to_uint() & mask) == (network.to_v4().to_uint() & mask);
+    }
+    const auto a = address.to_v6().to_bytes();
+    const auto n = network.to_v6().to_bytes();
+    for (unsigned bit = 0; bit < prefix; ++bit) {
+        const unsigned byte = bit / 8;
+        const unsigned mask = 0x80U >> (bit % 8);
+        if ((a[byte] & mask) != (n[byte] & mask)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<AddressRange> parseAddressRange(std::string_view text) {
+    const auto slash = text.find('/');
+    ErrorCode ec;
+    const auto network = asio::ip::make_address(std::string(text.substr(0, slash)), ec);
+    if (ec) {
+        return makeError(Errc::InvalidArgument);
+    }
+    const unsigned maximum = network.is_v4() ? 32 : 128;
+    unsigned prefix = maximum;
+    if (slash != std::string_view::npos) {
+        const auto digits = text.substr(slash + 1);
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(),
+                                                  prefix);
+        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
+            prefix > maximum) {
+            return makeError(Errc::InvalidArgument);
+        }
+    }
+    return AddressRange{unmapped(network), prefix};
+}
+
+std::vector<AddressRange> loopbackRanges() {
+    return {*parseAddressRange("127.0.0.0/8"), *parseAddressRange("::1/128")};
+}
+
+void applyForwardingPolicy(http::fields& fields, const asio::ip::address& peer,
+                           const std::vector<AddressRange>& trusted) {
+    const auto client = unmapped(peer);
+    const bool isTrusted = std::any_of(trusted.begin(), trusted.end(),
+                                       [&](const AddressRange& r) { return r.contains(client); });
+    if (isTrusted) {
+        if (fields.count("X-Forwarded-For") == 0) {
+            fields.set("X-Forwarded-For", client.to_string());
+        }
+        return;
+    }
+    for (const char* name : {"Forwarded", "X-Forwarded-For", "X-Forwarded-Proto",
+                             "X-Forwarded-Host", "X-Real-IP", "CF-Connecting-IP"}) {
+        fields.erase(name);
+    }
+    fields.set("X-Forwarded-For", client.to_string());
+    fields.set("X-Forwarded-Proto", "http");
+    if (const auto host = fields[http::field::host]; !host.empty()) {
+        fields.set("X-Forwarded-Host", host);
+    }
+}
+
+}  // namespace nexus::server

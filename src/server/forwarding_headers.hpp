@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Which client-address headers reach the instance: kept from a trusted proxy (Caddy on
+// loopback by default), replaced by what the relay itself saw for anyone else, so a visitor
+// cannot claim another address by sending X-Forwarded-For.
+#pragma once
+
+#include "common/error.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/fields.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nexus::server {
+
+/// An address range such as 127.0.0.0/8 or ::1/128.
+struct AddressRange {
+    boost::asio::ip::address network;
+    unsigned prefix = 0;
+
+    bool contains(const boost::asio::ip::address& address) const;
+};
+
+/// Parses "ADDR/PREFIX" or a single address.
+Result<AddressRange> parseAddressRange(std::string_view text);
+
+/// The default trusted proxies: loopback only.
+std::vector<AddressRange> loopbackRanges();
+
+/// Rewrites `fields` for a request received from `peer`: trusted peers keep their
+/// forwarding headers (X-Forwarded-For gets the peer only if absent); others lose
+/// Forwarded, X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
+void applyForwardingPolicy(boost::beast::http::fields& fields,
+                           const boost::asio::ip::address& peer,
+                           const std::vector<AddressRange>& trusted);
+
+}  // namespace nexus::server
