@@ -137,6 +137,9 @@ class Relay(LoggedProcess):
                 "--http-port", str(http_port), "--http-bind", "127.0.0.1",
                 "--domain", DOMAIN, "--main-slug", MAIN_SLUG,
                 "--main-redirect", MAIN_REDIRECT, "--database", str(database)]
+        # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
+        # relays of parallel tests never collide on it.
+        options.setdefault("ws_port", 0)
         for flag, value in options.items():
             args += ["--" + flag.replace("_", "-"), str(value)]
         super().__init__(name, args, log_dir)
@@ -158,6 +161,10 @@ class Agent(LoggedProcess):
         self.slug = slug
         args = [BIN, "client", "--server", f"127.0.0.1:{server_port}", "--slug", slug,
                 "--local-port", str(local_port), "--local-host", "127.0.0.1", *extra]
+        # Agents speak TLS by default; relays in these tests have no certificate unless the
+        # test gives one (and then its agents pass --ca-file).
+        if not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
+            args.append("--insecure-plaintext")
         env = dict(os.environ)
         env.pop("NODYX_RELAY_TOKEN", None)
         env["NEXUS_RELAY_TOKEN"] = token

@@ -33,7 +33,9 @@ class DoorsTest(RelayTestCase):
     def test_unknown_ca_is_refused_and_no_token_is_sent(self):
         relay = self.tls_relay()
         token = self.add_slug("demo")
-        agent = self.start_agent("demo", token, free_port(), relay.tcp_port, wait=False)
+        # TLS with the system's CAs, which do not know the test CA.
+        agent = self.start_agent("demo", token, free_port(), relay.tcp_port, "--server-name",
+                                 "127.0.0.1", wait=False)
         agent.wait_for(r"TLS handshake with \S+ failed: the relay's certificate could not be "
                        r"verified")
         self.assertEqual(agent.registrations(), 0)
@@ -51,7 +53,8 @@ class DoorsTest(RelayTestCase):
     def test_plaintext_relay_tells_a_tls_agent_what_is_wrong(self):
         relay = self.start_relay(ws_port=free_port())  # no certificate: plain v1 only
         token = self.add_slug("demo")
-        agent = self.start_agent("demo", token, free_port(), relay.tcp_port, wait=False)
+        agent = self.start_agent("demo", token, free_port(), relay.tcp_port, "--server-name",
+                                 "127.0.0.1", wait=False)
         relay.wait_for(r"TLS requested but no certificate is configured")
         agent.wait_for(r"TLS handshake with \S+ failed")
         self.assertEqual(agent.registrations(), 0)
