@@ -23,6 +23,7 @@ _REPO = Path(__file__).resolve().parents[2]
 sys.path.append(str(_REPO / "tests" / "testkit"))
 
 from sample_site import SampleSite  # noqa: E402
+
 BIN = os.environ.get("NEXUS_RELAY_BIN") or str(_REPO / "build" / "src" / "nexus-relay")
 DOMAIN = "nexus.test"
 MAIN_SLUG = "main"
