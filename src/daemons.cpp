@@ -26,6 +26,20 @@ Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocat
     return directory::openSqlite(where.sqlitePath);
 }
 
+namespace {
+// SIGINT/SIGTERM: log, stop the service, stop the loop.
+template <typename Stop>
+void stopOnSignals(asio::signal_set& signals, asio::io_context& io, Logger& log, Stop stop) {
+    signals.async_wait([&io, &log, stop](const ErrorCode& ec, int signal) mutable {
+        if (!ec) {
+            log.info(fmt::format("Received signal {}, shutting down", signal));
+            stop();
+            io.stop();
+        }
+    });
+}
+}  // namespace
+
 std::string describeDirectory(const DirectoryLocation& where) {
     return where.postgresUrl.empty() ? "SQLite " + where.sqlitePath : std::string("PostgreSQL");
 }
@@ -53,13 +67,7 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
         return 1;
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const ErrorCode& ec, int signal) {
-        if (!ec) {
-            log.info(fmt::format("Received signal {}, shutting down", signal));
-            relay.stop();
-            io.stop();
-        }
-    });
+    stopOnSignals(signals, io, log, [&relay] { relay.stop(); });
     io.run();
     return 0;
 }
@@ -75,13 +83,7 @@ int runClient(const client::AgentConfig& config) {
     client::Agent agent(io.get_executor(), config, log);
     asio::co_spawn(io, agent.run(), asio::detached);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const ErrorCode& ec, int signal) {
-        if (!ec) {
-            log.info(fmt::format("Received signal {}, shutting down", signal));
-            agent.stop();
-            io.stop();
-        }
-    });
+    stopOnSignals(signals, io, log, [&agent] { agent.stop(); });
     io.run();
     return 0;
 }

@@ -95,9 +95,7 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
                                                              protocol::kMaxFrameSize);
     connection_ = connection;
     connection->setIdleTimeout(config_.registerTimeout);
-    asio::co_spawn(executor_, [connection] { return connection->runWriter(); }, asio::detached);
-    asio::co_spawn(executor_, [connection] { return connection->runIdleWatchdog(); },
-                   asio::detached);
+    net::startPumps(connection, executor_);
 
     connection->send(v1::encode(v1::Register{config_.slug, config_.token,
                                              {std::string(v1::kFeatureHeaderList)},

@@ -2,6 +2,7 @@
 // The PostgreSQL directory on the deployed `directory_instances` table, resilient to outages.
 #include "nexus_config.hpp"
 
+#include "directory/guarded.hpp"
 #include "directory/directory.hpp"
 
 #if NEXUS_HAVE_POSTGRESQL
@@ -15,19 +16,6 @@
 namespace nexus::directory {
 namespace {
 
-ErrorCode unavailable() {
-    return makeError(Errc::DirectoryUnavailable);
-}
-
-// Allocation and OpenSSL failures throw; the Directory interface promises results instead.
-template <typename Body>
-auto guarded(Body&& body) noexcept -> decltype(body()) {
-    try {
-        return body();
-    } catch (...) {
-        return unavailable();
-    }
-}
 
 std::string value(const PGresult* result, int row, int column) {
     return {PQgetvalue(result, row, column),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The embedded SQLite directory: the deployed column names, one file shared between processes.
+#include "directory/guarded.hpp"
 #include "directory/directory.hpp"
 #include "directory/token_digest.hpp"
 
@@ -105,19 +106,6 @@ private:
     int bindRc_ = SQLITE_OK;
 };
 
-ErrorCode unavailable() {
-    return makeError(Errc::DirectoryUnavailable);
-}
-
-// Allocation and OpenSSL failures throw; the Directory interface promises results instead.
-template <typename Body>
-auto guarded(Body&& body) noexcept -> decltype(body()) {
-    try {
-        return body();
-    } catch (...) {
-        return unavailable();
-    }
-}
 
 class SqliteDirectory final : public Directory {
 public:

@@ -3,6 +3,8 @@
 #include "net/frame_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -121,6 +123,27 @@ void FrameConnection::close() {
     queuedBytes_ = 0;
     wake_.cancel();
     watchdog_.cancel();
+}
+
+void startPumps(const std::shared_ptr<FrameConnection>& connection,
+                const asio::any_io_executor& executor) {
+    asio::co_spawn(executor, [connection] { return connection->runWriter(); }, asio::detached);
+    asio::co_spawn(executor, [connection] { return connection->runIdleWatchdog(); },
+                   asio::detached);
+}
+
+asio::awaitable<std::optional<tcp::socket>> acceptWithPause(tcp::acceptor& acceptor,
+                                                            ErrorCode& error) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+        co_return std::nullopt;
+    }
+    error = ec;
+    if (ec) {
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(200));
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return std::move(socket);
 }
 
 }  // namespace nexus::net

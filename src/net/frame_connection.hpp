@@ -11,6 +11,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace nexus::net {
@@ -58,5 +59,14 @@ private:
     bool closing_ = false;
     bool timedOut_ = false;
 };
+
+/// Starts the writer and the idle watchdog of a shared connection on its executor.
+void startPumps(const std::shared_ptr<FrameConnection>& connection,
+                const asio::any_io_executor& executor);
+
+/// The next accepted socket; nullopt once the acceptor is closed. A failure such as EMFILE
+/// is reported in `error` after a short pause, so accept loops neither spin nor exit.
+asio::awaitable<std::optional<tcp::socket>> acceptWithPause(tcp::acceptor& acceptor,
+                                                            ErrorCode& error);
 
 }  // namespace nexus::net

@@ -138,19 +138,36 @@ Result<Request> decodeRequest(const Json& j) {
     return r;
 }
 
-}  // namespace
-
-Result<ClientMessage> decodeClientMessage(std::string_view json) {
+// A message object and its `type` tag.
+Result<std::pair<Json, std::string>> parseTyped(std::string_view json) {
     auto parsed = parseObject(json);
     if (!parsed) {
         return parsed.error();
     }
-    const Json& j = *parsed;
-    auto type = stringField(j, "type");
+    auto type = stringField(*parsed, "type");
     if (!type) {
         return type.error();
     }
-    if (*type == "register") {
+    return std::pair<Json, std::string>{std::move(*parsed), std::move(*type)};
+}
+
+template <typename Variant, typename T>
+Result<Variant> lift(Result<T> decoded) {
+    if (!decoded) {
+        return decoded.error();
+    }
+    return Variant{std::move(*decoded)};
+}
+
+}  // namespace
+
+Result<ClientMessage> decodeClientMessage(std::string_view json) {
+    auto typed = parseTyped(json);
+    if (!typed) {
+        return typed.error();
+    }
+    const auto& [j, type] = *typed;
+    if (type == "register") {
         auto slug = stringField(j, "slug");
         auto token = stringField(j, "token");
         if (!slug || !token) {
@@ -162,30 +179,22 @@ Result<ClientMessage> decodeClientMessage(std::string_view json) {
         }
         return ClientMessage{std::move(r)};
     }
-    if (*type == "response") {
-        auto r = decodeResponse(j);
-        if (!r) {
-            return r.error();
-        }
-        return ClientMessage{std::move(*r)};
+    if (type == "response") {
+        return lift<ClientMessage>(decodeResponse(j));
     }
-    if (*type == "heartbeat") {
+    if (type == "heartbeat") {
         return ClientMessage{Heartbeat{}};
     }
     return makeError(Errc::UnknownMessageType);
 }
 
 Result<ServerMessage> decodeServerMessage(std::string_view json) {
-    auto parsed = parseObject(json);
-    if (!parsed) {
-        return parsed.error();
+    auto typed = parseTyped(json);
+    if (!typed) {
+        return typed.error();
     }
-    const Json& j = *parsed;
-    auto type = stringField(j, "type");
-    if (!type) {
-        return type.error();
-    }
-    if (*type == "registered") {
+    const auto& [j, type] = *typed;
+    if (type == "registered") {
         const auto ok = j.find("ok");
         if (ok == j.end() || !ok->is_boolean()) {
             return makeError(Errc::MissingField);
@@ -200,14 +209,10 @@ Result<ServerMessage> decodeServerMessage(std::string_view json) {
         }
         return ServerMessage{std::move(r)};
     }
-    if (*type == "request") {
-        auto r = decodeRequest(j);
-        if (!r) {
-            return r.error();
-        }
-        return ServerMessage{std::move(*r)};
+    if (type == "request") {
+        return lift<ServerMessage>(decodeRequest(j));
     }
-    if (*type == "ping") {
+    if (type == "ping") {
         return ServerMessage{Ping{}};
     }
     return makeError(Errc::UnknownMessageType);

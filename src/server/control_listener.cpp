@@ -50,20 +50,18 @@ private:
 };
 
 asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor, bool webSocketOnly) {
-    asio::steady_timer pause(context_.executor);
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+        ErrorCode error;
+        auto socket = co_await net::acceptWithPause(acceptor, error);
+        if (!socket) {
             co_return;
         }
-        if (ec) {
-            // EMFILE and friends: wait a little instead of spinning or exiting.
-            context_.log.error(fmt::format("Accept error on the control port: {}", ec.message()));
-            pause.expires_after(std::chrono::milliseconds(200));
-            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (error) {
+            context_.log.error(fmt::format("Accept error on the control port: {}", error.message()));
             continue;
         }
-        asio::co_spawn(context_.executor, admit(std::move(socket), webSocketOnly), asio::detached);
+        asio::co_spawn(context_.executor, admit(std::move(*socket), webSocketOnly),
+                       asio::detached);
     }
 }
 
@@ -169,10 +167,7 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     auto connection = std::make_shared<net::FrameConnection>(
         context_.executor, std::move(transport), protocol::kMaxPreAuthFrameSize);
     connection->setIdleTimeout(context_.config.registerTimeout);
-    asio::co_spawn(context_.executor, [connection] { return connection->runWriter(); },
-                   asio::detached);
-    asio::co_spawn(context_.executor, [connection] { return connection->runIdleWatchdog(); },
-                   asio::detached);
+    net::startPumps(connection, context_.executor);
 
     const auto refuse = [&](std::string_view error) {
         connection->send(v1::encode(v1::Registered{false, std::string(error), {}}));

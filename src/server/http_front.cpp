@@ -2,6 +2,7 @@
 // HttpFront: keep-alive connection loop and routing.
 #include "server/http_front.hpp"
 
+#include "net/frame_connection.hpp"
 #include "net/http_headers.hpp"
 #include "net/transport.hpp"
 #include "server/forwarding_headers.hpp"
@@ -24,20 +25,18 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
-    asio::steady_timer pause(context_.executor);
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+        ErrorCode error;
+        auto socket = co_await net::acceptWithPause(acceptor, error);
+        if (!socket) {
             co_return;
         }
-        if (ec) {
-            // Out of descriptors must not take every tunnel down: pause and keep accepting.
-            context_.log.error(fmt::format("Accept error on the HTTP front: {}", ec.message()));
-            pause.expires_after(std::chrono::milliseconds(200));
-            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (error) {
+            // Out of descriptors must not take every tunnel down: keep accepting.
+            context_.log.error(fmt::format("Accept error on the HTTP front: {}", error.message()));
             continue;
         }
-        asio::co_spawn(context_.executor, serveConnection(std::move(socket)), asio::detached);
+        asio::co_spawn(context_.executor, serveConnection(std::move(*socket)), asio::detached);
     }
 }
 

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// A condition variable for coroutines on one thread: waiters re-check their condition after
+// every notify(), so a notify with nobody waiting is never lost.
+#pragma once
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+
+namespace nexus::net {
+
+class Signal {
+public:
+    explicit Signal(boost::asio::any_io_executor executor)
+        : timer_(std::move(executor), std::chrono::steady_clock::time_point::max()) {}
+
+    /// Wakes every waiter.
+    void notify() { timer_.cancel(); }
+
+    /// Waits for the next notify() or until `deadline`; returns false on the deadline.
+    boost::asio::awaitable<bool> wait(std::chrono::steady_clock::time_point deadline) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            co_return false;
+        }
+        timer_.expires_at(deadline);
+        co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        co_return std::chrono::steady_clock::now() < deadline;
+    }
+
+private:
+    boost::asio::steady_timer timer_;
+};
+
+}  // namespace nexus::net

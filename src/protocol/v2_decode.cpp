@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// v2 decoders: the 12-byte header with its limits, each payload type, and the incremental
+// FrameDecoder. Every length read from the wire is compared with what remains before use.
+#include "protocol/v2_frames.hpp"
+
+#include <algorithm>
+
+namespace nexus::protocol::v2 {
+namespace {
+
+/// RFC 9110 tchar: "!#$%&'*+-.^_`|~", digits and letters.
+bool isTokenChar(char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+        return true;
+    }
+    constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+    return kSymbols.find(c) != std::string_view::npos;
+}
+
+ErrorCode violation() {
+    return makeError(Errc::ProtocolViolation);
+}
+
+/// Reads big-endian fields off a payload; every read checks the bytes remaining first.
+class Reader {
+public:
+    explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+    std::size_t remaining() const { return bytes_.size() - at_; }
+
+    bool u8(std::uint32_t& v) { return number(1, v); }
+    bool u16(std::uint32_t& v) { return number(2, v); }
+    bool u32(std::uint32_t& v) { return number(4, v); }
+
+    /// `n` comes off the wire: compared in 64 bits, never added to a position first.
+    bool bytes(std::uint64_t n, std::string_view& v) {
+        if (n > remaining()) {
+            return false;
+        }
+        v = bytes_.substr(at_, static_cast<std::size_t>(n));
+        at_ += static_cast<std::size_t>(n);
+        return true;
+    }
+
+private:
+    bool number(std::size_t width, std::uint32_t& v) {
+        if (width > remaining()) {
+            return false;
+        }
+        v = 0;
+        for (std::size_t i = 0; i < width; ++i) {
+            v = (v << 8) | static_cast<unsigned char>(bytes_[at_ + i]);
+        }
+        at_ += width;
+        return true;
+    }
+
+    std::string_view bytes_;
+    std::size_t at_ = 0;
+};
+
+Result<HeaderList> readHeaderBlock(Reader& in) {
+    std::uint32_t count = 0;
+    if (!in.u16(count)) {
+        return violation();
+    }
+    HeaderList headers;
+    // Each header takes at least 7 bytes (a 1-byte name): never reserve more than could fit.
+    headers.reserve(std::min<std::size_t>(count, in.remaining() / 7));
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t nameLength = 0;
+        std::uint32_t valueLength = 0;
+        std::string_view name;
+        std::string_view value;
+        if (!in.u16(nameLength) || !in.bytes(nameLength, name) || !isValidHeaderName(name) ||
+            !in.u32(valueLength) || !in.bytes(valueLength, value) || !isValidHeaderValue(value)) {
+            return violation();
+        }
+        headers.emplace_back(name, value);
+    }
+    return headers;
+}
+
+/// The fixed payload size of a type, or 0 when it varies.
+std::uint32_t fixedLength(FrameType type) {
+    switch (type) {
+        case FrameType::WindowUpdate:
+        case FrameType::Reset: return 4;
+        case FrameType::Ping:
+        case FrameType::Goaway: return 8;
+        default: return 0;
+    }
+}
+
+std::uint8_t allowedFlags(FrameType type) {
+    switch (type) {
+        case FrameType::Request:
+        case FrameType::Response:
+        case FrameType::Data:
+        case FrameType::Trailers: return kFlagEndStream;
+        case FrameType::Ping: return kFlagAck;
+        default: return 0;
+    }
+}
+
+bool streamAllowed(FrameType type, std::uint32_t stream) {
+    switch (type) {
+        case FrameType::Request: return stream != 0;
+        case FrameType::Response:
+        case FrameType::Data:
+        case FrameType::Trailers:
+        case FrameType::Reset: return stream != 0;
+        case FrameType::Ping:
+        case FrameType::Goaway: return stream == 0;
+        case FrameType::WindowUpdate: return true;
+    }
+    return false;
+}
+
+std::uint32_t readU32(std::string_view bytes, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+    }
+    return v;
+}
+
+}  // namespace
+
+bool isValidMethod(std::string_view method) {
+    if (method.empty() || method.size() > 0xffU) {
+        return false;
+    }
+    for (const char c : method) {
+        if (!isTokenChar(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidTarget(std::string_view target) {
+    if (target.empty() || target.size() > 0xffffU) {
+        return false;
+    }
+    for (const char c : target) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidHeaderName(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (const char c : name) {
+        if ((c >= 'A' && c <= 'Z') || !isTokenChar(c)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidHeaderValue(std::string_view value) {
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+Result<FrameHeader> decodeHeader(std::string_view bytes) {
+    if (bytes.size() < kHeaderSize) {
+        return makeError(Errc::TruncatedFrame);
+    }
+    const std::uint32_t length = readU32(bytes, 0);
+    const auto rawType = static_cast<unsigned char>(bytes[4]);
+    const auto flags = static_cast<std::uint8_t>(bytes[5]);
+    if (rawType < 0x01 || rawType > 0x08 || bytes[6] != 0 || bytes[7] != 0) {
+        return violation();
+    }
+    const auto type = static_cast<FrameType>(rawType);
+    const std::uint32_t limit = type == FrameType::Data ? kMaxDataPayload : kMaxControlPayload;
+    if (length > limit) {
+        return makeError(Errc::FrameTooLarge);
+    }
+    const std::uint32_t stream = readU32(bytes, 8);
+    const std::uint32_t fixed = fixedLength(type);
+    if ((flags & ~allowedFlags(type)) != 0 || !streamAllowed(type, stream) ||
+        (fixed != 0 && length != fixed)) {
+        return violation();
+    }
+    return FrameHeader{length, type, flags, stream};
+}
+
+Result<RequestHead> decodeRequest(std::string_view payload) {
+    Reader in(payload);
+    std::uint32_t methodLength = 0;
+    std::uint32_t targetLength = 0;
+    std::string_view method;
+    std::string_view target;
+    if (!in.u8(methodLength) || !in.bytes(methodLength, method) || !isValidMethod(method) ||
+        !in.u16(targetLength) || !in.bytes(targetLength, target) || !isValidTarget(target)) {
+        return violation();
+    }
+    auto headers = readHeaderBlock(in);
+    if (!headers || in.remaining() != 0) {
+        return violation();
+    }
+    return RequestHead{std::string(method), std::string(target), std::move(*headers)};
+}
+
+Result<ResponseHead> decodeResponse(std::string_view payload) {
+    Reader in(payload);
+    std::uint32_t status = 0;
+    if (!in.u16(status) || status < 100 || status > 999) {
+        return violation();
+    }
+    auto headers = readHeaderBlock(in);
+    if (!headers || in.remaining() != 0) {
+        return violation();
+    }
+    return ResponseHead{static_cast<int>(status), std::move(*headers)};
+}
+
+Result<HeaderList> decodeHeaderBlock(std::string_view payload) {
+    Reader in(payload);
+    auto headers = readHeaderBlock(in);
+    if (!headers || in.remaining() != 0) {
+        return violation();
+    }
+    return headers;
+}
+
+Result<std::uint32_t> decodeWindowUpdate(std::string_view payload) {
+    if (payload.size() != 4) {
+        return violation();
+    }
+    const std::uint32_t increment = readU32(payload, 0);
+    if (increment == 0 || increment > kMaxWindow) {
+        return violation();
+    }
+    return increment;
+}
+
+Result<ResetCode> decodeReset(std::string_view payload) {
+    if (payload.size() != 4) {
+        return violation();
+    }
+    return static_cast<ResetCode>(readU32(payload, 0));
+}
+
+Result<std::uint64_t> decodePing(std::string_view payload) {
+    if (payload.size() != 8) {
+        return violation();
+    }
+    return (std::uint64_t{readU32(payload, 0)} << 32) | readU32(payload, 4);
+}
+
+Result<Goaway> decodeGoaway(std::string_view payload) {
+    if (payload.size() != 8) {
+        return violation();
+    }
+    return Goaway{static_cast<GoawayCode>(readU32(payload, 0)), readU32(payload, 4)};
+}
+
+void FrameDecoder::append(std::string_view bytes) {
+    // Drop what was already returned before growing, so the buffer stays near one frame.
+    if (offset_ > 0 && offset_ >= buffer_.size() / 2) {
+        buffer_.erase(0, offset_);
+        offset_ = 0;
+    }
+    buffer_.append(bytes);
+}
+
+Result<std::optional<Frame>> FrameDecoder::next() {
+    if (failed_) {
+        return failed_;
+    }
+    if (buffered() < kHeaderSize) {
+        return std::optional<Frame>{};
+    }
+    const std::string_view pending = std::string_view(buffer_).substr(offset_);
+    auto header = decodeHeader(pending);
+    if (!header) {
+        failed_ = header.error();
+        return failed_;
+    }
+    if (pending.size() - kHeaderSize < header->length) {
+        return std::optional<Frame>{};
+    }
+    Frame frame{*header, std::string(pending.substr(kHeaderSize, header->length))};
+    offset_ += kHeaderSize + header->length;
+    if (offset_ == buffer_.size()) {
+        buffer_.clear();
+        offset_ = 0;
+    }
+    return std::optional<Frame>{std::move(frame)};
+}
+
+std::size_t FrameDecoder::wanted() const {
+    if (buffered() < kHeaderSize) {
+        return kHeaderSize - buffered();
+    }
+    const std::uint32_t length = readU32(std::string_view(buffer_).substr(offset_), 0);
+    const std::size_t have = buffered() - kHeaderSize;
+    // An over-limit length is refused by next(): never ask the transport for it.
+    if (failed_ || length > kMaxDataPayload) {
+        return 1;
+    }
+    return length > have ? length - have : 1;
+}
+
+}  // namespace nexus::protocol::v2

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// v2 encoders: each appends one whole frame (12-byte header + payload) to the caller's buffer.
+#include "protocol/v2_frames.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace nexus::protocol::v2 {
+namespace {
+
+void putU8(std::string& out, std::uint32_t v) {
+    out.push_back(static_cast<char>(v & 0xffU));
+}
+
+void putU16(std::string& out, std::uint32_t v) {
+    putU8(out, v >> 8);
+    putU8(out, v);
+}
+
+void putU32(std::string& out, std::uint32_t v) {
+    putU16(out, v >> 16);
+    putU16(out, v);
+}
+
+void putHeader(std::string& out, std::size_t length, FrameType type, std::uint8_t flags,
+               std::uint32_t stream) {
+    putU32(out, static_cast<std::uint32_t>(length));
+    putU8(out, static_cast<std::uint8_t>(type));
+    putU8(out, flags);
+    putU16(out, 0);  // reserved
+    putU32(out, stream);
+}
+
+/// Room for `n` more bytes, growing geometrically so that appending many frames to one buffer
+/// stays linear.
+void reserveFor(std::string& out, std::uint64_t n) {
+    const std::size_t need = out.size() + static_cast<std::size_t>(n);
+    if (need > out.capacity()) {
+        out.reserve(std::max(need, 2 * out.capacity()));
+    }
+}
+
+std::uint8_t endFlag(bool endStream) {
+    return endStream ? kFlagEndStream : 0;
+}
+
+/// Size of the encoded header block (u16 count, then u16 name length + name, u32 value length
+/// + value per header), or an error for a header that cannot be encoded. 64-bit arithmetic:
+/// the caller compares the result with the payload limit.
+Result<std::uint64_t> headerBlockSize(const HeaderList& headers) {
+    if (headers.size() > 0xffffU) {
+        return makeError(Errc::FrameTooLarge);
+    }
+    std::uint64_t size = 2;
+    for (const auto& [name, value] : headers) {
+        if (!isValidHeaderName(name) || !isValidHeaderValue(value)) {
+            return makeError(Errc::InvalidArgument);
+        }
+        size += 2 + std::uint64_t{name.size()} + 4 + std::uint64_t{value.size()};
+    }
+    return size;
+}
+
+void putHeaderBlock(std::string& out, const HeaderList& headers) {
+    putU16(out, static_cast<std::uint32_t>(headers.size()));
+    for (const auto& [name, value] : headers) {
+        putU16(out, static_cast<std::uint32_t>(name.size()));
+        out.append(name);
+        putU32(out, static_cast<std::uint32_t>(value.size()));
+        out.append(value);
+    }
+}
+
+/// A header block after `fixed` bytes, as the whole payload of a control frame.
+Result<void> appendHeadersFrame(std::string& out, FrameType type, std::uint8_t flags,
+                                std::uint32_t stream, std::uint64_t fixed,
+                                const HeaderList& headers) {
+    auto block = headerBlockSize(headers);
+    if (!block) {
+        return block.error();
+    }
+    const std::uint64_t length = fixed + *block;
+    if (length > kMaxControlPayload) {
+        return makeError(Errc::FrameTooLarge);
+    }
+    reserveFor(out, kHeaderSize + length);
+    putHeader(out, length, type, flags, stream);
+    return {};
+}
+
+}  // namespace
+
+Result<void> appendRequest(std::string& out, std::uint32_t stream, const RequestHead& head,
+                           bool endStream) {
+    if (stream % 2 == 0 || !isValidMethod(head.method) || !isValidTarget(head.target)) {
+        return makeError(Errc::InvalidArgument);
+    }
+    const std::uint64_t fixed = 1 + head.method.size() + 2 + head.target.size();
+    auto started = appendHeadersFrame(out, FrameType::Request, endFlag(endStream), stream, fixed,
+                                      head.headers);
+    if (!started) {
+        return started;
+    }
+    putU8(out, static_cast<std::uint32_t>(head.method.size()));
+    out.append(head.method);
+    putU16(out, static_cast<std::uint32_t>(head.target.size()));
+    out.append(head.target);
+    putHeaderBlock(out, head.headers);
+    return {};
+}
+
+Result<void> appendResponse(std::string& out, std::uint32_t stream, const ResponseHead& head,
+                            bool endStream) {
+    if (stream == 0 || head.status < 100 || head.status > 999) {
+        return makeError(Errc::InvalidArgument);
+    }
+    auto started =
+        appendHeadersFrame(out, FrameType::Response, endFlag(endStream), stream, 2, head.headers);
+    if (!started) {
+        return started;
+    }
+    putU16(out, static_cast<std::uint32_t>(head.status));
+    putHeaderBlock(out, head.headers);
+    return {};
+}
+
+Result<void> appendData(std::string& out, std::uint32_t stream, std::string_view bytes,
+                        bool endStream) {
+    if (stream == 0) {
+        return makeError(Errc::InvalidArgument);
+    }
+    if (bytes.size() > kMaxDataPayload) {
+        return makeError(Errc::FrameTooLarge);
+    }
+    reserveFor(out, kHeaderSize + bytes.size());
+    putHeader(out, bytes.size(), FrameType::Data, endFlag(endStream), stream);
+    out.append(bytes);
+    return {};
+}
+
+Result<void> appendTrailers(std::string& out, std::uint32_t stream, const HeaderList& trailers) {
+    if (stream == 0) {
+        return makeError(Errc::InvalidArgument);
+    }
+    auto started =
+        appendHeadersFrame(out, FrameType::Trailers, kFlagEndStream, stream, 0, trailers);
+    if (!started) {
+        return started;
+    }
+    putHeaderBlock(out, trailers);
+    return {};
+}
+
+void appendWindowUpdate(std::string& out, std::uint32_t stream, std::uint32_t increment) {
+    assert(increment >= 1 && increment <= kMaxWindow);
+    reserveFor(out, kHeaderSize + 4);
+    putHeader(out, 4, FrameType::WindowUpdate, 0, stream);
+    putU32(out, increment);
+}
+
+void appendReset(std::string& out, std::uint32_t stream, ResetCode code) {
+    assert(stream != 0);
+    reserveFor(out, kHeaderSize + 4);
+    putHeader(out, 4, FrameType::Reset, 0, stream);
+    putU32(out, static_cast<std::uint32_t>(code));
+}
+
+void appendPing(std::string& out, std::uint64_t opaque, bool ack) {
+    reserveFor(out, kHeaderSize + 8);
+    putHeader(out, 8, FrameType::Ping, ack ? kFlagAck : 0, 0);
+    putU32(out, static_cast<std::uint32_t>(opaque >> 32));
+    putU32(out, static_cast<std::uint32_t>(opaque & 0xffffffffU));
+}
+
+void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs) {
+    reserveFor(out, kHeaderSize + 8);
+    putHeader(out, 8, FrameType::Goaway, 0, 0);
+    putU32(out, static_cast<std::uint32_t>(code));
+    putU32(out, retryAfterMs);
+}
+
+}  // namespace nexus::protocol::v2

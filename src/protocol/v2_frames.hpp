@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Protocol v2: binary frames multiplexing streams on the tunnel connection (docs/protocol.md §4).
+// Pure codec: bytes in, frames out, no I/O, so it can be fuzzed directly. Stream state, flow
+// control windows and timers belong to the session that uses it.
+#pragma once
+
+#include "common/error.hpp"
+#include "protocol/v1_messages.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nexus::protocol::v2 {
+
+/// Header names in lowercase, in order, repeats allowed (the same type as v1's).
+using HeaderList = v1::HeaderList;
+
+/// The `features` entry, in v1 `register` and `registered{ok:true}`, that switches both sides
+/// to v2 framing for every byte after that `registered` frame.
+inline constexpr std::string_view kFeatureV2 = "v2";
+
+/// Every frame starts with this many bytes: length, type, flags, reserved, stream.
+inline constexpr std::size_t kHeaderSize = 12;
+/// Largest DATA payload (exactly 256 KiB is allowed).
+inline constexpr std::uint32_t kMaxDataPayload = 256U * 1024U;
+/// Largest payload of every other frame type, header blocks included (exactly 64 KiB is allowed).
+inline constexpr std::uint32_t kMaxControlPayload = 64U * 1024U;
+
+/// Flow control: initial windows in each direction; DATA payload bytes count against both.
+inline constexpr std::uint32_t kInitialStreamWindow = 256U * 1024U;
+inline constexpr std::uint32_t kInitialConnectionWindow = 4U * 1024U * 1024U;
+/// Largest WINDOW_UPDATE increment, and largest window a receiver may grant.
+inline constexpr std::uint32_t kMaxWindow = 0x7fffffffU;
+
+/// Heartbeat: send PING this often; the peer is dead after kPeerTimeout without any frame.
+inline constexpr std::chrono::seconds kPingInterval{10};
+inline constexpr std::chrono::seconds kPeerTimeout{30};
+
+enum class FrameType : std::uint8_t {
+    Request = 0x01,       ///< relay -> agent, opens an odd stream: method, target, headers
+    Response = 0x02,      ///< agent -> relay: status, headers
+    Data = 0x03,          ///< raw body bytes, either direction
+    Trailers = 0x04,      ///< trailer headers; ends the sender's direction
+    WindowUpdate = 0x05,  ///< u32 increment; stream 0 is the connection window
+    Reset = 0x06,         ///< u32 ResetCode; abandons one stream
+    Ping = 0x07,          ///< 8 opaque bytes; flag Ack marks the answer; stream 0
+    Goaway = 0x08,        ///< u32 GoawayCode + u32 retry-after ms; stream 0; sender drains
+};
+
+/// Flag bits (offset 5). Any bit a frame type does not define is a protocol violation.
+inline constexpr std::uint8_t kFlagEndStream = 0x01;  ///< Request, Response, Data, Trailers
+inline constexpr std::uint8_t kFlagAck = 0x02;        ///< Ping
+
+/// RESET payload. A receiver treats a code it does not know like Cancel.
+enum class ResetCode : std::uint32_t {
+    Cancel = 0,
+    ProtocolError = 1,
+    Refused = 2,
+    Timeout = 3,
+    TooLarge = 4,
+    LocalUnreachable = 5,
+};
+
+/// GOAWAY payload. A receiver treats a code it does not know like Shutdown.
+enum class GoawayCode : std::uint32_t {
+    Shutdown = 0,       ///< restart or maintenance: reconnect after retry-after
+    ProtocolError = 1,  ///< the sender received a frame it could not accept
+    Superseded = 2,     ///< a newer session took the slug over: do not reconnect to fight it
+    Revoked = 3,        ///< the directory no longer lists the slug
+};
+
+/// The 12-byte frame header, already checked against the rules that need no stream state.
+struct FrameHeader {
+    std::uint32_t length = 0;  ///< payload bytes after the header
+    FrameType type = FrameType::Data;
+    std::uint8_t flags = 0;
+    std::uint32_t stream = 0;  ///< 0 = the connection itself
+
+    bool endStream() const { return (flags & kFlagEndStream) != 0 || type == FrameType::Trailers; }
+    bool ack() const { return (flags & kFlagAck) != 0; }
+};
+
+struct Frame {
+    FrameHeader header;
+    std::string payload;
+};
+
+struct RequestHead {
+    std::string method;  ///< a token, e.g. "GET"; 1..255 bytes
+    std::string target;  ///< origin-form as received, e.g. "/a?b"; 1..65535 bytes, no CTL/space
+    HeaderList headers;
+};
+
+struct ResponseHead {
+    int status = 0;  ///< 100..999; 101 turns the stream into a raw byte pipe
+    HeaderList headers;
+};
+
+struct Goaway {
+    GoawayCode code = GoawayCode::Shutdown;
+    std::uint32_t retryAfterMs = 0;
+};
+
+/// An RFC 9110 token of 1..255 bytes, any case ("GET", "PROPFIND").
+bool isValidMethod(std::string_view method);
+/// 1..65535 bytes, none of them a control character, space or DEL (the origin-form check
+/// itself is the agent's).
+bool isValidTarget(std::string_view target);
+/// A lowercase RFC 9110 token: non-empty, tchar only, no uppercase letter.
+bool isValidHeaderName(std::string_view name);
+/// No CR, LF or NUL (other bytes, obs-text included, pass through).
+bool isValidHeaderValue(std::string_view value);
+
+// Encoders append one whole frame (header + payload) to `out`, reserving once, so it can go out
+// in one write. On error `out` is left unchanged. Errors: FrameTooLarge when the payload would
+// exceed its limit; InvalidArgument for a bad stream id, method, target, status or header.
+
+/// Stream must be odd. endStream = no request body follows.
+[[nodiscard]] Result<void> appendRequest(std::string& out, std::uint32_t stream,
+                                         const RequestHead& head, bool endStream);
+/// Stream must be non-zero. endStream = no response body follows.
+[[nodiscard]] Result<void> appendResponse(std::string& out, std::uint32_t stream,
+                                          const ResponseHead& head, bool endStream);
+/// Stream must be non-zero; bytes.size() <= kMaxDataPayload. An empty payload is allowed (to
+/// carry endStream alone).
+[[nodiscard]] Result<void> appendData(std::string& out, std::uint32_t stream,
+                                      std::string_view bytes, bool endStream);
+/// Stream must be non-zero. Always carries END_STREAM.
+[[nodiscard]] Result<void> appendTrailers(std::string& out, std::uint32_t stream,
+                                          const HeaderList& trailers);
+
+// Fixed-size frames: the arguments are the program's own choices, so preconditions are
+// asserted rather than returned.
+
+/// increment in 1..kMaxWindow; stream 0 = the connection window.
+void appendWindowUpdate(std::string& out, std::uint32_t stream, std::uint32_t increment);
+/// stream != 0.
+void appendReset(std::string& out, std::uint32_t stream, ResetCode code);
+/// On stream 0; `opaque` goes out big-endian. ack = the answer, echoing the received opaque.
+void appendPing(std::string& out, std::uint64_t opaque, bool ack);
+/// On stream 0.
+void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs);
+
+/// Decodes and checks the first kHeaderSize bytes of `bytes` (fewer → TruncatedFrame):
+/// FrameTooLarge above the type's limit; ProtocolViolation for an unknown type, a non-zero
+/// reserved field, an undefined flag bit, a stream id the type forbids (REQUEST on an even or
+/// zero stream; RESPONSE, DATA, TRAILERS, RESET on stream 0; PING, GOAWAY off stream 0) or a
+/// fixed-size payload of the wrong length (WINDOW_UPDATE and RESET 4, PING and GOAWAY 8).
+Result<FrameHeader> decodeHeader(std::string_view bytes);
+
+// Payload decoders: the whole payload must be consumed; anything malformed, truncated or left
+// over is ProtocolViolation.
+
+Result<RequestHead> decodeRequest(std::string_view payload);
+Result<ResponseHead> decodeResponse(std::string_view payload);
+/// A TRAILERS payload: exactly one header block.
+Result<HeaderList> decodeHeaderBlock(std::string_view payload);
+/// 1..kMaxWindow.
+Result<std::uint32_t> decodeWindowUpdate(std::string_view payload);
+/// Any u32 (unknown codes are returned as is: handle them like Cancel).
+Result<ResetCode> decodeReset(std::string_view payload);
+Result<std::uint64_t> decodePing(std::string_view payload);
+/// Any code (unknown codes are returned as is: handle them like Shutdown).
+Result<Goaway> decodeGoaway(std::string_view payload);
+
+/// Incremental decoder: append whatever the transport delivered, then pop complete frames.
+/// The header is checked (decodeHeader) as soon as its 12 bytes are in, before any payload is
+/// waited for. Payloads are returned raw; decode them with the functions above by type.
+/// After an error every next() returns that error: close the connection (after GOAWAY).
+class FrameDecoder {
+public:
+    void append(std::string_view bytes);
+
+    /// The next complete frame, nullopt if more bytes are needed, or an error.
+    Result<std::optional<Frame>> next();
+
+    /// Bytes received but not yet returned; non-zero at EOF means a truncated frame.
+    std::size_t buffered() const { return buffer_.size() - offset_; }
+
+    /// How many more bytes would complete the frame being received (at least 1).
+    std::size_t wanted() const;
+
+private:
+    std::string buffer_;
+    std::size_t offset_ = 0;
+    ErrorCode failed_;
+};
+
+}  // namespace nexus::protocol::v2
