@@ -105,7 +105,7 @@ std::uint8_t allowedFlags(FrameType type) {
 
 bool streamAllowed(FrameType type, std::uint32_t stream) {
     switch (type) {
-        case FrameType::Request: return stream != 0;
+        case FrameType::Request: return stream % 2 == 1;
         case FrameType::Response:
         case FrameType::Data:
         case FrameType::Trailers:
@@ -273,17 +273,13 @@ void FrameDecoder::append(std::string_view bytes) {
 }
 
 Result<std::optional<Frame>> FrameDecoder::next() {
-    if (failed_) {
-        return failed_;
-    }
     if (buffered() < kHeaderSize) {
         return std::optional<Frame>{};
     }
     const std::string_view pending = std::string_view(buffer_).substr(offset_);
     auto header = decodeHeader(pending);
     if (!header) {
-        failed_ = header.error();
-        return failed_;
+        return header.error();  // the bad header stays first: every later call fails the same way
     }
     if (pending.size() - kHeaderSize < header->length) {
         return std::optional<Frame>{};
@@ -301,13 +297,13 @@ std::size_t FrameDecoder::wanted() const {
     if (buffered() < kHeaderSize) {
         return kHeaderSize - buffered();
     }
-    const std::uint32_t length = readU32(std::string_view(buffer_).substr(offset_), 0);
-    const std::size_t have = buffered() - kHeaderSize;
-    // An over-limit length is refused by next(): never ask the transport for it.
-    if (failed_ || length > kMaxDataPayload) {
+    // A header next() refuses: never ask the transport for the length it claims.
+    const auto header = decodeHeader(std::string_view(buffer_).substr(offset_));
+    if (!header) {
         return 1;
     }
-    return length > have ? length - have : 1;
+    const std::size_t have = buffered() - kHeaderSize;
+    return header->length > have ? header->length - have : 1;
 }
 
 }  // namespace nexus::protocol::v2

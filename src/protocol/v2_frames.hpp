@@ -187,7 +187,6 @@ public:
 private:
     std::string buffer_;
     std::size_t offset_ = 0;
-    ErrorCode failed_;
 };
 
 }  // namespace nexus::protocol::v2

@@ -89,11 +89,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
 asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {
     const auto& request = exchange.parser.get();
     const bool head = request.method() == http::verb::head;
-    // An unread body would be parsed as the next request: close instead of keeping alive.
-    const bool bodyPending =
-        exchange.parser.chunked() ||
-        (exchange.parser.content_length() && *exchange.parser.content_length() > 0);
-    const bool keepAlive = request.keep_alive() && !bodyPending;
+    const bool keepAlive = exchange.keepAliveWithoutBody();
     if (request.count(http::field::host) != 1 || !request.target().starts_with('/')) {
         co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
     }
@@ -113,9 +109,7 @@ asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {
 asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::string& slug) {
     const auto& request = exchange.parser.get();
     const bool head = request.method() == http::verb::head;
-    const bool keepAlive = request.keep_alive() && !exchange.parser.chunked() &&
-                           (!exchange.parser.content_length() ||
-                            *exchange.parser.content_length() == 0);
+    const bool keepAlive = exchange.keepAliveWithoutBody();
     auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
     auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
     Reply reply{.status = 404, .body = "Not Found", .keepAlive = keepAlive, .headOnly = head};

@@ -27,6 +27,14 @@ struct HttpExchange {
     beast::flat_buffer& buffer;
     http::request_parser<http::empty_body>& parser;  ///< header done, body not yet read
     std::string remote;                              ///< the front's TCP peer (Caddy)
+
+    /// Whether the connection may be reused after answering without reading the body: an
+    /// unread body would otherwise be parsed as the next request.
+    bool keepAliveWithoutBody() const {
+        const bool bodyPending =
+            parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
+        return parser.get().keep_alive() && !bodyPending;
+    }
 };
 
 struct TunnelInfo {

@@ -100,15 +100,12 @@ v1::HeaderList requestHeaders(const http::request<http::string_body>& request) {
 
 asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     const auto self = shared_from_this();  // the session may end while we wait
-    auto& header = exchange.parser.get();
-    const bool head = header.method() == http::verb::head;
+    const bool head = exchange.parser.get().method() == http::verb::head;
     const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
-    if (!connection_->isOpen()) {
-        co_return co_await writeText(exchange.stream, 503, unavailable, header.keep_alive());
-    }
-    if (pending_.size() >= context_.config.maxInFlightPerTunnel ||
+    const bool earlyKeepAlive = exchange.keepAliveWithoutBody();
+    if (!connection_->isOpen() || pending_.size() >= context_.config.maxInFlightPerTunnel ||
         connection_->queuedBytes() >= context_.config.maxQueuedBytesPerTunnel) {
-        co_return co_await writeText(exchange.stream, 503, unavailable, header.keep_alive());
+        co_return co_await writeText(exchange.stream, 503, unavailable, earlyKeepAlive);
     }
     // v1 carries a body in one frame: refuse what cannot fit before reading it.
     const std::string tooLarge = "Request body too large for this tunnel";
