@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest
-  postgresql python3 curl clang-format
+  postgresql python3 python3-websockets curl clang-format openssl
 )
 
 missing=()

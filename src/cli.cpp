@@ -69,23 +69,29 @@ struct ServerOptions {
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
     std::vector<std::string> trustedProxies;
+    std::string protocol = "auto";
 
     void attach(CLI::App& app) {
         auto& c = config;
         app.add_option("--tcp-port", c.tcpPort, "Control port the agents dial")
-            ->capture_default_str()->check(CLI::Range(1, 65535));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 65535));
         app.add_option("--tcp-bind", c.tcpBind, "Address of the control port ([::] is dual-stack)")
-            ->capture_default_str()->envname("RELAY_TCP_BIND");
+            ->capture_default_str()
+            ->envname("RELAY_TCP_BIND");
         app.add_option("--http-port", c.httpPort, "Port of the HTTP front that Caddy proxies to")
-            ->capture_default_str()->check(CLI::Range(1, 65535));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 65535));
         app.add_option("--http-bind", c.httpBind, "Address of the HTTP front (keep it loopback)")
             ->capture_default_str();
         app.add_option("--ws-port", c.wsPort,
                        "WebSocket door on loopback, for a TLS proxy on 443 (0: off)")
-            ->capture_default_str()->check(CLI::Range(0, 65535));
+            ->capture_default_str()
+            ->check(CLI::Range(0, 65535));
         app.add_option("--domain", c.domain, "Visitors reach SLUG.DOMAIN")->capture_default_str();
         app.add_option("--main-slug", c.mainSlug, "The relay's own site: never tunnelled")
-            ->capture_default_str()->envname("RELAY_MAIN_SLUG");
+            ->capture_default_str()
+            ->envname("RELAY_MAIN_SLUG");
         app.add_option("--main-redirect", c.mainRedirect,
                        "Where the main slug and unknown hosts are redirected")
             ->capture_default_str();
@@ -97,16 +103,24 @@ struct ServerOptions {
         app.add_option("--tls-cert", c.tlsCertificate,
                        "PEM certificate chain for TLS on the control port");
         app.add_option("--tls-key", c.tlsKey, "PEM private key of --tls-cert");
+        app.add_option("--protocol", protocol,
+                       "auto: offer protocol v2 to agents that ask; v1: the deployed protocol only")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"auto", "v1"}));
         app.add_option("--register-timeout", registerTimeout, "Seconds an agent has to register")
-            ->capture_default_str()->check(CLI::Range(1, 600));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 600));
         app.add_option("--ping-interval", pingInterval, "Seconds between pings to each agent")
-            ->capture_default_str()->check(CLI::Range(1, 3600));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 3600));
         app.add_option("--heartbeat-timeout", heartbeatTimeout,
                        "Seconds of silence after which an agent is dead")
-            ->capture_default_str()->check(CLI::Range(2, 3600));
+            ->capture_default_str()
+            ->check(CLI::Range(2, 3600));
         app.add_option("--response-timeout", responseTimeout,
                        "Seconds a visitor waits for the agent's response")
-            ->capture_default_str()->check(CLI::Range(1, 3600));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 3600));
     }
 
     // One line saying what is wrong, or empty.
@@ -126,6 +140,7 @@ struct ServerOptions {
     }
 
     server::ServerConfig finish() {
+        config.offerV2 = protocol == "auto";
         config.registerTimeout = std::chrono::seconds(registerTimeout);
         config.pingInterval = std::chrono::seconds(pingInterval);
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
@@ -138,6 +153,7 @@ struct ClientOptions {
     client::AgentConfig config;
     std::string server = "relay.nexusnode.app:7443";
     std::string token, tokenFile, hostHeader, caFile, serverName;
+    std::string protocol = "auto";
     bool insecurePlaintext = false;
     int heartbeatTimeout = 90, registerTimeout = 10;
 
@@ -150,7 +166,8 @@ struct ClientOptions {
                        "Directory token (visible to other users in ps: prefer --token-file)");
         app.add_option("--token-file", tokenFile, "File holding the token (mode 0600)");
         app.add_option("--local-port", config.localPort, "Port of the local web server")
-            ->capture_default_str()->check(CLI::Range(1, 65535));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 65535));
         app.add_option("--local-host", config.localHost, "Address of the local web server")
             ->capture_default_str();
         app.add_option("--host-header", hostHeader,
@@ -163,10 +180,17 @@ struct ClientOptions {
                      "Speak the deployed plaintext protocol: token and traffic unencrypted");
         app.add_option("--heartbeat-timeout", heartbeatTimeout,
                        "Seconds of silence after which the relay is considered dead")
-            ->capture_default_str()->check(CLI::Range(2, 3600));
+            ->capture_default_str()
+            ->check(CLI::Range(2, 3600));
         app.add_option("--register-timeout", registerTimeout,
                        "Seconds to wait for the relay to accept the registration")
-            ->capture_default_str()->check(CLI::Range(1, 600));
+            ->capture_default_str()
+            ->check(CLI::Range(1, 600));
+        app.add_option("--protocol", protocol,
+                       "auto: offer protocol v2 (streaming, multiplexed) and use it when the "
+                       "relay agrees; v1: never offer it")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"auto", "v1"}));
     }
 
     // One line saying what is wrong, or empty.
@@ -178,13 +202,15 @@ struct ClientOptions {
                        "', for example wss://tunnel.nexusnode.app/tunnel";
             }
             if (!url->secure && !insecurePlaintext) {
-                return "--server " + server + " is unencrypted: use wss://, or pass "
+                return "--server " + server +
+                       " is unencrypted: use wss://, or pass "
                        "--insecure-plaintext to send the token in clear";
             }
             config.webSocket = *url;
             config.server = url->endpoint;
         } else if (server.find("://") != std::string::npos) {
-            return "unsupported scheme in --server '" + server + "': use host:port, ws:// or wss://";
+            return "unsupported scheme in --server '" + server +
+                   "': use host:port, ws:// or wss://";
         } else {
             auto target = net::parseHostPort(server);
             if (!target) {
@@ -201,6 +227,7 @@ struct ClientOptions {
         }
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
         config.registerTimeout = std::chrono::seconds(registerTimeout);
+        config.offerV2 = protocol != "v1";
         config.serverName = serverName.empty() ? config.server.host : serverName;
         const bool secureWebSocket = config.webSocket && config.webSocket->secure;
         if (!insecurePlaintext || secureWebSocket) {
@@ -274,8 +301,9 @@ int runCommandLine(int argc, char** argv) {
         return usageError(e.what());
     }
     if (scrubTokenArgument(argc, argv)) {
-        fmt::print(stderr, "nexus-relay: warning: a token on the command line is visible to other "
-                           "users (ps); use --token-file or NEXUS_RELAY_TOKEN instead\n");
+        fmt::print(stderr,
+                   "nexus-relay: warning: a token on the command line is visible to other "
+                   "users (ps); use --token-file or NEXUS_RELAY_TOKEN instead\n");
     }
 
     if (serverCmd->parsed()) {

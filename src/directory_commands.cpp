@@ -81,8 +81,7 @@ int directoryRevoke(const DirectoryLocation& where, const std::string& slug) {
                    revoked.error().message());
         return 1;
     }
-    fmt::print(stderr, "Revoked slug \"{}\"; a running relay drops its tunnel within 5 s.\n",
-               slug);
+    fmt::print(stderr, "Revoked slug \"{}\"; a running relay drops its tunnel within 5 s.\n", slug);
     return 0;
 }
 

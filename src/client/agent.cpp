@@ -2,8 +2,10 @@
 // Agent: the reconnect loop, registration, and dispatch of the relay's frames.
 #include "client/agent.hpp"
 
+#include "net/v2_mux.hpp"
 #include "nexus_config.hpp"
 #include "protocol/v1_messages.hpp"
+#include "protocol/v2_frames.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,12 +18,15 @@ namespace nexus::client {
 
 namespace asio = boost::asio;
 namespace v1 = protocol::v1;
+namespace v2 = protocol::v2;
 
 Agent::Agent(asio::any_io_executor executor, AgentConfig config, Logger& log)
     : executor_(executor),
       config_(std::move(config)),
       log_(log),
-      forwarder_(executor, config_),
+      pool_(executor, config_),
+      forwarder_(config_, pool_),
+      v2_{config_, pool_, log_},
       sleep_(executor) {}
 
 void Agent::stop() {
@@ -40,12 +45,11 @@ asio::awaitable<void> Agent::run() {
         if (!socket) {
             log_.error(fmt::format("Connection failed: {}", socket.error().message()));
         } else if (config_.webSocket) {
-            auto transport = co_await net::webSocketConnect(
-                std::move(*socket), *config_.webSocket, config_.tls, config_.serverName,
-                config_.connectTimeout);
+            auto transport =
+                co_await net::webSocketConnect(std::move(*socket), *config_.webSocket, config_.tls,
+                                               config_.serverName, config_.connectTimeout);
             if (!transport) {
-                log_.error(fmt::format("WebSocket handshake with {} failed: {}",
-                                       config_.serverText,
+                log_.error(fmt::format("WebSocket handshake with {} failed: {}", config_.serverText,
                                        net::describeTlsError(transport.error())));
             } else {
                 log_.info(fmt::format("Connected to {}", config_.serverText));
@@ -69,18 +73,53 @@ asio::awaitable<void> Agent::run() {
             break;
         }
         state_ = State::Waiting;
-        const auto step = backoff_.next();
-        log_.info(fmt::format("Reconnecting in {}s",
-                              std::chrono::duration_cast<std::chrono::seconds>(step.nominal).count()));
+        const auto step = nextDelay();
+        log_.info(
+            fmt::format("Reconnecting in {}s",
+                        std::chrono::duration_cast<std::chrono::seconds>(step.nominal).count()));
         sleep_.expires_after(step.delay);
         co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
 }
 
+net::Backoff::Step Agent::nextDelay() {
+    auto step = backoff_.next();
+    if (longestBackoff_) {
+        // Superseded or revoked: another agent holds the slug, or it is gone. Never fight.
+        for (int i = 0; i < 32; ++i) {
+            const auto next = backoff_.next();
+            const bool capped = next.nominal == step.nominal;
+            step = next;
+            if (capped) {
+                break;
+            }
+        }
+    }
+    if (retryAfter_.count() > 0) {
+        // At least what the relay asked for, plus the backoff's own jitter.
+        step.delay += retryAfter_;
+        step.nominal += retryAfter_;
+    }
+    longestBackoff_ = false;
+    retryAfter_ = {};
+    return step;
+}
+
 namespace {
+std::string describeGoaway(v2::GoawayCode code) {
+    switch (code) {
+        case v2::GoawayCode::ProtocolError: return "protocol error";
+        case v2::GoawayCode::Superseded: return "a newer session took the slug over";
+        case v2::GoawayCode::Revoked: return "slug revoked";
+        case v2::GoawayCode::Shutdown: break;
+    }
+    return "shutting down";
+}
+
 std::string describeEnd(const ErrorCode& ec, std::chrono::seconds heartbeat) {
     if (ec == makeError(Errc::Timeout)) {
-        return fmt::format("No traffic from relay in {}s — assuming dead session", heartbeat.count());
+        return fmt::format("No traffic from relay in {}s — assuming dead session",
+                           heartbeat.count());
     }
     if (ec == asio::error::eof) {
         return "Relay closed the connection";
@@ -97,16 +136,20 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
     connection->setIdleTimeout(config_.registerTimeout);
     net::startPumps(connection, executor_);
 
-    connection->send(v1::encode(v1::Register{config_.slug, config_.token,
-                                             {std::string(v1::kFeatureHeaderList)},
+    std::vector<std::string> features{std::string(v1::kFeatureHeaderList)};
+    if (config_.offerV2) {
+        features.emplace_back(v2::kFeatureV2);
+    }
+    connection->send(v1::encode(v1::Register{config_.slug, config_.token, std::move(features),
                                              std::string("nexus-relay/") + NEXUS_VERSION}));
     auto first = co_await connection->read();
     if (!first) {
         const auto& ec = first.error();
-        log_.warning(ec == makeError(Errc::Timeout)
-                         ? fmt::format("Session ended: no answer to registration within {}s",
-                                       config_.registerTimeout.count())
-                         : fmt::format("Session ended: {}", describeEnd(ec, config_.heartbeatTimeout)));
+        log_.warning(
+            ec == makeError(Errc::Timeout)
+                ? fmt::format("Session ended: no answer to registration within {}s",
+                              config_.registerTimeout.count())
+                : fmt::format("Session ended: {}", describeEnd(ec, config_.heartbeatTimeout)));
         connection->close();
         co_return false;
     }
@@ -120,10 +163,20 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
         connection->close();
         co_return false;
     }
+    // Every byte after `registered` is v2 framing when both sides listed it (docs §4.1).
+    const bool useV2 = config_.offerV2 && v1::hasFeature(registered->features, v2::kFeatureV2);
+    if (useV2) {
+        connection->useV2Framing();
+    }
     log_.info(fmt::format("Registered as slug \"{}\" — OK", config_.slug),
               {{"NEXUS_SLUG", config_.slug}});
     backoff_.reset();
     state_ = State::Online;
+    if (useV2) {
+        log_.info("Relay speaks protocol v2: multiplexed streams");
+        co_await serveV2(connection);
+        co_return true;
+    }
     connection->setIdleTimeout(config_.heartbeatTimeout);
 
     for (;;) {
@@ -135,8 +188,8 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
         }
         auto message = v1::decodeServerMessage(*frame);
         if (!message) {
-            log_.warning(fmt::format("Session ended: bad frame from relay ({})",
-                                     message.error().message()));
+            log_.warning(
+                fmt::format("Session ended: bad frame from relay ({})", message.error().message()));
             break;
         }
         if (auto* request = std::get_if<v1::Request>(&*message)) {
@@ -154,6 +207,36 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
     }
     connection->close();
     co_return true;
+}
+
+asio::awaitable<void> Agent::serveV2(std::shared_ptr<net::FrameConnection> connection) {
+    auto mux = std::make_shared<net::V2Mux>(executor_, connection);
+    std::weak_ptr<net::V2Mux> weak = mux;  // the mux owns this handler: no cycle
+    mux->onRequest(
+        [this, weak](std::shared_ptr<net::V2Stream> stream, v2::RequestHead head, bool endStream) {
+            auto owner = weak.lock();
+            if (!owner) {
+                return;
+            }
+            if (v2_.inFlight >= config_.maxInFlight) {
+                stream->reset(v2::ResetCode::Refused);  // the relay answers 503; safe to retry
+                return;
+            }
+            asio::co_spawn(
+                executor_,
+                serveV2Stream(v2_, std::move(owner), std::move(stream), std::move(head), endStream),
+                asio::detached);
+        });
+    const ErrorCode reason = co_await mux->run();
+    if (const auto& goaway = mux->peerGoaway()) {
+        log_.warning(fmt::format("Relay is going away ({}); retry after {} ms",
+                                 describeGoaway(goaway->code), goaway->retryAfterMs));
+        retryAfter_ = std::chrono::milliseconds(goaway->retryAfterMs);
+        longestBackoff_ =
+            goaway->code == v2::GoawayCode::Superseded || goaway->code == v2::GoawayCode::Revoked;
+    }
+    log_.warning(fmt::format("Session ended: {}", describeEnd(reason, v2::kPeerTimeout)));
+    connection->close();
 }
 
 asio::awaitable<void> Agent::serveRequest(std::shared_ptr<net::FrameConnection> connection,
@@ -174,8 +257,8 @@ asio::awaitable<void> Agent::serveRequest(std::shared_ptr<net::FrameConnection> 
                         .count();
     // The query string stays out of the log: it may carry tokens or personal data.
     const std::string_view path = std::string_view(request.path).substr(0, request.path.find('?'));
-    const std::string line = fmt::format("Forwarding {} {} → HTTP {} ({} ms)", request.method,
-                                         path, outcome.response.status, ms);
+    const std::string line = fmt::format("Forwarding {} {} → HTTP {} ({} ms)", request.method, path,
+                                         outcome.response.status, ms);
     if (outcome.failure) {
         log_.warning(fmt::format("{}: {}", line, outcome.failure.message()));
     } else {

@@ -5,6 +5,8 @@
 
 #include "client/agent_config.hpp"
 #include "client/local_forwarder.hpp"
+#include "client/local_pool.hpp"
+#include "client/v2_exchange.hpp"
 #include "common/log.hpp"
 #include "net/backoff.hpp"
 #include "net/frame_connection.hpp"
@@ -32,15 +34,25 @@ private:
     boost::asio::awaitable<bool> session(std::unique_ptr<net::Transport> transport);
     boost::asio::awaitable<void> serveRequest(std::shared_ptr<net::FrameConnection> connection,
                                               protocol::v1::Request request);
+    /// The rest of a session that negotiated v2: streams until the connection ends.
+    boost::asio::awaitable<void> serveV2(std::shared_ptr<net::FrameConnection> connection);
+    /// The next reconnect delay, honouring the relay's last GOAWAY.
+    net::Backoff::Step nextDelay();
 
     boost::asio::any_io_executor executor_;
     AgentConfig config_;
     Logger& log_;
+    LocalPool pool_;  // shared by both protocol versions
     LocalForwarder forwarder_;
+    V2Context v2_;
     net::Backoff backoff_;
     boost::asio::steady_timer sleep_;
     std::shared_ptr<net::FrameConnection> connection_;
     std::size_t inFlight_ = 0;
+    /// From the relay's GOAWAY: wait at least this before reconnecting; after "superseded"
+    /// or "revoked", back off the longest.
+    std::chrono::milliseconds retryAfter_{0};
+    bool longestBackoff_ = false;
     State state_ = State::Connecting;
     bool stopped_ = false;
 };

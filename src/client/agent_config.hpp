@@ -29,11 +29,14 @@ struct AgentConfig {
     /// Set when --server is a ws:// or wss:// URL: the WebSocket door instead of TCP.
     std::optional<net::WebSocketUrl> webSocket;
 
-    std::chrono::seconds connectTimeout{8};    ///< per resolved address
-    std::chrono::seconds registerTimeout{10};  ///< waiting for `registered`
-    std::chrono::seconds heartbeatTimeout{90}; ///< silence after which the relay is dead
+    std::chrono::seconds connectTimeout{8};     ///< per resolved address
+    std::chrono::seconds registerTimeout{10};   ///< waiting for `registered`
+    std::chrono::seconds heartbeatTimeout{90};  ///< silence after which the relay is dead
     /// The local app must answer within this (below the deployed relay's 15 s wait).
     std::chrono::seconds localTimeout{12};
+    /// --protocol auto: offer v2 in `register` and use it when the relay agrees; false
+    /// (--protocol v1) never offers it.
+    bool offerV2 = true;
     std::size_t maxInFlight = 256;
     std::size_t maxIdleLocalConnections = 32;
 };

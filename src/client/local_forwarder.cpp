@@ -2,7 +2,6 @@
 // LocalForwarder: request validation, the HTTP/1.1 exchange with the local app, the pool.
 #include "client/local_forwarder.hpp"
 
-#include "net/connect.hpp"
 #include "net/http_headers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,18 +27,17 @@ v1::Response agentError(const std::string& id, int status, std::string body) {
     return v1::Response{id, status, {}, std::move(body), false};
 }
 
-LocalForwarder::LocalForwarder(asio::any_io_executor executor, const AgentConfig& config)
-    : executor_(std::move(executor)), config_(config) {}
-
-namespace {
+LocalForwarder::LocalForwarder(const AgentConfig& config, LocalPool& pool)
+    : config_(config), pool_(pool) {}
 
 // Origin form only: "/" followed by visible ASCII. Anything else (absolute URLs, "@host",
 // "//host", spaces, CR/LF) could make the request reach another host or split the message.
 bool isOriginForm(std::string_view target) {
     return target.starts_with('/') && !target.starts_with("//") &&
-           std::all_of(target.begin(), target.end(),
-                       [](char c) { return c > 0x20 && c < 0x7f; });
+           std::all_of(target.begin(), target.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
+
+namespace {
 
 bool isIdempotent(std::string_view method) {
     return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
@@ -54,31 +52,6 @@ std::string lower(std::string_view text) {
 }
 
 }  // namespace
-
-asio::awaitable<Result<std::unique_ptr<LocalForwarder::Stream>>> LocalForwarder::checkout(
-    bool& reused) {
-    if (!idle_.empty()) {
-        auto stream = std::move(idle_.back());
-        idle_.pop_back();
-        reused = true;
-        co_return std::move(stream);
-    }
-    reused = false;
-    const net::HostPort local{config_.localHost, config_.localPort};
-    auto socket = co_await net::connectAny(local, std::chrono::seconds(5));
-    if (!socket) {
-        co_return socket.error();
-    }
-    ErrorCode ignored;
-    socket->set_option(asio::ip::tcp::no_delay(true), ignored);
-    co_return std::make_unique<Stream>(std::move(*socket));
-}
-
-void LocalForwarder::checkin(std::unique_ptr<Stream> stream) {
-    if (idle_.size() < config_.maxIdleLocalConnections) {
-        idle_.push_back(std::move(stream));
-    }
-}
 
 asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Request& in) {
     if (!net::isToken(in.method)) {
@@ -109,8 +82,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
     if (config_.hostHeader) {
         request.set(http::field::host, *config_.hostHeader);
     } else if (!hostSeen) {
-        request.set(http::field::host,
-                    config_.localHost + ":" + std::to_string(config_.localPort));
+        request.set(http::field::host, config_.localHost + ":" + std::to_string(config_.localPort));
     }
     request.keep_alive(true);
     request.body() = in.body;
@@ -121,14 +93,14 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
     ErrorCode failure;
     for (int attempt = 0; attempt < 2; ++attempt) {
         bool reused = false;
-        auto stream = co_await checkout(reused);
+        auto stream = co_await pool_.checkout(reused);
         if (!stream) {
             failure = stream.error();
             break;
         }
         (*stream)->expires_after(config_.localTimeout);
-        auto [writeError, written] = co_await http::async_write(
-            **stream, request, asio::as_tuple(asio::use_awaitable));
+        auto [writeError, written] =
+            co_await http::async_write(**stream, request, asio::as_tuple(asio::use_awaitable));
         http::response_parser<http::string_body> parser;
         parser.body_limit(kMaxBody);
         parser.header_limit(64 * 1024);
@@ -163,7 +135,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
         }
         out.body = std::move(response.body());
         if (response.keep_alive() && buffer.size() == 0) {
-            checkin(std::move(*stream));
+            pool_.checkin(std::move(*stream));
         }
         co_return Outcome{std::move(out), {}};
     }

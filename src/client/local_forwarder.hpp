@@ -4,19 +4,20 @@
 #pragma once
 
 #include "client/agent_config.hpp"
+#include "client/local_pool.hpp"
 #include "protocol/v1_messages.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <memory>
-#include <vector>
+#include <string_view>
 
 namespace nexus::client {
 
 class LocalForwarder {
 public:
-    LocalForwarder(boost::asio::any_io_executor executor, const AgentConfig& config);
+    /// `pool` is shared with the v2 path and must outlive the forwarder.
+    LocalForwarder(const AgentConfig& config, LocalPool& pool);
 
     struct Outcome {
         protocol::v1::Response response;  ///< the local app's, or the agent's own 400/502
@@ -30,15 +31,12 @@ public:
     static constexpr std::size_t kMaxBody = (16U * 1024U * 1024U - 64U * 1024U) / 4U * 3U;
 
 private:
-    using Stream = boost::beast::tcp_stream;
-
-    boost::asio::awaitable<Result<std::unique_ptr<Stream>>> checkout(bool& reused);
-    void checkin(std::unique_ptr<Stream> stream);
-
-    boost::asio::any_io_executor executor_;
     const AgentConfig& config_;
-    std::vector<std::unique_ptr<Stream>> idle_;
+    LocalPool& pool_;
 };
+
+/// Origin form only: "/" then visible ASCII, never "//host" (both protocol versions).
+bool isOriginForm(std::string_view target);
 
 /// The agent's own answers, with the deployed texts.
 protocol::v1::Response agentError(const std::string& id, int status, std::string body);

@@ -73,8 +73,8 @@ std::string base64Encode(std::string_view data) {
 
 namespace {
 bool isBase64Char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 }  // namespace
 
@@ -89,6 +89,17 @@ Result<std::string> base64Decode(std::string_view text) {
     // EVP_DecodeBlock is lenient about whitespace and stray padding; check the alphabet first.
     for (std::size_t i = 0; i < text.size() - padding; ++i) {
         if (!isBase64Char(text[i])) {
+            return makeError(Errc::InvalidBase64);
+        }
+    }
+    // Canonical encodings only, as the deployed peers' decoder: the bits that padding
+    // leaves unused in the last character must be zero ("QR==" is not "QQ==").
+    if (padding > 0) {
+        const char last = text[text.size() - padding - 1];
+        const auto value = static_cast<unsigned>(
+            std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+                .find(last));
+        if ((value & (padding == 2 ? 0x0fU : 0x03U)) != 0) {
             return makeError(Errc::InvalidBase64);
         }
     }

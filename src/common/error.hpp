@@ -32,8 +32,8 @@ enum class Errc {
     InvalidArgument,
     Timeout,
     ProtocolViolation,
-    Superseded,            ///< a newer session took the slug over
-    Revoked,               ///< the directory no longer lists the slug as active
+    Superseded,  ///< a newer session took the slug over
+    Revoked,     ///< the directory no longer lists the slug as active
 };
 
 const boost::system::error_category& nexusCategory() noexcept;
@@ -50,7 +50,8 @@ struct is_error_code_enum<nexus::Errc> : std::true_type {};
 }  // namespace boost::system
 
 namespace nexus {
-inline ErrorCode make_error_code(Errc e) noexcept {  // NOLINT(readability-identifier-naming): ADL hook
+inline ErrorCode make_error_code(
+    Errc e) noexcept {  // NOLINT(readability-identifier-naming): ADL hook
     return makeError(e);
 }
 }  // namespace nexus

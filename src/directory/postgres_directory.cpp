@@ -2,8 +2,8 @@
 // The PostgreSQL directory on the deployed `directory_instances` table, resilient to outages.
 #include "nexus_config.hpp"
 
-#include "directory/guarded.hpp"
 #include "directory/directory.hpp"
+#include "directory/guarded.hpp"
 
 #if NEXUS_HAVE_POSTGRESQL
 
@@ -15,7 +15,6 @@
 
 namespace nexus::directory {
 namespace {
-
 
 std::string value(const PGresult* result, int row, int column) {
     return {PQgetvalue(result, row, column),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The embedded SQLite directory: the deployed column names, one file shared between processes.
-#include "directory/guarded.hpp"
 #include "directory/directory.hpp"
+#include "directory/guarded.hpp"
 #include "directory/token_digest.hpp"
 
 #include <sqlite3.h>
@@ -105,7 +105,6 @@ private:
     int next_ = 1;
     int bindRc_ = SQLITE_OK;
 };
-
 
 class SqliteDirectory final : public Directory {
 public:

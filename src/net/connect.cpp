@@ -42,8 +42,8 @@ Result<HostPort> parseHostPort(std::string_view text) {
     return out;
 }
 
-asio::awaitable<Result<tcp::socket>> connectWithTimeout(const tcp::endpoint& endpoint,
-                                                        std::chrono::steady_clock::duration timeout) {
+asio::awaitable<Result<tcp::socket>> connectWithTimeout(
+    const tcp::endpoint& endpoint, std::chrono::steady_clock::duration timeout) {
     auto executor = co_await asio::this_coro::executor;
     tcp::socket socket(executor);
     asio::steady_timer timer(executor, timeout);
@@ -65,9 +65,9 @@ asio::awaitable<Result<tcp::socket>> connectAny(const HostPort& target,
     tcp::resolver resolver(executor);
     asio::steady_timer timer(executor, perAddress);
     const std::string service = std::to_string(target.port);
-    auto resolved = co_await (resolver.async_resolve(target.host, service,
-                                                     asio::as_tuple(asio::use_awaitable)) ||
-                              timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto resolved = co_await (
+        resolver.async_resolve(target.host, service, asio::as_tuple(asio::use_awaitable)) ||
+        timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (resolved.index() == 1) {
         co_return makeError(Errc::Timeout);
     }

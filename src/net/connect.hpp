@@ -24,7 +24,7 @@ asio::awaitable<Result<tcp::socket>> connectAny(const HostPort& target,
                                                 std::chrono::steady_clock::duration perAddress);
 
 /// Connects to one endpoint with a deadline.
-asio::awaitable<Result<tcp::socket>> connectWithTimeout(const tcp::endpoint& endpoint,
-                                                        std::chrono::steady_clock::duration timeout);
+asio::awaitable<Result<tcp::socket>> connectWithTimeout(
+    const tcp::endpoint& endpoint, std::chrono::steady_clock::duration timeout);
 
 }  // namespace nexus::net

@@ -24,8 +24,7 @@ asio::awaitable<Result<Door>> sniffDoor(tcp::socket& socket,
                                         std::chrono::steady_clock::duration timeout) {
     unsigned char first = 0;
     asio::steady_timer timer(socket.get_executor(), timeout);
-    auto result = co_await (socket.async_receive(asio::buffer(&first, 1),
-                                                 tcp::socket::message_peek,
+    auto result = co_await (socket.async_receive(asio::buffer(&first, 1), tcp::socket::message_peek,
                                                  asio::as_tuple(asio::use_awaitable)) ||
                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) {

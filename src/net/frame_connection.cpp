@@ -18,13 +18,15 @@ FrameConnection::FrameConnection(asio::any_io_executor executor,
       decoder_(readLimit),
       wake_(executor, std::chrono::steady_clock::time_point::max()),
       watchdog_(executor, std::chrono::steady_clock::time_point::max()),
-      lastRead_(std::chrono::steady_clock::now()) {}
+      lastRead_(std::chrono::steady_clock::now()),
+      coalesce_(transport_->door() != "ws") {}
 
-asio::awaitable<Result<std::string>> FrameConnection::read() {
+template <typename Decoder, typename Out>
+asio::awaitable<Result<Out>> FrameConnection::readFrom(Decoder& decoder) {
     // Small reads for small frames; large frames are read in chunks of at most 64 KiB.
     std::array<char, 64 * 1024> chunk{};
     for (;;) {
-        auto frame = decoder_.next();
+        auto frame = decoder.next();
         if (!frame) {
             co_return frame.error();
         }
@@ -36,36 +38,49 @@ asio::awaitable<Result<std::string>> FrameConnection::read() {
             co_return timedOut_ ? makeError(Errc::Timeout) : ErrorCode(asio::error::eof);
         }
         ErrorCode ec;
-        const std::size_t want = std::min(chunk.size(), decoder_.wanted());
+        const std::size_t want = std::min(chunk.size(), decoder.wanted());
         const std::size_t n = co_await transport_->readSome(asio::buffer(chunk.data(), want), ec);
         if (n > 0) {
             // Any byte is a sign of life, even inside a large frame on a slow link.
             lastRead_ = std::chrono::steady_clock::now();
-            decoder_.append(std::string_view(chunk.data(), n));
+            decoder.append(std::string_view(chunk.data(), n));
             continue;
         }
         if (timedOut_) {
             co_return makeError(Errc::Timeout);
         }
-        if (ec == asio::error::eof && decoder_.buffered() > 0) {
+        if (ec == asio::error::eof && decoder.buffered() > 0) {
             co_return makeError(Errc::TruncatedFrame);
         }
         co_return ec ? ec : ErrorCode(asio::error::eof);
     }
 }
 
-bool FrameConnection::send(std::string_view payload) {
+asio::awaitable<Result<std::string>> FrameConnection::read() {
+    return readFrom<protocol::FrameDecoder, std::string>(decoder_);
+}
+
+asio::awaitable<Result<protocol::v2::Frame>> FrameConnection::readV2() {
+    return readFrom<protocol::v2::FrameDecoder, protocol::v2::Frame>(v2Decoder_);
+}
+
+void FrameConnection::useV2Framing() {
+    v2Decoder_.append(decoder_.takeRemaining());
+}
+
+bool FrameConnection::sendRaw(std::string frame) {
     if (!open_ || closing_) {
         return false;
     }
-    auto framed = protocol::encodeFrame(payload);
-    if (!framed) {
-        return false;
-    }
-    queuedBytes_ += framed->size();
-    queue_.push_back(std::move(*framed));
+    queuedBytes_ += frame.size();
+    queue_.push_back(std::move(frame));
     wake_.cancel_one();
     return true;
+}
+
+bool FrameConnection::send(std::string_view payload) {
+    auto framed = protocol::encodeFrame(payload);
+    return framed && sendRaw(std::move(*framed));
 }
 
 asio::awaitable<void> FrameConnection::runWriter() {
@@ -81,6 +96,14 @@ asio::awaitable<void> FrameConnection::runWriter() {
         std::string frame = std::move(queue_.front());
         queue_.pop_front();
         queuedBytes_ -= frame.size();
+        // Small frames queued together go out in one write (one TCP segment where they fit):
+        // a v2 response is a head, data and window updates that would otherwise each wait.
+        // Never on the WebSocket door, where one write is one message and so one frame.
+        while (coalesce_ && !queue_.empty() && frame.size() + queue_.front().size() <= 64 * 1024) {
+            queuedBytes_ -= queue_.front().size();
+            frame += queue_.front();
+            queue_.pop_front();
+        }
         ErrorCode ec;
         co_await transport_->writeAll(asio::buffer(frame), ec);  // one write per frame
         if (ec) {
@@ -127,9 +150,10 @@ void FrameConnection::close() {
 
 void startPumps(const std::shared_ptr<FrameConnection>& connection,
                 const asio::any_io_executor& executor) {
-    asio::co_spawn(executor, [connection] { return connection->runWriter(); }, asio::detached);
-    asio::co_spawn(executor, [connection] { return connection->runIdleWatchdog(); },
-                   asio::detached);
+    asio::co_spawn(
+        executor, [connection] { return connection->runWriter(); }, asio::detached);
+    asio::co_spawn(
+        executor, [connection] { return connection->runIdleWatchdog(); }, asio::detached);
 }
 
 asio::awaitable<std::optional<tcp::socket>> acceptWithPause(tcp::acceptor& acceptor,

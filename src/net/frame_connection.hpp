@@ -5,6 +5,7 @@
 
 #include "net/transport.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/v2_frames.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,6 +29,15 @@ public:
     /// Frames and queues one payload; false if too large for the protocol or already closed.
     bool send(std::string_view payload);
 
+    /// Queues bytes that are already framed (v2); false if closed.
+    bool sendRaw(std::string frame);
+
+    /// From now on frames are v2 (after the `registered` frame that negotiated it).
+    void useV2Framing();
+
+    /// The next v2 frame; errors as read().
+    asio::awaitable<Result<protocol::v2::Frame>> readV2();
+
     /// Drains the queue until close() or a write error; run it once per connection.
     asio::awaitable<void> runWriter();
 
@@ -47,8 +57,12 @@ public:
     Transport& transport() { return *transport_; }
 
 private:
+    template <typename Decoder, typename Out>
+    asio::awaitable<Result<Out>> readFrom(Decoder& decoder);
+
     std::unique_ptr<Transport> transport_;
     protocol::FrameDecoder decoder_;
+    protocol::v2::FrameDecoder v2Decoder_;
     std::deque<std::string> queue_;
     std::size_t queuedBytes_ = 0;
     asio::steady_timer wake_;
@@ -57,6 +71,7 @@ private:
     std::chrono::steady_clock::duration idle_ = std::chrono::seconds(10);
     bool open_ = true;
     bool closing_ = false;
+    bool coalesce_ = true;  ///< false on the WebSocket door: one message per frame
     bool timedOut_ = false;
 };
 

@@ -9,10 +9,15 @@
 namespace nexus::net {
 
 bool isHopByHop(std::string_view name) {
-    static constexpr std::array<std::string_view, 9> kHopByHop = {
-        "connection",          "keep-alive", "proxy-authenticate", "proxy-authorization",
-        "proxy-connection",    "te",         "trailer",            "transfer-encoding",
-        "upgrade"};
+    static constexpr std::array<std::string_view, 9> kHopByHop = {"connection",
+                                                                  "keep-alive",
+                                                                  "proxy-authenticate",
+                                                                  "proxy-authorization",
+                                                                  "proxy-connection",
+                                                                  "te",
+                                                                  "trailer",
+                                                                  "transfer-encoding",
+                                                                  "upgrade"};
     return std::find(kHopByHop.begin(), kHopByHop.end(), name) != kHopByHop.end();
 }
 

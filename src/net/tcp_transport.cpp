@@ -26,8 +26,6 @@ std::string formatEndpoint(const tcp::endpoint& endpoint) {
                            : address.to_string() + ":" + port;
 }
 
-namespace {
-
 // A NAT that silently drops an idle session is the classic cause of a tunnel dead for days;
 // kernel keepalives find it even when the application heartbeat is delayed.
 void tuneSocket(tcp::socket& socket) {
@@ -42,6 +40,8 @@ void tuneSocket(tcp::socket& socket) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
     ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
+
+namespace {
 
 class TcpTransport final : public Transport {
 public:

@@ -124,6 +124,7 @@ Result<std::shared_ptr<ssl::context>> makeClientTlsContext(const std::string& ca
 asio::awaitable<Result<std::unique_ptr<Transport>>> tlsAccept(
     tcp::socket socket, std::shared_ptr<ssl::context> context,
     std::chrono::steady_clock::duration timeout) {
+    tuneSocket(socket);
     ssl::stream<tcp::socket> stream(std::move(socket), *context);
     return handshake(std::move(stream), std::move(context), ssl::stream_base::server, timeout);
 }
@@ -131,6 +132,7 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> tlsAccept(
 asio::awaitable<Result<std::unique_ptr<Transport>>> tlsConnect(
     tcp::socket socket, std::shared_ptr<ssl::context> context, std::string serverName,
     std::chrono::steady_clock::duration timeout) {
+    tuneSocket(socket);
     ssl::stream<tcp::socket> stream(std::move(socket), *context);
     ErrorCode notAnAddress;
     asio::ip::make_address(serverName, notAnAddress);

@@ -38,7 +38,11 @@ public:
     virtual std::string_view door() const = 0;
 };
 
-/// Plain TCP; sets TCP_NODELAY and keepalive (idle 30 s, interval 10 s, 3 probes).
+/// TCP_NODELAY (a frame must not wait for the peer's delayed ACK) and keepalive (idle 30 s,
+/// interval 10 s, 3 probes), for every transport's socket.
+void tuneSocket(tcp::socket& socket);
+
+/// Plain TCP, tuned with tuneSocket.
 std::unique_ptr<Transport> makeTcpTransport(tcp::socket socket);
 
 /// "1.2.3.4:80" or "[::1]:80", with IPv4-mapped IPv6 shown as IPv4.

@@ -49,7 +49,8 @@ public:
 
     asio::awaitable<std::size_t> readSome(asio::mutable_buffer buffer, ErrorCode& ec) override {
         while (pending_.size() == 0) {
-            auto [error, n] = co_await ws_.async_read(pending_, asio::as_tuple(asio::use_awaitable));
+            auto [error, n] =
+                co_await ws_.async_read(pending_, asio::as_tuple(asio::use_awaitable));
             if (error) {
                 ec = error == websocket::error::closed ? ErrorCode(asio::error::eof) : error;
                 co_return 0;
@@ -87,8 +88,8 @@ template <typename Awaitable>
 asio::awaitable<Result<void>> withDeadline(Awaitable operation, asio::any_io_executor executor,
                                            std::chrono::steady_clock::duration timeout) {
     asio::steady_timer timer(executor, timeout);
-    auto result = co_await (std::move(operation) ||
-                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto result =
+        co_await (std::move(operation) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (result.index() == 1) {
         co_return makeError(Errc::Timeout);
     }
@@ -141,6 +142,7 @@ Result<WebSocketUrl> parseWebSocketUrl(std::string_view text) {
 asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
     tcp::socket socket, const WebSocketUrl& url, std::shared_ptr<ssl::context> tls,
     std::string serverName, std::chrono::steady_clock::duration timeout) {
+    tuneSocket(socket);
     const std::string peer = peerOf(socket);
     const auto executor = socket.get_executor();
     const std::string hostHeader = url.endpoint.host;
@@ -162,10 +164,10 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
         SSL_set_tlsext_host_name(ws.next_layer().native_handle(), serverName.c_str());
     }
     ws.next_layer().set_verify_callback(ssl::host_name_verification(serverName));
-    auto tlsDone = co_await withDeadline(
-        ws.next_layer().async_handshake(ssl::stream_base::client,
-                                        asio::as_tuple(asio::use_awaitable)),
-        executor, timeout);
+    auto tlsDone =
+        co_await withDeadline(ws.next_layer().async_handshake(ssl::stream_base::client,
+                                                              asio::as_tuple(asio::use_awaitable)),
+                              executor, timeout);
     if (!tlsDone) {
         co_return tlsDone.error();
     }
@@ -184,13 +186,14 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketAccept(
     const auto remote = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string("unknown") : formatEndpoint(remote);
     const auto executor = socket.get_executor();
+    tuneSocket(socket);
     beast::flat_buffer buffer;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(8 * 1024);
     asio::steady_timer timer(executor, timeout);
-    auto read = co_await (http::async_read(socket, buffer, parser,
-                                           asio::as_tuple(asio::use_awaitable)) ||
-                          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    auto read =
+        co_await (http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
+                  timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (read.index() == 1) {
         co_return makeError(Errc::Timeout);
     }

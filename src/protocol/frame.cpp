@@ -58,6 +58,13 @@ Result<std::optional<std::string>> FrameDecoder::next() {
     return std::optional<std::string>{std::move(payload)};
 }
 
+std::string FrameDecoder::takeRemaining() {
+    std::string rest = buffer_.substr(offset_);
+    buffer_.clear();
+    offset_ = 0;
+    return rest;
+}
+
 std::size_t FrameDecoder::wanted() const {
     if (buffered() < kFramePrefixSize) {
         return kFramePrefixSize - buffered();

@@ -43,6 +43,9 @@ public:
     /// How many more bytes would complete the frame being received (at least 1).
     std::size_t wanted() const;
 
+    /// Hands over the bytes not yet returned (when the connection switches to v2 framing).
+    std::string takeRemaining();
+
 private:
     std::string buffer_;
     std::size_t offset_ = 0;

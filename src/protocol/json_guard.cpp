@@ -28,7 +28,11 @@ bool jsonDepthWithin(std::string_view text, int maxDepth) {
                 }
                 break;
             case ']':
-            case '}': --depth; break;
+            case '}':
+                if (--depth < 0) {
+                    return false;  // a closing bracket with nothing open is not JSON
+                }
+                break;
             default: break;
         }
     }

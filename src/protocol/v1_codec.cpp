@@ -89,8 +89,12 @@ std::string encode(const Response& m) {
     return dump(j);
 }
 
-std::string encode(const Ping&) { return R"({"type":"ping"})"; }
-std::string encode(const Heartbeat&) { return R"({"type":"heartbeat"})"; }
+std::string encode(const Ping&) {
+    return R"({"type":"ping"})";
+}
+std::string encode(const Heartbeat&) {
+    return R"({"type":"heartbeat"})";
+}
 
 std::string encode(const ClientMessage& m) {
     return std::visit([](const auto& v) { return encode(v); }, m);

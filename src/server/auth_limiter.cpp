@@ -12,6 +12,12 @@ std::string key(const boost::asio::ip::address& ip) {
     if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
         return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, ip.to_v6()).to_string();
     }
+    if (ip.is_v6()) {
+        // One subscriber gets a whole /64: key by it, or every address would be a new caller.
+        auto bytes = ip.to_v6().to_bytes();
+        std::fill(bytes.begin() + 8, bytes.end(), 0);
+        return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+    }
     return ip.to_string();
 }
 }  // namespace
@@ -44,7 +50,17 @@ void AuthLimiter::recordFailure(const boost::asio::ip::address& ip, std::string_
     if (ips_.size() + slugs_.size() >= limits_.maxEntries) {
         prune(now);
     }
-    IpState& s = ips_[key(ip)];
+    // Still full of live entries: track no new address (memory stays bounded); the slug's
+    // own budget below keeps limiting the attempts.
+    const std::string ipKey = key(ip);
+    const bool full = ips_.size() + slugs_.size() >= limits_.maxEntries;
+    if (full && !ips_.contains(ipKey)) {
+        if (const auto it = slugs_.find(std::string(slug)); it != slugs_.end()) {
+            it->second.tokens = std::max(0.0, slugState(slug, now).tokens - 1.0);
+        }
+        return;
+    }
+    IpState& s = ips_[ipKey];
     if (s.failures == 0 || now - s.windowStart > limits_.ipWindow) {
         s.failures = 0;
         s.windowStart = now;
@@ -58,7 +74,8 @@ void AuthLimiter::recordFailure(const boost::asio::ip::address& ip, std::string_
 
 void AuthLimiter::prune(Clock::time_point now) {
     std::erase_if(ips_, [&](const auto& entry) {
-        return now >= entry.second.blockedUntil && now - entry.second.windowStart > limits_.ipWindow;
+        return now >= entry.second.blockedUntil &&
+               now - entry.second.windowStart > limits_.ipWindow;
     });
     std::erase_if(slugs_, [&](auto& entry) {
         return slugState(entry.first, now).tokens >= limits_.slugBurst;

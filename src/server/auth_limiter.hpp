@@ -17,12 +17,12 @@ public:
     using Clock = std::chrono::steady_clock;
 
     struct Limits {
-        int ipFailures = 10;                          ///< failures per window per address
+        int ipFailures = 10;  ///< failures per window per address
         Clock::duration ipWindow = std::chrono::minutes(5);
         Clock::duration ipBlock = std::chrono::minutes(15);
-        double slugBurst = 10;                        ///< failures a slug absorbs at once
+        double slugBurst = 10;                                 ///< failures a slug absorbs at once
         Clock::duration slugRefill = std::chrono::seconds(6);  ///< one more failure per period
-        std::size_t maxEntries = 100000;              ///< memory bound under address spraying
+        std::size_t maxEntries = 100000;  ///< memory bound under address spraying
     };
 
     AuthLimiter() : AuthLimiter(Limits{}) {}

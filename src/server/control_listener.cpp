@@ -7,6 +7,7 @@
 #include "net/websocket.hpp"
 #include "protocol/v1_messages.hpp"
 #include "server/v1_tunnel.hpp"
+#include "server/v2_tunnel.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -57,11 +58,11 @@ asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor, bool webSock
             co_return;
         }
         if (error) {
-            context_.log.error(fmt::format("Accept error on the control port: {}", error.message()));
+            context_.log.error(
+                fmt::format("Accept error on the control port: {}", error.message()));
             continue;
         }
-        asio::co_spawn(context_.executor, admit(std::move(*socket), webSocketOnly),
-                       asio::detached);
+        asio::co_spawn(context_.executor, admit(std::move(*socket), webSocketOnly), asio::detached);
     }
 }
 
@@ -115,25 +116,25 @@ asio::awaitable<void> ControlListener::admit(tcp::socket socket, bool webSocketO
             if (!context_.tls) {
                 context_.log.warning(fmt::format(
                     "Relay client {} disconnected: TLS requested but no certificate is configured "
-                    "(--tls-cert, --tls-key)", peer));
+                    "(--tls-cert, --tls-key)",
+                    peer));
                 co_return;
             }
             auto transport = co_await net::tlsAccept(std::move(socket), context_.tls, deadline);
             if (!transport) {
-                context_.log.warning(fmt::format("Relay client {} disconnected: TLS handshake "
-                                                 "failed: {}", peer,
-                                                 describe(transport.error(), deadline)));
+                context_.log.warning(
+                    fmt::format("Relay client {} disconnected: TLS handshake "
+                                "failed: {}",
+                                peer, describe(transport.error(), deadline)));
                 co_return;
             }
             co_await handshake(std::move(*transport), ip, slot);
             co_return;
         }
-        case net::Door::Http:
-            co_await admitWebSocket(std::move(socket), ip, slot);
-            co_return;
+        case net::Door::Http: co_await admitWebSocket(std::move(socket), ip, slot); co_return;
         case net::Door::Unknown:
-            context_.log.warning(fmt::format(
-                "Relay client {} disconnected: not the Nexus Relay protocol", peer));
+            context_.log.warning(
+                fmt::format("Relay client {} disconnected: not the Nexus Relay protocol", peer));
             co_return;
     }
 }
@@ -145,10 +146,10 @@ asio::awaitable<void> ControlListener::admitWebSocket(tcp::socket socket, asio::
     auto transport = co_await net::webSocketAccept(std::move(socket),
                                                    context_.config.registerTimeout, forwardedFor);
     if (!transport) {
-        context_.log.warning(fmt::format("Relay client {} disconnected: WebSocket handshake "
-                                         "failed: {}", peer,
-                                         describe(transport.error(),
-                                                  context_.config.registerTimeout)));
+        context_.log.warning(
+            fmt::format("Relay client {} disconnected: WebSocket handshake "
+                        "failed: {}",
+                        peer, describe(transport.error(), context_.config.registerTimeout)));
         co_return;
     }
     ErrorCode notAnAddress;
@@ -189,7 +190,8 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     }
     auto* hello = std::get_if<v1::Register>(&*message);
     if (hello == nullptr) {
-        log.warning(fmt::format("Relay client {} disconnected: first message was not register", peer));
+        log.warning(
+            fmt::format("Relay client {} disconnected: first message was not register", peer));
         refuse("Expected register message");
         co_return;
     }
@@ -203,7 +205,8 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     auto authenticate = [slug = hello->slug, token = hello->token](directory::Directory& d) {
         return d.authenticate(slug, token);
     };
-    auto instance = co_await context_.directory.run(std::move(authenticate), std::chrono::seconds(5));
+    auto instance =
+        co_await context_.directory.run(std::move(authenticate), std::chrono::seconds(5));
     if (!instance) {
         if (instance.error() == makeError(Errc::AuthFailed)) {
             context_.limiter.recordFailure(ip, hello->slug, AuthLimiter::Clock::now());
@@ -221,41 +224,64 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     connection->setReadLimit(protocol::kMaxFrameSize);
     connection->setIdleTimeout(context_.config.heartbeatTimeout);
     const bool headerList = v1::hasFeature(hello->features, v1::kFeatureHeaderList);
-    TunnelInfo info{hello->slug, *instance, peer, std::string(connection->transport().door()),
-                    "v1", context_.nextSessionId++, std::chrono::system_clock::now()};
-    auto tunnel = std::make_shared<V1Tunnel>(context_, connection, info, headerList);
+    const bool useV2 =
+        context_.config.offerV2 && v1::hasFeature(hello->features, protocol::v2::kFeatureV2);
+    TunnelInfo info{hello->slug,
+                    *instance,
+                    peer,
+                    std::string(connection->transport().door()),
+                    useV2 ? "v2" : "v1",
+                    context_.nextSessionId++,
+                    std::chrono::system_clock::now()};
+    std::shared_ptr<Tunnel> tunnel;
+    std::shared_ptr<V1Tunnel> v1Tunnel;
+    std::shared_ptr<V2Tunnel> v2Tunnel;
+    if (useV2) {
+        v2Tunnel = std::make_shared<V2Tunnel>(context_, connection, info);
+        tunnel = v2Tunnel;
+    } else {
+        v1Tunnel = std::make_shared<V1Tunnel>(context_, connection, info, headerList);
+        tunnel = v1Tunnel;
+    }
     if (auto previous = context_.registry.replace(tunnel)) {
         previous->close(makeError(Errc::Superseded));
-        log.info(fmt::format("Tunnel replaced: slug \"{}\" from {} over {} (previous session from {})",
-                             info.slug, peer, info.door, previous->info().peer),
-                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+        log.info(
+            fmt::format("Tunnel replaced: slug \"{}\" from {} over {} (previous session from {})",
+                        info.slug, peer, info.door, previous->info().peer),
+            {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
     } else {
-        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {}", info.slug, peer,
-                             info.door),
+        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {} ({})", info.slug, peer,
+                             info.door, info.protocol),
                  {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
     }
     std::vector<std::string> features;
     if (headerList) {
         features.emplace_back(v1::kFeatureHeaderList);
     }
+    if (useV2) {
+        features.emplace_back(protocol::v2::kFeatureV2);
+    }
     connection->send(v1::encode(v1::Registered{true, std::nullopt, std::move(features)}));
+    if (useV2) {
+        connection->useV2Framing();  // every byte after `registered` is a v2 frame
+    }
     auto recordTransport = [slug = info.slug, door = info.door](directory::Directory& d) {
         return d.recordTransport(slug, door == "ws" ? "wss" : "tcp7443");
     };
     auto recorded = context_.directory.run(std::move(recordTransport), std::chrono::seconds(5));
     asio::co_spawn(context_.executor, std::move(recorded), asio::detached);
 
-    const ErrorCode reason = co_await tunnel->run();
+    const ErrorCode reason = v2Tunnel ? co_await v2Tunnel->run() : co_await v1Tunnel->run();
     const bool removed = context_.registry.removeIf(tunnel.get());
     if (reason == makeError(Errc::Revoked)) {
         log.warning(fmt::format("Tunnel revoked: slug \"{}\" from {}", info.slug, peer),
                     {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
     } else {
-        const std::string why = reason == makeError(Errc::Timeout)
-                                    ? fmt::format("no traffic in {}s",
-                                                  context_.config.heartbeatTimeout.count())
-                                : reason == asio::error::eof ? "agent closed the connection"
-                                                              : reason.message();
+        const std::string why =
+            reason == makeError(Errc::Timeout)
+                ? fmt::format("no traffic in {}s", context_.config.heartbeatTimeout.count())
+            : reason == asio::error::eof ? "agent closed the connection"
+                                         : reason.message();
         log.info(fmt::format("Tunnel gone: slug \"{}\" from {} ({}){}", info.slug, peer, why,
                              removed ? "" : ", a newer session keeps the slug"),
                  {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});

@@ -51,8 +51,8 @@ Result<AddressRange> parseAddressRange(std::string_view text) {
     unsigned prefix = maximum;
     if (slash != std::string_view::npos) {
         const auto digits = text.substr(slash + 1);
-        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(),
-                                                  prefix);
+        const auto [end, error] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
         if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
             prefix > maximum) {
             return makeError(Errc::InvalidArgument);

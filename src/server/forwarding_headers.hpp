@@ -32,8 +32,7 @@ std::vector<AddressRange> loopbackRanges();
 /// Rewrites `fields` for a request received from `peer`: trusted peers keep their
 /// forwarding headers (X-Forwarded-For gets the peer only if absent); others lose
 /// Forwarded, X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
-void applyForwardingPolicy(boost::beast::http::fields& fields,
-                           const boost::asio::ip::address& peer,
+void applyForwardingPolicy(boost::beast::http::fields& fields, const boost::asio::ip::address& peer,
                            const std::vector<AddressRange>& trusted);
 
 }  // namespace nexus::server

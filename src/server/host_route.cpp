@@ -31,8 +31,8 @@ std::optional<std::string> normaliseHost(std::string_view host) {
     const auto colon = host.find(':');
     if (colon != std::string_view::npos) {
         const auto port = host.substr(colon + 1);
-        if (port.empty() || !std::all_of(port.begin(), port.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; })) {
+        if (port.empty() ||
+            !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             return std::nullopt;
         }
         host = host.substr(0, colon);

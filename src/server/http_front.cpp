@@ -55,8 +55,8 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
         // this Beast would refuse a Content-Length above 1 MiB while reading the header.
         parser.body_limit(boost::none);
         stream.expires_after(std::chrono::seconds(60));  // idle keep-alive and slow headers
-        auto [readError, n] = co_await http::async_read_header(
-            stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        auto [readError, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                               asio::as_tuple(asio::use_awaitable));
         if (readError) {
             if (readError != http::error::end_of_stream && readError != beast::error::timeout &&
                 readError != asio::error::connection_reset && readError != asio::error::eof) {
@@ -77,8 +77,8 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     std::size_t drained = 0;
     stream.expires_after(std::chrono::seconds(2));
     while (drained < 16U * 1024U * 1024U) {
-        auto [drainError, n] = co_await stream.async_read_some(
-            asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+        auto [drainError, n] = co_await stream.async_read_some(asio::buffer(sink),
+                                                               asio::as_tuple(asio::use_awaitable));
         if (drainError) {
             break;
         }
@@ -95,8 +95,10 @@ asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {
     }
     const auto slug = slugFromHost(request[http::field::host], context_.config.domain);
     if (!slug || *slug == context_.config.mainSlug) {
-        const Reply redirect{.status = 302, .location = context_.config.mainRedirect,
-                             .keepAlive = keepAlive, .headOnly = head};
+        const Reply redirect{.status = 302,
+                             .location = context_.config.mainRedirect,
+                             .keepAlive = keepAlive,
+                             .headOnly = head};
         co_await writeReply(exchange.stream, redirect);
         co_return keepAlive;
     }
@@ -120,15 +122,19 @@ asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::str
         } else if (pointsIntoDomain(target, context_.config.domain)) {
             // The directory URL of a relay-hosted instance is the relay itself: redirecting
             // there while its tunnel is down would loop forever.
-            reply = Reply{.status = 503, .body = offlinePage(slug),
-                          .contentType = "text/html; charset=utf-8", .keepAlive = keepAlive,
+            reply = Reply{.status = 503,
+                          .body = offlinePage(slug),
+                          .contentType = "text/html; charset=utf-8",
+                          .keepAlive = keepAlive,
                           .headOnly = head};
         } else {
             while (!target.empty() && target.back() == '/') {
                 target.pop_back();
             }
-            reply = Reply{.status = 302, .location = target + std::string(request.target()),
-                          .keepAlive = keepAlive, .headOnly = head};
+            reply = Reply{.status = 302,
+                          .location = target + std::string(request.target()),
+                          .keepAlive = keepAlive,
+                          .headOnly = head};
         }
     }
     co_await writeReply(exchange.stream, reply);

@@ -31,8 +31,8 @@ boost::asio::awaitable<bool> writeReply(boost::beast::tcp_stream& stream, const 
         res.body().clear();  // Content-Length keeps describing the GET response
     }
     stream.expires_after(std::chrono::seconds(30));
-    auto [ec, n] = co_await http::async_write(stream, res,
-                                              boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [ec, n] =
+        co_await http::async_write(stream, res, boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return !ec;
 }
 
@@ -40,7 +40,8 @@ boost::asio::awaitable<bool> writeText(boost::beast::tcp_stream& stream, unsigne
                                        std::string_view body, bool keepAlive) {
     const Reply reply{.status = status, .body = std::string(body), .keepAlive = keepAlive};
     const bool written = co_await writeReply(stream, reply);
-    co_return written && keepAlive;
+    const bool reusable = written && keepAlive;
+    co_return reusable;
 }
 
 std::string offlinePage(std::string_view slug) {

@@ -88,8 +88,8 @@ Result<void> RelayServer::start() {
     context_.log.info(fmt::format("Control listener on {} ({})",
                                   net::formatEndpoint(controlAcceptor_->local_endpoint()),
                                   context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
-    context_.log.info(fmt::format("HTTP front on {}",
-                                  net::formatEndpoint(httpAcceptor_->local_endpoint())));
+    context_.log.info(
+        fmt::format("HTTP front on {}", net::formatEndpoint(httpAcceptor_->local_endpoint())));
     asio::co_spawn(context_.executor, control_.run(*controlAcceptor_), asio::detached);
     asio::co_spawn(context_.executor, front_.run(*httpAcceptor_), asio::detached);
     if (webSocketAcceptor_) {

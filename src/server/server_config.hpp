@@ -38,9 +38,12 @@ struct ServerConfig {
     /// How often live tunnels are checked against the directory (revocation within 5 s).
     std::chrono::seconds revocationInterval{2};
 
-    std::size_t maxUnauthenticated = 512;       ///< connections not yet registered, in total
-    std::size_t maxUnauthenticatedPerIp = 16;   ///< ... and from one address
-    std::size_t maxInFlightPerTunnel = 256;     ///< visitor requests waiting on one agent
+    /// Offer protocol v2 (streams, flow control) to agents that ask for it.
+    bool offerV2 = true;
+
+    std::size_t maxUnauthenticated = 512;              ///< connections not yet registered, in total
+    std::size_t maxUnauthenticatedPerIp = 16;          ///< ... and from one address
+    std::size_t maxInFlightPerTunnel = 256;            ///< visitor requests waiting on one agent
     std::size_t maxQueuedBytesPerTunnel = 64U << 20U;  ///< frames waiting to be written
 };
 

@@ -39,8 +39,9 @@ void V1Tunnel::close(ErrorCode reason) {
 }
 
 asio::awaitable<ErrorCode> V1Tunnel::run() {
-    asio::co_spawn(context_.executor, [self = shared_from_this()] { return self->pingLoop(); },
-                   asio::detached);
+    asio::co_spawn(
+        context_.executor, [self = shared_from_this()] { return self->pingLoop(); },
+        asio::detached);
     for (;;) {
         auto frame = co_await connection_->read();
         if (!frame) {
@@ -126,9 +127,12 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     auto& request = parser.get();
     const bool keepAlive = request.keep_alive();
 
-    v1::Request message{crypto::uuidV4(), std::string(request.method_string()),
-                        std::string(request.target()), requestHeaders(request),
-                        std::move(request.body()), false};
+    v1::Request message{crypto::uuidV4(),
+                        std::string(request.method_string()),
+                        std::string(request.target()),
+                        requestHeaders(request),
+                        std::move(request.body()),
+                        false};
     const std::string json = v1::encode(message);
     if (json.size() > protocol::kMaxFrameSize) {
         co_return co_await writeText(exchange.stream, 413, tooLarge, false);
@@ -143,8 +147,8 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     pending_.erase(message.id);  // a late response finds nothing and is dropped
     if (!response) {
         const bool gone = !connection_->isOpen();
-        const std::string_view text = gone ? std::string_view(unavailable)
-                                           : "Relay client did not respond in time";
+        const std::string_view text =
+            gone ? std::string_view(unavailable) : "Relay client did not respond in time";
         co_return co_await writeText(exchange.stream, gone ? 503 : 504, text, keepAlive);
     }
     co_return co_await replyFromAgent(exchange, *response, head, keepAlive);
@@ -180,9 +184,10 @@ asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1:
         res.prepare_payload();
     }
     exchange.stream.expires_after(std::chrono::seconds(60));
-    auto [ec, n] = co_await http::async_write(exchange.stream, res,
-                                              asio::as_tuple(asio::use_awaitable));
-    co_return !ec && keepAlive;
+    auto [ec, n] =
+        co_await http::async_write(exchange.stream, res, asio::as_tuple(asio::use_awaitable));
+    const bool reusable = !ec && keepAlive;
+    co_return reusable;
 }
 
 }  // namespace nexus::server

@@ -35,8 +35,8 @@ private:
     boost::asio::awaitable<void> pingLoop();
     void dispatch(protocol::v1::ClientMessage message);
     boost::asio::awaitable<bool> replyFromAgent(HttpExchange& exchange,
-                                                const protocol::v1::Response& response,
-                                                bool head, bool keepAlive);
+                                                const protocol::v1::Response& response, bool head,
+                                                bool keepAlive);
 
     ServerContext& context_;
     std::shared_ptr<net::FrameConnection> connection_;

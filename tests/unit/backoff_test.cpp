@@ -20,6 +20,7 @@ Backoff withRandom(double value) {
 
 std::vector<Backoff::Duration> nominals(Backoff& backoff, int count) {
     std::vector<Backoff::Duration> out;
+    out.reserve(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
         out.push_back(backoff.next().nominal);
     }
@@ -28,9 +29,8 @@ std::vector<Backoff::Duration> nominals(Backoff& backoff, int count) {
 
 TEST(Backoff, DoublesFromOneSecondUpToThirty) {
     Backoff backoff = withRandom(0.5);
-    const std::vector<Backoff::Duration> expected = {seconds(1),  seconds(2),  seconds(4),
-                                                     seconds(8),  seconds(16), seconds(30),
-                                                     seconds(30)};
+    const std::vector<Backoff::Duration> expected = {
+        seconds(1), seconds(2), seconds(4), seconds(8), seconds(16), seconds(30), seconds(30)};
     EXPECT_EQ(nominals(backoff, 7), expected);
 }
 

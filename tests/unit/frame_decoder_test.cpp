@@ -171,9 +171,12 @@ TEST(FrameDecoder, BufferedReportsATruncatedFrame) {
 
 TEST(FrameDecoder, KeepsDecodingAcrossManyFramesWithoutLosingBytes) {
     // Exercises the buffer compaction in append(): frames straddle every append boundary.
+    const auto payload = [](int i) {
+        return std::string(static_cast<std::size_t>(i % 37), static_cast<char>('a' + i % 26));
+    };
     std::string stream;
     for (int i = 0; i < 200; ++i) {
-        stream += encodeFrame(std::string(static_cast<std::size_t>(i % 37), 'a' + i % 26)).value();
+        stream += encodeFrame(payload(i)).value();
     }
     FrameDecoder decoder;
     int decoded = 0;
@@ -185,8 +188,7 @@ TEST(FrameDecoder, KeepsDecodingAcrossManyFramesWithoutLosingBytes) {
             if (!*frame) {
                 break;
             }
-            EXPECT_EQ(**frame, std::string(static_cast<std::size_t>(decoded % 37),
-                                           static_cast<char>('a' + decoded % 26)));
+            EXPECT_EQ(**frame, payload(decoded));
             ++decoded;
         }
     }

@@ -11,8 +11,8 @@ namespace {
 
 void expectRejected(std::string_view text) {
     auto parsed = parseHostPort(text);
-    EXPECT_FALSE(parsed.has_value()) << "accepted \"" << text << "\" as " << parsed->host << " port "
-                                     << parsed->port;
+    EXPECT_FALSE(parsed.has_value())
+        << "accepted \"" << text << "\" as " << parsed->host << " port " << parsed->port;
     if (!parsed) {
         EXPECT_EQ(parsed.error(), makeError(Errc::InvalidArgument)) << text;
     }

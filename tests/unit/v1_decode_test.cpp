@@ -48,7 +48,8 @@ std::string responseWithStatus(std::string_view status) {
 }
 
 TEST(V1Decode, AcceptsTypeAnywhereInTheObject) {
-    const auto m = as<Register>(decodeClientMessage(R"({"slug":"a","token":"t","type":"register"})"));
+    const auto m =
+        as<Register>(decodeClientMessage(R"({"slug":"a","token":"t","type":"register"})"));
     EXPECT_EQ(m.slug, "a");
     EXPECT_EQ(m.token, "t");
 }
@@ -84,14 +85,18 @@ TEST(V1Decode, RejectsMissingRequiredFields) {
     EXPECT_EQ(serverError(R"({"type":"registered"})"), makeError(Errc::MissingField));
     EXPECT_EQ(clientError(R"({"type":"response","id":"r","status":200,"headers":{}})"),
               makeError(Errc::MissingField));
-    EXPECT_EQ(serverError(R"({"type":"request","id":"r","method":"GET","headers":{},"body_b64":""})"),
+    // `path` is missing.
+    EXPECT_EQ(serverError(R"({"type":"request","id":"r","method":"GET","headers":{},)"
+                          R"("body_b64":""})"),
               makeError(Errc::MissingField));
 }
 
 TEST(V1Decode, RejectsHeaderValueThatIsNotAString) {
-    EXPECT_EQ(clientError(R"({"type":"response","id":"r","status":200,"headers":{"a":1},"body_b64":""})"),
+    EXPECT_EQ(clientError(R"({"type":"response","id":"r","status":200,"headers":{"a":1},)"
+                          R"("body_b64":""})"),
               makeError(Errc::MissingField));
-    EXPECT_EQ(serverError(R"({"type":"request","id":"r","method":"GET","path":"/","headers":{"a":null},"body_b64":""})"),
+    EXPECT_EQ(serverError(R"({"type":"request","id":"r","method":"GET","path":"/",)"
+                          R"("headers":{"a":null},"body_b64":""})"),
               makeError(Errc::MissingField));
 }
 
@@ -142,31 +147,44 @@ TEST(V1Decode, InvalidBase64BodyIsUndecodableNotAnError) {
 }
 
 TEST(V1Codec, RepeatedHeadersTravelAsHeaderListAndRoundTrip) {
-    const Response original{"r", 200,
-                            {{"set-cookie", "a=1"}, {"content-type", "text/html"},
-                             {"set-cookie", "b=2"}},
-                            "hi", false};
+    Response original;
+    original.id = "r";
+    original.status = 200;
+    original.headers = {
+        {"set-cookie", "a=1"}, {"content-type", "text/html"}, {"set-cookie", "b=2"}};
+    original.body = "hi";
     const std::string json = encode(original);
     // Deployed peers read the map (last value wins); ours read the full list.
     EXPECT_THAT(json, HasSubstr(R"("headers":{"set-cookie":"b=2","content-type":"text/html"})"));
-    EXPECT_THAT(json, HasSubstr(
-        R"("header_list":[["set-cookie","a=1"],["content-type","text/html"],["set-cookie","b=2"]])"));
+    constexpr std::string_view kList =
+        R"("header_list":[["set-cookie","a=1"],["content-type","text/html"],["set-cookie","b=2"]])";
+    EXPECT_THAT(json, HasSubstr(kList));
     const auto decoded = as<Response>(decodeClientMessage(json));
     EXPECT_EQ(decoded.headers, original.headers);
     EXPECT_EQ(decoded.body, "hi");
 
-    const Request request{"q", "GET", "/", {{"vary", "a"}, {"vary", "b"}}, "", false};
+    Request request;
+    request.id = "q";
+    request.method = "GET";
+    request.path = "/";
+    request.headers = {{"vary", "a"}, {"vary", "b"}};
     EXPECT_EQ(as<Request>(decodeServerMessage(encode(request))).headers, request.headers);
 }
 
 TEST(V1Codec, OmitsHeaderListWhenNoNameRepeats) {
-    const Response r{"r", 204, {{"a", "1"}, {"b", "2"}}, "", false};
+    Response r;
+    r.id = "r";
+    r.status = 204;
+    r.headers = {{"a", "1"}, {"b", "2"}};
     EXPECT_THAT(encode(r), Not(HasSubstr("header_list")));
 }
 
 TEST(V1Codec, LeavesNonAsciiUnescapedLikeSerde) {
-    const Request original{"q", "GET", "/caf\xc3\xa9?q=\xe2\x82\xac", {{"x-name", "Zo\xc3\xab"}},
-                           "", false};
+    Request original;
+    original.id = "q";
+    original.method = "GET";
+    original.path = "/caf\xc3\xa9?q=\xe2\x82\xac";
+    original.headers = {{"x-name", "Zo\xc3\xab"}};
     const std::string json = encode(original);
     EXPECT_THAT(json, HasSubstr("\"path\":\"/caf\xc3\xa9?q=\xe2\x82\xac\""));
     EXPECT_THAT(json, HasSubstr("\"x-name\":\"Zo\xc3\xab\""));
@@ -179,8 +197,10 @@ TEST(V1Codec, LeavesNonAsciiUnescapedLikeSerde) {
 TEST(V1Codec, FeaturesAndAgentRoundTripInRegister) {
     const Register original{"demo", "tok", {std::string(kFeatureHeaderList)}, "nexus-relay/0.2.0"};
     const std::string json = encode(original);
-    EXPECT_EQ(json,
-              R"({"type":"register","slug":"demo","token":"tok","features":["header_list"],"agent":"nexus-relay/0.2.0"})");
+    constexpr std::string_view kExpected =
+        R"({"type":"register","slug":"demo","token":"tok","features":["header_list"],)"
+        R"("agent":"nexus-relay/0.2.0"})";
+    EXPECT_EQ(json, kExpected);
     const auto decoded = as<Register>(decodeClientMessage(json));
     EXPECT_EQ(decoded.features, original.features);
     EXPECT_EQ(decoded.agent, original.agent);
@@ -190,12 +210,27 @@ TEST(V1Codec, FeaturesAndAgentRoundTripInRegister) {
 TEST(V1Codec, FeaturesRoundTripInRegistered) {
     const Registered original{true, std::nullopt, {"header_list", "future"}};
     const std::string json = encode(original);
-    EXPECT_EQ(json,
-              R"({"type":"registered","ok":true,"error":null,"features":["header_list","future"]})");
+    EXPECT_EQ(
+        json,
+        R"({"type":"registered","ok":true,"error":null,"features":["header_list","future"]})");
     const auto decoded = as<Registered>(decodeServerMessage(json));
     EXPECT_TRUE(decoded.ok);
     EXPECT_EQ(decoded.features, original.features);
     EXPECT_FALSE(hasFeature(decoded.features, "header"));  // exact match, no prefixes
+}
+
+TEST(V1Codec, EncodedSizeBoundCoversWorstCaseEscaping) {
+    // Control characters become \u00XX (6 bytes each); repeated names add a header_list.
+    const std::string nasty(40, '\x01');
+    Response r;
+    r.id = nasty;
+    r.status = 65535;
+    r.headers = {{nasty, nasty}, {nasty, "\"\\"}, {"x", nasty}};
+    for (const std::size_t bodySize : {0U, 1U, 2U, 3U, 1000U}) {
+        r.body = std::string(bodySize, '\xff');
+        EXPECT_GE(encodedSizeBound(r.headers, r.id.size(), bodySize), encode(r).size())
+            << "body " << bodySize;
+    }
 }
 
 }  // namespace

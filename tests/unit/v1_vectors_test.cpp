@@ -90,8 +90,7 @@ TEST(V1Vectors, DecodesRegisteredExpectedRegisterMessage) {
 }
 
 TEST(V1Vectors, EncodesRegisteredExpectedRegisterMessage) {
-    EXPECT_EQ(encode(Registered{false, "Expected register message", {}}),
-              kRegisteredExpectedLine);
+    EXPECT_EQ(encode(Registered{false, "Expected register message", {}}), kRegisteredExpectedLine);
 }
 
 TEST(V1Vectors, DecodesRequest) {
@@ -100,21 +99,23 @@ TEST(V1Vectors, DecodesRequest) {
     EXPECT_EQ(m.method, "GET");
     EXPECT_EQ(m.path, "/api/v1/instance/info?x=1");
     // The map goes through std::map when decoding: compare without order.
-    EXPECT_THAT(m.headers, UnorderedElementsAre(Pair("host", "moncommunaute.nodyx.org"),
-                                                Pair("accept", "*/*"),
-                                                Pair("cf-connecting-ip", "198.51.100.23"),
-                                                Pair("x-forwarded-proto", "https")));
+    EXPECT_THAT(m.headers,
+                UnorderedElementsAre(Pair("host", "moncommunaute.nodyx.org"), Pair("accept", "*/*"),
+                                     Pair("cf-connecting-ip", "198.51.100.23"),
+                                     Pair("x-forwarded-proto", "https")));
     EXPECT_EQ(m.body, "");
     EXPECT_FALSE(m.bodyUndecodable);
 }
 
 TEST(V1Vectors, EncodesRequestWithHeadersInInsertionOrder) {
-    Request m{std::string(kId), "GET", "/api/v1/instance/info?x=1",
-              {{"host", "moncommunaute.nodyx.org"},
-               {"accept", "*/*"},
-               {"cf-connecting-ip", "198.51.100.23"},
-               {"x-forwarded-proto", "https"}},
-              "", false};
+    Request m;
+    m.id = kId;
+    m.method = "GET";
+    m.path = "/api/v1/instance/info?x=1";
+    m.headers = {{"host", "moncommunaute.nodyx.org"},
+                 {"accept", "*/*"},
+                 {"cf-connecting-ip", "198.51.100.23"},
+                 {"x-forwarded-proto", "https"}};
     EXPECT_EQ(encode(m), kRequestLine);
     EXPECT_EQ(encode(ServerMessage{m}), kRequestLine);
 }
@@ -131,9 +132,11 @@ TEST(V1Vectors, DecodesResponse) {
 }
 
 TEST(V1Vectors, EncodesResponseWithHeadersInInsertionOrder) {
-    Response m{std::string(kId), 200,
-               {{"content-type", "application/json"}, {"content-length", "11"}},
-               R"({"ok":true})", false};
+    Response m;
+    m.id = kId;
+    m.status = 200;
+    m.headers = {{"content-type", "application/json"}, {"content-length", "11"}};
+    m.body = R"({"ok":true})";
     EXPECT_EQ(encode(m), kResponseLine);
     EXPECT_EQ(encode(ClientMessage{m}), kResponseLine);
 }

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Internal to the agent's v2 path: the state of one stream's exchange with the local app,
+// shared by v2_exchange.cpp (flow, answers, clean-up) and v2_transfer.cpp (bytes both ways).
+#pragma once
+
+#include "client/v2_exchange.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+
+#include <optional>
+
+namespace nexus::client::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace v2 = protocol::v2;
+using Clock = std::chrono::steady_clock;
+
+inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+/// One stream, from its REQUEST to the end of both directions. Lives in serveV2Stream's frame.
+class V2Exchange {
+public:
+    V2Exchange(V2Context& context, std::shared_ptr<net::V2Mux> mux,
+               std::shared_ptr<net::V2Stream> stream, const v2::RequestHead& head, bool endStream)
+        : c_(context),
+          mux_(std::move(mux)),
+          stream_(std::move(stream)),
+          head_(head),
+          endStream_(endStream) {}
+
+    asio::awaitable<void> run();
+
+private:
+    asio::awaitable<bool> connect();
+    asio::awaitable<bool> sendHead();
+    asio::awaitable<bool> upload();
+    asio::awaitable<bool> download();
+    asio::awaitable<bool> failBeforeHead();
+    asio::awaitable<bool> pipeUp();
+    asio::awaitable<bool> pipeDown();
+    asio::awaitable<void> answer(int status, std::string_view text);
+    asio::awaitable<void> wrapUp();
+    void abandon(v2::ResetCode code);
+    void logHead();
+
+    V2Context& c_;
+    std::shared_ptr<net::V2Mux> mux_;
+    std::shared_ptr<net::V2Stream> stream_;
+    const v2::RequestHead& head_;
+    const bool endStream_;
+    const Clock::time_point started_ = Clock::now();
+    bool webSocket_ = false;
+    bool hasBody_ = false;
+    http::request<http::buffer_body> request_;
+    std::optional<http::request_serializer<http::buffer_body>> serializer_;
+    std::optional<http::response_parser<http::buffer_body>> parser_;
+    std::unique_ptr<LocalPool::Stream> local_;
+    beast::flat_buffer buffer_;
+    int attempt_ = 0;
+    bool reused_ = false;
+    bool retry_ = false;
+    bool headWriteFailed_ = false;
+    bool headSent_ = false;
+    bool answered_ = false;  // the head is the agent's own 4xx/5xx, already logged as such
+    bool uploadClean_ = false;
+    bool downloadClean_ = false;
+    bool keepAlive_ = false;
+    bool upgraded_ = false;
+    int status_ = 0;
+    ErrorCode failure_;
+};
+
+}  // namespace nexus::client::detail

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// v2 heads to and from HTTP/1.1 for the local app.
+#include "client/v2_local_http.hpp"
+
+#include "net/http_headers.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <string>
+
+namespace nexus::client {
+
+namespace http = boost::beast::http;
+namespace v2 = protocol::v2;
+
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+bool bodyMethod(std::string_view method) {
+    return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+}  // namespace
+
+bool isWebSocketUpgrade(const v2::HeaderList& headers) {
+    return std::any_of(headers.begin(), headers.end(), [](const auto& field) {
+        return field.first == "upgrade" && net::listsToken(field.second, "websocket");
+    });
+}
+
+std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
+    for (const auto& [name, value] : headers) {
+        if (name == "content-length") {
+            std::uint64_t n = 0;
+            const char* end = value.data() + value.size();
+            const auto [stop, ec] = std::from_chars(value.data(), end, n);
+            if (ec == std::errc() && stop == end && !value.empty()) {
+                return n;
+            }
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
+http::request<http::buffer_body> makeLocalRequest(const v2::RequestHead& head, bool hasBody,
+                                                  bool webSocket, const AgentConfig& config) {
+    http::request<http::buffer_body> request;
+    request.method_string(head.method);
+    request.target(head.target);
+    request.version(11);
+    bool hostSeen = false;
+    for (const auto& [name, value] : head.headers) {
+        const bool upgradeField = webSocket && name == "upgrade";
+        if ((net::isHopByHop(name) && !upgradeField) || name == "content-length" ||
+            !net::isToken(name) || !net::isSafeFieldValue(value)) {
+            continue;
+        }
+        if (name == "host") {
+            if (hostSeen || config.hostHeader) {
+                continue;
+            }
+            hostSeen = true;
+        }
+        request.insert(name, value);
+    }
+    if (config.hostHeader) {
+        request.set(http::field::host, *config.hostHeader);
+    } else if (!hostSeen) {
+        request.set(http::field::host, config.localHost + ":" + std::to_string(config.localPort));
+    }
+    if (webSocket) {
+        request.set(http::field::connection, "Upgrade");
+    } else {
+        request.keep_alive(true);
+    }
+    const auto length = contentLength(head.headers);
+    if (hasBody) {
+        if (length) {
+            request.content_length(*length);
+        } else {
+            request.chunked(true);
+        }
+    } else if (bodyMethod(head.method) || length) {
+        request.content_length(0);  // as v1 does: a POST without a body says so
+    }
+    request.body().data = nullptr;
+    request.body().size = 0;
+    request.body().more = hasBody;
+    return request;
+}
+
+v2::ResponseHead makeResponseHead(const http::response_header<>& response) {
+    v2::ResponseHead head{static_cast<int>(response.result_int()), {}};
+    const bool switching = head.status == 101;
+    for (const auto& field : response) {
+        std::string name = lower(field.name_string());
+        const bool upgradeField = switching && (name == "upgrade" || name == "connection");
+        if ((net::isHopByHop(name) && !upgradeField) || !net::isToken(name) ||
+            !net::isSafeFieldValue(field.value())) {
+            continue;
+        }
+        head.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    return head;
+}
+
+std::string_view pathForLog(std::string_view target) {
+    return target.substr(0, target.find('?'));
+}
+
+}  // namespace nexus::client

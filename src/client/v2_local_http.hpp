@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Translation between v2 heads and the HTTP/1.1 messages exchanged with the local app: which
+// headers cross, how the request body is framed, what the response head carries.
+#pragma once
+
+#include "client/agent_config.hpp"
+#include "protocol/v2_frames.hpp"
+
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace nexus::client {
+
+/// The request carries `upgrade: websocket` (its `connection: upgrade` and `upgrade` headers
+/// then cross to the local app, and a 101 turns the stream into a pipe).
+bool isWebSocketUpgrade(const protocol::v2::HeaderList& headers);
+
+/// The value of a decimal content-length header, if present and well formed.
+std::optional<std::uint64_t> contentLength(const protocol::v2::HeaderList& headers);
+
+/// The request head for the local app. Hop-by-hop headers are dropped (upgrade kept for a
+/// WebSocket upgrade), Host passes through unless config.hostHeader overrides it. With a body
+/// (`hasBody`), a valid content-length is kept, else the body goes chunked.
+boost::beast::http::request<boost::beast::http::buffer_body> makeLocalRequest(
+    const protocol::v2::RequestHead& head, bool hasBody, bool webSocket, const AgentConfig& config);
+
+/// The RESPONSE head for the relay: lowercase names, repeats kept, hop-by-hop headers dropped
+/// (but `upgrade` and `connection` on a 101), content-length kept, unsafe fields dropped.
+protocol::v2::ResponseHead makeResponseHead(const boost::beast::http::response_header<>& response);
+
+/// The path without its query string, for logs (a query may carry tokens or personal data).
+std::string_view pathForLog(std::string_view target);
+
+}  // namespace nexus::client

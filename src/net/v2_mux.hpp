@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The v2 session core shared by the relay and the agent: streams on one FrameConnection,
+// per-stream and per-connection flow-control windows, heartbeats. Bodies never queue without
+// bound: a sender waits for window, a receiver grants window only as it consumes.
+#pragma once
+
+#include "net/frame_connection.hpp"
+#include "net/signal.hpp"
+#include "protocol/v2_frames.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+namespace nexus::net {
+
+namespace v2 = protocol::v2;
+
+class V2Mux;
+
+/// One request/response exchange (or, after a 101, a raw byte pipe) on the tunnel.
+class V2Stream {
+public:
+    V2Stream(V2Mux& mux, std::uint32_t id);
+
+    std::uint32_t id() const { return id_; }
+
+    /// The peer's response head (relay side); nullopt after the timeout or a reset.
+    asio::awaitable<std::optional<v2::ResponseHead>> responseHead(
+        std::chrono::steady_clock::duration timeout);
+
+    /// The next body chunk from the peer; an empty optional at the end of the body (or on a
+    /// reset / timeout: check reset()). Grants the window back once the chunk is handed over.
+    asio::awaitable<std::optional<std::string>> read(std::chrono::steady_clock::duration idle);
+
+    /// Sends body bytes, split into frames and paced by the flow-control windows. False if
+    /// the stream or the connection went away or no window opened within `idle`.
+    asio::awaitable<bool> write(std::string_view bytes, std::chrono::steady_clock::duration idle);
+
+    /// Ends our direction (DATA with END_STREAM).
+    void finish();
+
+    /// Abandons the stream in both directions.
+    void reset(v2::ResetCode code);
+
+    bool wasReset() const { return reset_; }
+    bool finished() const { return sentEnd_; }
+    bool peerEnded() const { return peerEnded_ && inbound_.empty(); }
+
+private:
+    friend class V2Mux;
+    void deliverHead(v2::ResponseHead head);
+    bool deliverData(std::string payload, bool end);  // false: window overrun
+    bool grantSend(std::int64_t bytes);               // false: window above kMaxWindow
+    void peerReset();
+    void discardInbound();  // unread bytes go back to the connection window
+
+    V2Mux& mux_;
+    std::uint32_t id_;
+    // Two signals, one per direction: a Signal's wait() re-arms its timer, which cancels any
+    // other waiter, so a reader and a writer sharing one would wake each other forever.
+    // One reader (responseHead / read) and one writer (write) may wait at the same time.
+    Signal readSignal_;   // head, data, end, reset
+    Signal writeSignal_;  // window, reset
+    std::optional<v2::ResponseHead> head_;
+    std::deque<std::string> inbound_;
+    std::int64_t receiveWindow_;     // bytes the peer may still send us
+    std::int64_t sendWindow_;        // bytes we may still send
+    std::int64_t pendingGrant_ = 0;  // consumed, not yet granted back to the peer
+    bool peerEnded_ = false;
+    bool sentEnd_ = false;
+    bool reset_ = false;
+};
+
+class V2Mux : public std::enable_shared_from_this<V2Mux> {
+public:
+    /// Called for each REQUEST frame (agent side); the mux has already created the stream.
+    using OnRequest = std::function<void(std::shared_ptr<V2Stream>, v2::RequestHead, bool)>;
+
+    V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> connection);
+
+    void onRequest(OnRequest handler) { onRequest_ = std::move(handler); }
+
+    /// Relay side: opens a stream with a REQUEST frame. nullptr if the connection is gone.
+    std::shared_ptr<V2Stream> openStream(const v2::RequestHead& head, bool endStream);
+
+    /// Agent side: answers a stream's request.
+    bool sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool endStream);
+
+    /// Reads and dispatches frames, pings every 10 s; returns why the session ended.
+    asio::awaitable<ErrorCode> run();
+
+    void close(ErrorCode reason);
+    bool isOpen() const { return connection_->isOpen(); }
+    /// The peer's GOAWAY, if it sent one: no new stream opens; the session closes once the
+    /// open streams are done (or when the peer closes).
+    const std::optional<v2::Goaway>& peerGoaway() const { return peerGoaway_; }
+    std::size_t streamCount() const { return streams_.size(); }
+    const asio::any_io_executor& executor() const { return executor_; }
+
+private:
+    friend class V2Stream;
+    bool sendFrame(std::string frame) { return connection_->sendRaw(std::move(frame)); }
+    void release(std::uint32_t id);
+    void closeIfDrained();
+    ErrorCode dispatch(v2::Frame frame);
+    asio::awaitable<void> pingLoop();
+
+    asio::any_io_executor executor_;
+    std::shared_ptr<FrameConnection> connection_;
+    std::unordered_map<std::uint32_t, std::shared_ptr<V2Stream>> streams_;
+    std::int64_t connectionSendWindow_ = v2::kInitialConnectionWindow;
+    std::int64_t connectionReceiveWindow_ = v2::kInitialConnectionWindow;
+    std::uint32_t nextStreamId_ = 1;
+    std::uint32_t lastPeerStreamId_ = 0;
+    OnRequest onRequest_;
+    asio::steady_timer pingTimer_;
+    ErrorCode closeReason_;
+    std::optional<v2::Goaway> peerGoaway_;
+};
+
+}  // namespace nexus::net

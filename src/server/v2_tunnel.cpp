@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// V2Tunnel: the visitor side of a v2 stream — request head and body up, response down,
+// re-framed by the relay itself, or a raw pipe after a real 101 from the instance.
+#include "server/v2_tunnel.hpp"
+
+#include "common/crypto.hpp"
+#include "net/http_headers.hpp"
+#include "server/host_route.hpp"
+#include "server/http_reply.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <fmt/format.h>
+#include <openssl/sha.h>
+
+#include <array>
+#include <charconv>
+
+namespace nexus::server {
+
+namespace asio = boost::asio;
+namespace v2 = protocol::v2;
+using namespace boost::asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+
+V2Tunnel::V2Tunnel(ServerContext& context, std::shared_ptr<net::FrameConnection> connection,
+                   TunnelInfo info)
+    : Tunnel(std::move(info)),
+      context_(context),
+      mux_(std::make_shared<net::V2Mux>(context.executor, std::move(connection))) {}
+
+void V2Tunnel::close(ErrorCode reason) {
+    mux_->close(reason);
+}
+
+asio::awaitable<ErrorCode> V2Tunnel::run() {
+    return mux_->run();
+}
+
+namespace {
+
+bool isWebSocketUpgrade(const http::fields& fields) {
+    return net::listsToken(fields[http::field::upgrade], "websocket") &&
+           net::listsToken(fields[http::field::connection], "upgrade");
+}
+
+v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool upgrade) {
+    v2::RequestHead head{std::string(request.method_string()), std::string(request.target()), {}};
+    for (const auto& field : request) {
+        std::string name = toLower(field.name_string());
+        // The relay answers Expect itself; Upgrade crosses only as a WebSocket upgrade.
+        if (name == "expect" || (net::isHopByHop(name) && !(upgrade && (name == "upgrade")))) {
+            continue;
+        }
+        head.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    if (upgrade) {
+        head.headers.emplace_back("connection", "upgrade");
+    }
+    return head;
+}
+
+std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
+    for (const auto& [name, value] : headers) {
+        if (name == "content-length") {
+            std::uint64_t n = 0;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec == std::errc() && end == value.data() + value.size()) {
+                return n;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
+    const auto self = shared_from_this();
+    const auto& request = exchange.parser.get();
+    const bool head = request.method() == http::verb::head;
+    const bool keepAlive = request.keep_alive();
+    const bool upgrade = isWebSocketUpgrade(request);
+    const bool hasBody = exchange.parser.chunked() || (exchange.parser.content_length() &&
+                                                       *exchange.parser.content_length() > 0);
+    const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
+    if (mux_->streamCount() >= context_.config.maxInFlightPerTunnel) {
+        co_return co_await writeText(exchange.stream, 503, unavailable,
+                                     exchange.keepAliveWithoutBody());
+    }
+    const v2::RequestHead requestHeadToSend = requestHead(request, upgrade);
+    auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade);
+    if (!stream) {
+        co_return co_await writeText(exchange.stream, 503, unavailable,
+                                     exchange.keepAliveWithoutBody());
+    }
+    if (request[http::field::expect] == "100-continue" && hasBody) {
+        // The tunnel is there: let the visitor send the body now.
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [ec, n] = co_await asio::async_write(exchange.stream, asio::buffer(kContinue),
+                                                  asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            stream->reset(v2::ResetCode::Cancel);
+            co_return false;
+        }
+    }
+    std::string key = upgrade ? std::string(request["Sec-WebSocket-Key"]) : std::string();
+    bool uploadDone = !hasBody;
+    if (!hasBody) {
+        const bool kept = co_await download(exchange, stream, head, keepAlive, uploadDone, key);
+        co_return kept;
+    }
+    auto [uploaded, kept] = co_await (upload(exchange, stream, uploadDone) &&
+                                      download(exchange, stream, head, keepAlive, uploadDone, key));
+    const bool reusable = uploaded && kept;
+    co_return reusable;
+}
+
+asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
+                                       const std::shared_ptr<net::V2Stream>& stream, bool& done) {
+    http::request_parser<http::buffer_body> parser{std::move(exchange.parser)};
+    parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
+    std::vector<char> buffer(64 * 1024);
+    bool ok = true;
+    while (!parser.is_done() && !stream->wasReset()) {
+        parser.get().body().data = buffer.data();
+        parser.get().body().size = buffer.size();
+        exchange.stream.expires_after(kIdleTimeout);
+        auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
+                                                 asio::as_tuple(asio::use_awaitable));
+        if (ec && ec != http::error::need_buffer) {
+            ok = false;
+            break;
+        }
+        const std::size_t got = buffer.size() - parser.get().body().size;
+        if (got > 0 &&
+            !co_await stream->write(std::string_view(buffer.data(), got), kIdleTimeout)) {
+            ok = false;
+            break;
+        }
+    }
+    done = true;
+    if (ok && !stream->wasReset()) {
+        stream->finish();
+    } else {
+        stream->reset(v2::ResetCode::Cancel);
+    }
+    co_return ok;
+}
+
+asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
+                                         const std::shared_ptr<net::V2Stream>& stream, bool head,
+                                         bool keepAlive, const bool& uploadDone,
+                                         const std::string& webSocketKey) {
+    auto response = co_await stream->responseHead(kHeadTimeout);
+    if (!response) {
+        const bool gone = !mux_->isOpen();
+        stream->reset(v2::ResetCode::Timeout);
+        const std::string text = gone ? fmt::format("Relay for '{}' is unavailable", info().slug)
+                                      : std::string("Relay client did not respond in time");
+        co_return co_await writeText(exchange.stream, gone ? 503 : 504, text,
+                                     keepAlive && uploadDone);
+    }
+    const int status = response->status;
+    if (status == 101) {
+        co_return co_await pipe(exchange, stream, *response, webSocketKey);
+    }
+    http::response<http::buffer_body> res{static_cast<http::status>(status), 11};
+    for (const auto& [name, value] : response->headers) {
+        // Re-frame ourselves and never pass a name or value that could split the response:
+        // the front connection is shared by every tenant behind Caddy.
+        if (net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name) &&
+            name != "content-length") {
+            res.insert(name, value);
+        }
+    }
+    const bool noBody = head || status < 200 || status == 204 || status == 304;
+    const auto length = contentLength(response->headers);
+    if (length && (head || !noBody)) {
+        res.content_length(*length);
+    } else if (!noBody) {
+        res.chunked(true);
+    }
+    res.keep_alive(keepAlive);
+    res.body().data = nullptr;
+    res.body().more = !noBody;
+    http::response_serializer<http::buffer_body> serializer{res};
+    exchange.stream.expires_after(kIdleTimeout);
+    auto [headerError, headerBytes] = co_await http::async_write_header(
+        exchange.stream, serializer, asio::as_tuple(asio::use_awaitable));
+    if (headerError) {
+        stream->reset(v2::ResetCode::Cancel);
+        co_return false;
+    }
+    std::uint64_t sent = 0;
+    bool complete = noBody;
+    while (!noBody) {
+        auto chunk = co_await stream->read(kIdleTimeout);
+        if (!chunk) {
+            complete = stream->peerEnded() && !stream->wasReset() && (!length || sent == *length);
+            break;
+        }
+        sent += chunk->size();
+        if (length && sent > *length) {
+            break;  // more than announced: never let it reach the shared connection
+        }
+        res.body().data = chunk->data();
+        res.body().size = chunk->size();
+        res.body().more = true;
+        exchange.stream.expires_after(kIdleTimeout);
+        auto [ec, n] = co_await http::async_write(exchange.stream, serializer,
+                                                  asio::as_tuple(asio::use_awaitable));
+        if (ec && ec != http::error::need_buffer) {
+            break;
+        }
+    }
+    if (!complete) {
+        stream->reset(v2::ResetCode::Cancel);
+        co_return false;  // the visitor connection cannot be reused after a broken body
+    }
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = false;
+    auto [endError, endBytes] = co_await http::async_write(exchange.stream, serializer,
+                                                           asio::as_tuple(asio::use_awaitable));
+    stream->finish();
+    if (!uploadDone) {
+        stream->reset(v2::ResetCode::Cancel);  // answered early: stop taking the body
+    }
+    const bool reusable = !endError && keepAlive && uploadDone;
+    co_return reusable;
+}
+
+namespace {
+
+// RFC 6455 §4.2.2: the accept value proves the instance really speaks WebSocket for this key.
+std::string expectedAccept(std::string_view key) {
+    const std::string input = std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    std::array<unsigned char, 20> digest{};
+    SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
+    return crypto::base64Encode(
+        std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
+
+std::string headerValue(const v2::HeaderList& headers, std::string_view name) {
+    for (const auto& [n, v] : headers) {
+        if (n == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
+                                     const std::shared_ptr<net::V2Stream>& stream,
+                                     const v2::ResponseHead& response, const std::string& key) {
+    // Switch only after a real, valid 101: anything else keeps HTTP framing (no smuggling).
+    if (key.empty() || !net::listsToken(headerValue(response.headers, "upgrade"), "websocket") ||
+        headerValue(response.headers, "sec-websocket-accept") != expectedAccept(key)) {
+        stream->reset(v2::ResetCode::ProtocolError);
+        co_return co_await writeText(exchange.stream, 502, "Invalid upgrade response", false);
+    }
+    std::string head =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\n";
+    for (const auto& [name, value] : response.headers) {
+        if (net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name)) {
+            head += name + ": " + value + "\r\n";
+        }
+    }
+    head += "\r\n";
+    exchange.stream.expires_never();
+    auto [ec, n] = co_await asio::async_write(exchange.stream, asio::buffer(head),
+                                              asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+        stream->reset(v2::ResetCode::Cancel);
+        co_return false;
+    }
+    auto [up, down] = co_await (pipeUp(exchange, stream) && pipeDown(exchange, stream));
+    (void)up;
+    (void)down;
+    co_return false;  // the connection belonged to the WebSocket; it is not reused
+}
+
+asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
+                                       const std::shared_ptr<net::V2Stream>& stream) {
+    // Bytes the visitor sent right after its request are already in the parser's buffer.
+    if (exchange.buffer.size() > 0) {
+        const std::string early(static_cast<const char*>(exchange.buffer.data().data()),
+                                exchange.buffer.size());
+        exchange.buffer.consume(exchange.buffer.size());
+        if (!co_await stream->write(early, kPipeIdleTimeout)) {
+            co_return false;
+        }
+    }
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+        auto [ec, n] = co_await exchange.stream.socket().async_read_some(
+            asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+        if (n > 0 &&
+            !co_await stream->write(std::string_view(buffer.data(), n), kPipeIdleTimeout)) {
+            co_return false;
+        }
+        if (ec) {
+            stream->finish();
+            co_return ec == asio::error::eof;
+        }
+    }
+}
+
+asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
+                                         const std::shared_ptr<net::V2Stream>& stream) {
+    for (;;) {
+        auto chunk = co_await stream->read(kPipeIdleTimeout);
+        if (!chunk) {
+            ErrorCode ignored;
+            exchange.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            co_return stream->peerEnded();
+        }
+        auto [ec, n] = co_await asio::async_write(exchange.stream.socket(), asio::buffer(*chunk),
+                                                  asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            stream->reset(v2::ResetCode::Cancel);
+            co_return false;
+        }
+    }
+}
+
+}  // namespace nexus::server

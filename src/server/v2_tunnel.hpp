@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// A tunnel speaking protocol v2: each visitor request is a stream; bodies flow in both
+// directions as they arrive, paced by flow control; a 101 turns the stream into a raw pipe.
+#pragma once
+
+#include "net/v2_mux.hpp"
+#include "server/server_context.hpp"
+#include "server/tunnel.hpp"
+
+#include <memory>
+
+namespace nexus::server {
+
+class V2Tunnel final : public Tunnel, public std::enable_shared_from_this<V2Tunnel> {
+public:
+    V2Tunnel(ServerContext& context, std::shared_ptr<net::FrameConnection> connection,
+             TunnelInfo info);
+
+    boost::asio::awaitable<bool> serve(HttpExchange& exchange) override;
+    void close(ErrorCode reason) override;
+
+    /// Runs the session until it ends; returns why.
+    boost::asio::awaitable<ErrorCode> run();
+
+    /// How long the agent has to produce a response head.
+    static constexpr std::chrono::seconds kHeadTimeout{60};
+    /// A moving stream is never cut; one that stalls this long in either direction is.
+    static constexpr std::chrono::seconds kIdleTimeout{120};
+    /// An open WebSocket may be quiet for long; applications ping well within this.
+    static constexpr std::chrono::seconds kPipeIdleTimeout{3600};
+
+private:
+    boost::asio::awaitable<bool> upload(HttpExchange& exchange,
+                                        const std::shared_ptr<net::V2Stream>& stream, bool& done);
+    boost::asio::awaitable<bool> download(HttpExchange& exchange,
+                                          const std::shared_ptr<net::V2Stream>& stream, bool head,
+                                          bool keepAlive, const bool& uploadDone,
+                                          const std::string& webSocketKey);
+    boost::asio::awaitable<bool> pipe(HttpExchange& exchange,
+                                      const std::shared_ptr<net::V2Stream>& stream,
+                                      const protocol::v2::ResponseHead& response,
+                                      const std::string& key);
+    boost::asio::awaitable<bool> pipeUp(HttpExchange& exchange,
+                                        const std::shared_ptr<net::V2Stream>& stream);
+    boost::asio::awaitable<bool> pipeDown(HttpExchange& exchange,
+                                          const std::shared_ptr<net::V2Stream>& stream);
+
+    ServerContext& context_;
+    std::shared_ptr<net::V2Mux> mux_;
+};
+
+}  // namespace nexus::server

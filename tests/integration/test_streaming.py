@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Protocol v2 through the real binaries: bodies of any size both ways with bounded memory,
+server-sent events delivered as they are produced, WebSocket pass-through."""
+
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import time
+import unittest
+
+from harness import DOMAIN, RelayTestCase
+from stream_site import EchoWebSocketServer, StreamSite, expected_sha256
+
+# Large enough to prove streaming (v1 caps bodies near 12 MiB); NEXUS_STREAM_BYTES=5368709120
+# runs the 5 GiB check.
+STREAM_BYTES = int(os.environ.get("NEXUS_STREAM_BYTES", str(256 << 20)))
+RSS_LIMIT_KIB = 64 * 1024
+
+
+def rss_peak_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def raw_request(port, head, body_chunks=(), timeout=300):
+    """Sends a request head (and body pieces), returns (status line, headers, socket file)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(head.encode())
+    for chunk in body_chunks:
+        sock.sendall(chunk)
+    reader = sock.makefile("rb")
+    status = reader.readline().decode()
+    headers = {}
+    while True:
+        line = reader.readline().decode().strip()
+        if not line:
+            break
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader, sock
+
+
+class StreamingTest(RelayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.relay = self.start_relay()
+        self.site = StreamSite()
+        token = self.add_slug("demo")
+        self.agent = self.start_agent("demo", token, self.site.port, self.relay.tcp_port)
+        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
+        self.host = f"demo.{DOMAIN}"
+
+    def test_large_download_streams_intact_with_bounded_memory(self):
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port, f"GET /stream?n={STREAM_BYTES} HTTP/1.1\r\nHost: {self.host}\r\n\r\n")
+        self.assertIn(" 200 ", status)
+        self.assertEqual(int(headers["content-length"]), STREAM_BYTES)
+        digest, received = hashlib.sha256(), 0
+        while received < STREAM_BYTES:
+            data = reader.read(min(1 << 20, STREAM_BYTES - received))
+            self.assertTrue(data, f"body ended after {received} bytes")
+            digest.update(data)
+            received += len(data)
+        sock.close()
+        self.assertEqual(digest.hexdigest(), expected_sha256(STREAM_BYTES))
+        self.assertLess(rss_peak_kib(self.relay.pid), RSS_LIMIT_KIB, "relay peak RSS")
+        self.assertLess(rss_peak_kib(self.agent.pid), RSS_LIMIT_KIB, "agent peak RSS")
+
+    def test_large_upload_streams_intact_with_bounded_memory(self):
+        def body():
+            from stream_site import stream_bytes
+            yield from stream_bytes(STREAM_BYTES)
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port,
+            f"POST /upload HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {STREAM_BYTES}\r\n\r\n",
+            body())
+        self.assertIn(" 200 ", status)
+        answer = json.loads(reader.read(int(headers["content-length"])))
+        sock.close()
+        self.assertEqual(answer["bytes"], STREAM_BYTES)
+        self.assertEqual(answer["sha256"], expected_sha256(STREAM_BYTES))
+        self.assertLess(rss_peak_kib(self.relay.pid), RSS_LIMIT_KIB, "relay peak RSS")
+        self.assertLess(rss_peak_kib(self.agent.pid), RSS_LIMIT_KIB, "agent peak RSS")
+
+    def test_server_sent_events_arrive_as_they_are_sent(self):
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port,
+            f"GET /events?count=10&gap_ms=200 HTTP/1.1\r\nHost: {self.host}\r\n\r\n")
+        self.assertIn(" 200 ", status)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        delays = []
+        while len(delays) < 10:
+            size = int(reader.readline().strip(), 16)
+            self.assertGreater(size, 0, "the stream ended early")
+            chunk = reader.read(size)
+            reader.readline()
+            for line in chunk.decode().splitlines():
+                if line.startswith("data: "):
+                    delays.append(time.time() - json.loads(line[6:])["sent"])
+        sock.close()
+        self.assertLess(max(delays), 0.05, f"event delays {delays}")
+
+    def test_websocket_messages_echo_through_the_tunnel(self):
+        import websockets
+        echo = EchoWebSocketServer()
+        token = self.add_slug("ws")
+        self.start_agent("ws", token, echo.port, self.relay.tcp_port)
+
+        async def talk():
+            sock = socket.create_connection(("127.0.0.1", self.relay.http_port))
+            async with websockets.connect(f"ws://ws.{DOMAIN}/chat", sock=sock,
+                                          max_size=8 << 20) as ws:
+                await ws.send("hello")
+                self.assertEqual(await ws.recv(), "hello")
+                await ws.send(b"\x00\x01\x02")
+                self.assertEqual(await ws.recv(), b"\x00\x01\x02")
+                big = os.urandom(4 << 20)
+                await ws.send(big)
+                self.assertEqual(await ws.recv(), big)
+                await ws.send(["frag", "mented"])  # one message in two fragments
+                self.assertEqual(await ws.recv(), "fragmented")
+                pong = await ws.ping()
+                await asyncio.wait_for(pong, 5)
+                await ws.close(code=4001, reason="bye")
+                self.assertEqual(ws.close_code, 4001)
+
+        asyncio.run(asyncio.wait_for(talk(), 60))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The agent side of protocol v2 in process: a relay-side V2Mux and an agent-side V2Mux on a
+// real loopback socket pair, the agent's exchange code (serveV2Stream) and a small Beast HTTP
+// server standing in for the local app. Taps on both transports decode every frame that
+// crosses, so flow control is checked on the wire, not by asking the code under test.
+#include "client/v2_exchange.hpp"
+
+#include "net/frame_connection.hpp"
+#include "net/transport.hpp"
+#include "net/v2_mux.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nexus::client {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace v2 = protocol::v2;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// Flow control as seen on one side's wire: DATA bytes received per stream against the
+// WINDOW_UPDATE increments this side had written out before them.
+struct Tap {
+    std::map<std::uint32_t, std::int64_t> received;
+    std::map<std::uint32_t, std::int64_t> granted;  // stream 0: the connection
+    std::int64_t receivedTotal = 0;
+    std::int64_t maxStreamInFlight = 0;
+    std::int64_t maxConnectionInFlight = 0;
+    v2::FrameDecoder in;
+    v2::FrameDecoder out;
+
+    void onRead(std::string_view bytes) {
+        in.append(bytes);
+        for (auto frame = in.next(); frame && *frame; frame = in.next()) {
+            const auto& h = (*frame)->header;
+            if (h.type != v2::FrameType::Data) {
+                continue;
+            }
+            const auto size = static_cast<std::int64_t>((*frame)->payload.size());
+            received[h.stream] += size;
+            receivedTotal += size;
+            maxStreamInFlight = std::max(maxStreamInFlight, received[h.stream] - granted[h.stream]);
+            maxConnectionInFlight = std::max(maxConnectionInFlight, receivedTotal - granted[0]);
+        }
+    }
+
+    void onWritten(std::string_view bytes) {
+        out.append(bytes);
+        for (auto frame = out.next(); frame && *frame; frame = out.next()) {
+            if ((*frame)->header.type == v2::FrameType::WindowUpdate) {
+                if (auto increment = v2::decodeWindowUpdate((*frame)->payload)) {
+                    granted[(*frame)->header.stream] += *increment;
+                }
+            }
+        }
+    }
+};
+
+class TapTransport final : public net::Transport {
+public:
+    TapTransport(std::unique_ptr<net::Transport> inner, std::shared_ptr<Tap> tap)
+        : inner_(std::move(inner)), tap_(std::move(tap)) {}
+
+    asio::awaitable<std::size_t> readSome(asio::mutable_buffer buffer, ErrorCode& ec) override {
+        const std::size_t n = co_await inner_->readSome(buffer, ec);
+        tap_->onRead(std::string_view(static_cast<const char*>(buffer.data()), n));
+        co_return n;
+    }
+
+    asio::awaitable<void> writeAll(asio::const_buffer buffer, ErrorCode& ec) override {
+        co_await inner_->writeAll(buffer, ec);
+        if (!ec) {
+            tap_->onWritten(
+                std::string_view(static_cast<const char*>(buffer.data()), buffer.size()));
+        }
+    }
+
+    void close() override { inner_->close(); }
+    const std::string& peer() const override { return inner_->peer(); }
+    std::string_view door() const override { return "tap"; }
+
+private:
+    std::unique_ptr<net::Transport> inner_;
+    std::shared_ptr<Tap> tap_;
+};
+
+class CapturingLogger final : public Logger {
+public:
+    void write(LogLevel, std::string_view message, std::initializer_list<LogField>) override {
+        lines.emplace_back(message);
+    }
+    std::vector<std::string> lines;
+};
+
+// What the relay side got back for one stream.
+struct Reply {
+    std::optional<v2::ResponseHead> head;
+    std::string body;
+    bool ended = false;  // the agent ended its direction cleanly
+    bool reset = false;
+};
+
+std::string header(const v2::HeaderList& headers, std::string_view name) {
+    for (const auto& [n, v] : headers) {
+        if (n == name) {
+            return v;
+        }
+    }
+    return "(absent)";
+}
+
+std::string pattern(std::size_t size, unsigned seed) {
+    std::string out(size, '\0');
+    unsigned x = seed;
+    for (auto& c : out) {
+        x = x * 1103515245U + 12345U;
+        c = static_cast<char>(x >> 16);
+    }
+    return out;
+}
+
+// The relay's part of one exchange: REQUEST, the body, then the response (read with a pause
+// after each chunk when `readPause` is set, so the agent runs into the stream window).
+asio::awaitable<void> relayExchange(std::shared_ptr<net::V2Mux> mux, v2::RequestHead request,
+                                    std::string body, bool hasBody, Reply& reply,
+                                    std::chrono::milliseconds readPause) {
+    auto stream = mux->openStream(request, !hasBody);
+    EXPECT_NE(stream, nullptr);
+    if (!stream) {
+        co_return;
+    }
+    if (hasBody) {
+        EXPECT_TRUE(co_await stream->write(body, 5s));
+        stream->finish();
+    }
+    reply.head = co_await stream->responseHead(5s);
+    if (!reply.head) {
+        reply.reset = stream->wasReset();
+        co_return;
+    }
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    for (;;) {
+        auto chunk = co_await stream->read(5s);
+        if (!chunk) {
+            break;
+        }
+        reply.body += *chunk;
+        if (readPause > 0ms) {
+            pause.expires_after(readPause);
+            co_await pause.async_wait(kTuple);
+        }
+    }
+    reply.ended = stream->peerEnded() && !stream->wasReset();
+    reply.reset = stream->wasReset();
+}
+
+class V2AgentTest : public ::testing::Test {
+protected:
+    using Request = http::request<http::string_body>;
+    using Response = http::response<http::string_body>;
+
+    void SetUp() override {
+        tcp::acceptor acceptor(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        tcp::socket relaySocket(io_);
+        relaySocket.connect(acceptor.local_endpoint());
+        tcp::socket agentSocket = acceptor.accept();
+        auto relayConnection = std::make_shared<net::FrameConnection>(
+            io_.get_executor(),
+            std::make_unique<TapTransport>(net::makeTcpTransport(std::move(relaySocket)),
+                                           relayTap_),
+            protocol::kMaxFrameSize);
+        auto agentConnection = std::make_shared<net::FrameConnection>(
+            io_.get_executor(),
+            std::make_unique<TapTransport>(net::makeTcpTransport(std::move(agentSocket)),
+                                           agentTap_),
+            protocol::kMaxFrameSize);
+        for (auto& connection : {relayConnection, agentConnection}) {
+            connection->useV2Framing();
+            net::startPumps(connection, io_.get_executor());
+        }
+        relayConnection_ = relayConnection;
+        relayMux_ = std::make_shared<net::V2Mux>(io_.get_executor(), relayConnection);
+        agentMux_ = std::make_shared<net::V2Mux>(io_.get_executor(), agentConnection);
+        agentMux_->onRequest(
+            [this](std::shared_ptr<net::V2Stream> stream, v2::RequestHead head, bool endStream) {
+                auto mux = agentMux_;
+                asio::co_spawn(io_,
+                               serveV2Stream(context_, std::move(mux), std::move(stream),
+                                             std::move(head), endStream),
+                               asio::detached);
+            });
+        asio::co_spawn(io_, relayMux_->run(), asio::detached);
+        asio::co_spawn(io_, agentMux_->run(), [this](std::exception_ptr, ErrorCode ec) {
+            agentEnd_ = ec;
+            agentDone_ = true;
+        });
+
+        config_.localHost = "127.0.0.1";
+        config_.localPort = local_.local_endpoint().port();
+        asio::co_spawn(io_, acceptLocal(), asio::detached);
+    }
+
+    void TearDown() override {
+        relayMux_->close(asio::error::eof);
+        agentMux_->close(asio::error::eof);
+        ErrorCode ignored;
+        local_.close(ignored);
+        for (auto& socket : localSockets_) {
+            socket->close(ignored);
+        }
+        io_.run_for(500ms);
+    }
+
+    // Runs `task` to completion (or fails after 10 s) while everything else keeps running.
+    void runUntilDone(asio::awaitable<void> task) {
+        bool done = false;
+        asio::co_spawn(io_, std::move(task), [&done](std::exception_ptr e) {
+            done = true;
+            if (e) {
+                std::rethrow_exception(e);
+            }
+        });
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!done && io_.run_one_until(deadline) > 0) {
+        }
+        ASSERT_TRUE(done) << "the exchange did not finish within 10 s";
+    }
+
+    Reply fetch(const v2::RequestHead& request, const std::string& body = {}, bool hasBody = false,
+                std::chrono::milliseconds readPause = 0ms) {
+        Reply reply;
+        runUntilDone(relayExchange(relayMux_, request, body, hasBody, reply, readPause));
+        return reply;
+    }
+
+    asio::awaitable<void> acceptLocal() {
+        for (;;) {
+            auto [ec, socket] = co_await local_.async_accept(kTuple);
+            if (ec) {
+                co_return;
+            }
+            ++accepted_;
+            auto shared = std::make_shared<tcp::socket>(std::move(socket));
+            localSockets_.push_back(shared);
+            if (handler_) {
+                asio::co_spawn(io_, handler_(shared), asio::detached);
+            } else {
+                asio::co_spawn(io_, serveLocal(shared), asio::detached);
+            }
+        }
+    }
+
+    // The stand-in local app: whole requests in, responder_'s answers out, keep-alive.
+    asio::awaitable<void> serveLocal(std::shared_ptr<tcp::socket> socket) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(64 * 1024 * 1024);
+            auto [ec, n] = co_await http::async_read(*socket, buffer, parser, kTuple);
+            if (ec) {
+                co_return;
+            }
+            requests_.push_back(parser.release());
+            requestWasChunked_.push_back(parser.chunked());
+            Response response = responder_(requests_.back());
+            auto [writeError, written] = co_await http::async_write(*socket, response, kTuple);
+            if (writeError || !response.keep_alive() || closeAfterResponse_) {
+                ErrorCode ignored;
+                socket->close(ignored);
+                co_return;
+            }
+        }
+    }
+
+    static Response text(http::status status, std::string body) {
+        Response response{status, 11};
+        response.set(http::field::content_type, "text/plain");
+        response.body() = std::move(body);
+        response.prepare_payload();
+        return response;
+    }
+
+    asio::io_context io_;
+    std::shared_ptr<Tap> relayTap_ = std::make_shared<Tap>();
+    std::shared_ptr<Tap> agentTap_ = std::make_shared<Tap>();
+    std::shared_ptr<net::FrameConnection> relayConnection_;  // to inject raw frames
+    std::shared_ptr<net::V2Mux> relayMux_;
+    std::shared_ptr<net::V2Mux> agentMux_;
+    ErrorCode agentEnd_;
+    bool agentDone_ = false;
+
+    tcp::acceptor local_{io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+    std::vector<std::shared_ptr<tcp::socket>> localSockets_;
+    int accepted_ = 0;
+    std::vector<Request> requests_;
+    std::vector<bool> requestWasChunked_;
+    std::function<Response(const Request&)> responder_ = [](const Request&) {
+        return text(http::status::ok, "ok");
+    };
+    std::function<asio::awaitable<void>(std::shared_ptr<tcp::socket>)> handler_;
+    bool closeAfterResponse_ = false;
+
+    AgentConfig config_;
+    CapturingLogger log_;
+    LocalPool pool_{io_.get_executor(), config_};
+    V2Context context_{config_, pool_, log_};
+};
+
+v2::RequestHead get(std::string target) {
+    return v2::RequestHead{"GET", std::move(target), {{"host", "demo.example"}}};
+}
+
+TEST_F(V2AgentTest, GetWithAOneMebibyteResponseArrivesIntactWithinTheStreamWindow) {
+    const std::string body = pattern(1024 * 1024, 1);
+    responder_ = [&body](const Request&) {
+        Response response = text(http::status::ok, body);
+        response.set(http::field::content_type, "application/octet-stream");
+        return response;
+    };
+    // The relay reads slowly, so the agent must stop at the window and wait for updates.
+    const Reply reply = fetch(get("/big?token=secret"), {}, false, 5ms);
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    EXPECT_EQ(header(reply.head->headers, "content-length"), "1048576");
+    EXPECT_EQ(header(reply.head->headers, "content-type"), "application/octet-stream");
+    EXPECT_EQ(reply.body.size(), body.size());
+    EXPECT_TRUE(reply.body == body) << "the body was altered on the way";
+    EXPECT_TRUE(reply.ended);
+    EXPECT_FALSE(reply.reset);
+    // Measured on the relay's wire: DATA received minus the updates it had sent.
+    EXPECT_LE(relayTap_->maxStreamInFlight, std::int64_t{v2::kInitialStreamWindow});
+    EXPECT_GE(relayTap_->maxStreamInFlight, std::int64_t{v2::kInitialStreamWindow} * 3 / 4)
+        << "the slow reader should have let the agent fill the window";
+    EXPECT_LE(relayTap_->maxConnectionInFlight, std::int64_t{v2::kInitialConnectionWindow});
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0].target(), "/big?token=secret");
+    const auto logged = std::find_if(log_.lines.begin(), log_.lines.end(), [](const auto& line) {
+        return line.starts_with("Forwarding GET /big → HTTP 200 (");
+    });
+    EXPECT_NE(logged, log_.lines.end()) << "one log line, without the query string";
+}
+
+TEST_F(V2AgentTest, PostWithAThreeMebibyteBodyArrivesIntactAtTheLocalServer) {
+    const std::string body = pattern(3 * 1024 * 1024, 2);
+    responder_ = [](const Request& request) {
+        return text(http::status::created, std::to_string(request.body().size()));
+    };
+    v2::RequestHead request{"POST",
+                            "/upload",
+                            {{"host", "demo.example"},
+                             {"content-length", std::to_string(body.size())},
+                             {"content-type", "application/octet-stream"}}};
+    const Reply reply = fetch(request, body, true);
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 201);
+    EXPECT_EQ(reply.body, std::to_string(body.size()));
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0].body().size(), body.size());
+    EXPECT_TRUE(requests_[0].body() == body) << "the upload was altered on the way";
+    EXPECT_FALSE(requestWasChunked_[0]) << "a known length is kept";
+    EXPECT_EQ(requests_[0][http::field::content_length], std::to_string(body.size()));
+    // Measured on the agent's wire: the relay never sent beyond what the agent granted.
+    EXPECT_LE(agentTap_->maxStreamInFlight, std::int64_t{v2::kInitialStreamWindow});
+    EXPECT_LE(agentTap_->maxConnectionInFlight, std::int64_t{v2::kInitialConnectionWindow});
+    EXPECT_EQ(agentTap_->received[1], static_cast<std::int64_t>(body.size()));
+}
+
+TEST_F(V2AgentTest, PostWithoutContentLengthGoesChunkedAndArrivesIntact) {
+    const std::string body = pattern(700 * 1024, 3);
+    const Reply reply =
+        fetch(v2::RequestHead{"POST", "/stream", {{"host", "demo.example"}}}, body, true);
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_TRUE(requestWasChunked_[0]);
+    EXPECT_TRUE(requests_[0].body() == body);
+}
+
+TEST_F(V2AgentTest, ARequestTargetOutsideOriginFormIsRefusedWithoutALocalConnection) {
+    const Reply reply = fetch(get("//evil.example/x"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 400);
+    EXPECT_EQ(reply.body, "Invalid request target");
+    EXPECT_TRUE(reply.ended);
+    io_.run_for(50ms);
+    EXPECT_EQ(accepted_, 0);
+}
+
+TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndALogLineWithTheReason) {
+    tcp::acceptor closed(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    config_.localPort = closed.local_endpoint().port();
+    closed.close();
+    const Reply reply = fetch(get("/down?q=1"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 502);
+    EXPECT_EQ(reply.body, "Local server unreachable");
+    const auto logged = std::find_if(log_.lines.begin(), log_.lines.end(), [](const auto& line) {
+        return line.starts_with("Forwarding GET /down → HTTP 502 (") &&
+               line.ends_with("ms): Connection refused");
+    });
+    EXPECT_NE(logged, log_.lines.end());
+}
+
+TEST_F(V2AgentTest, ALocalServerThatNeverAnswersIsA504AfterTheHeadTimeout) {
+    context_.limits.headTimeout = 300ms;
+    handler_ = [](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        std::array<char, 4096> sink{};
+        for (;;) {  // reads the request, answers nothing, until the agent gives up
+            auto [ec, n] = co_await socket->async_read_some(asio::buffer(sink), kTuple);
+            if (ec) {
+                co_return;
+            }
+        }
+    };
+    const auto start = std::chrono::steady_clock::now();
+    const Reply reply = fetch(get("/slow"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 504);
+    EXPECT_EQ(reply.body, "Local server did not answer in time");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 290ms);
+}
+
+TEST_F(V2AgentTest, HeadKeepsContentLengthAndEndsWithTheResponseHead) {
+    responder_ = [](const Request&) {
+        Response response{http::status::ok, 11};
+        response.content_length(1234);  // what a GET would carry; no body follows a HEAD
+        return response;
+    };
+    const Reply reply = fetch(v2::RequestHead{"HEAD", "/file", {{"host", "demo.example"}}});
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    EXPECT_EQ(header(reply.head->headers, "content-length"), "1234");
+    EXPECT_TRUE(reply.body.empty());
+    EXPECT_TRUE(reply.ended);
+    EXPECT_EQ(relayTap_->receivedTotal, 0) << "END_STREAM rides on the RESPONSE, no DATA";
+}
+
+TEST_F(V2AgentTest, ChunkedResponsesCrossDechunkedWithoutHopByHopHeaders) {
+    responder_ = [](const Request&) {
+        Response response{http::status::ok, 11};
+        response.set(http::field::content_type, "text/event-stream");
+        response.set("Keep-Alive", "timeout=5");
+        response.insert(http::field::set_cookie, "a=1");
+        response.insert(http::field::set_cookie, "b=2");
+        response.body() = "data: one\n\ndata: two\n\n";
+        response.chunked(true);
+        return response;
+    };
+    const Reply reply = fetch(get("/events"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.body, "data: one\n\ndata: two\n\n");
+    EXPECT_EQ(header(reply.head->headers, "transfer-encoding"), "(absent)");
+    EXPECT_EQ(header(reply.head->headers, "keep-alive"), "(absent)");
+    const v2::HeaderList cookies{{"set-cookie", "a=1"}, {"set-cookie", "b=2"}};
+    v2::HeaderList seen;
+    std::copy_if(reply.head->headers.begin(), reply.head->headers.end(), std::back_inserter(seen),
+                 [](const auto& f) { return f.first == "set-cookie"; });
+    EXPECT_EQ(seen, cookies) << "repeated names are kept, in order";
+}
+
+TEST_F(V2AgentTest, RequestHeadersReachTheLocalAppWithoutHopByHopOnes) {
+    v2::RequestHead request{"GET",
+                            "/h",
+                            {{"host", "demo.example"},
+                             {"te", "trailers"},
+                             {"keep-alive", "300"},
+                             {"x-custom", "1"},
+                             {"accept", "a"},
+                             {"accept", "b"}}};
+    const Reply reply = fetch(request);
+    ASSERT_TRUE(reply.head);
+    ASSERT_EQ(requests_.size(), 1U);
+    const auto& seen = requests_[0];
+    EXPECT_EQ(seen[http::field::host], "demo.example");
+    EXPECT_EQ(seen[http::field::te], "");
+    EXPECT_EQ(seen[http::field::keep_alive], "");
+    EXPECT_EQ(seen["x-custom"], "1");
+    EXPECT_EQ(seen.count(http::field::accept), 2U) << "repeated names are kept";
+}
+
+TEST_F(V2AgentTest, HostHeaderOverrideReplacesTheVisitorsHost) {
+    config_.hostHeader = "internal.lan";
+    const Reply reply = fetch(get("/"));
+    ASSERT_TRUE(reply.head);
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0][http::field::host], "internal.lan");
+    EXPECT_EQ(requests_[0].count(http::field::host), 1U);
+}
+
+TEST_F(V2AgentTest, KeepAliveConnectionsAreReused) {
+    for (int i = 0; i < 3; ++i) {
+        const Reply reply = fetch(get("/again"));
+        ASSERT_TRUE(reply.head);
+        EXPECT_EQ(reply.body, "ok");
+    }
+    EXPECT_EQ(accepted_, 1);
+    EXPECT_EQ(pool_.idleCount(), 1U);
+}
+
+TEST_F(V2AgentTest, APooledConnectionClosedByTheAppIsNotUsedForAnUpload) {
+    closeAfterResponse_ = true;  // keep-alive announced, then closed: the classic stale socket
+    ASSERT_TRUE(fetch(get("/first")).head);
+    io_.run_for(50ms);  // the FIN reaches the agent's idle connection
+    const std::string body = pattern(100 * 1024, 4);
+    v2::RequestHead request{
+        "POST",
+        "/second",
+        {{"host", "demo.example"}, {"content-length", std::to_string(body.size())}}};
+    const Reply reply = fetch(request, body, true);
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    EXPECT_EQ(accepted_, 2);
+    ASSERT_EQ(requests_.size(), 2U);
+    EXPECT_TRUE(requests_[1].body() == body);
+}
+
+TEST_F(V2AgentTest, AWebSocketUpgradeBecomesARawPipeBothWays) {
+    handler_ = [this](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        http::request_parser<http::empty_body> parser;
+        auto [ec, n] = co_await http::async_read(*socket, buffer, parser, kTuple);
+        if (ec) {
+            co_return;
+        }
+        requests_.emplace_back(parser.get().base());
+        static constexpr std::string_view kSwitch =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: abc\r\n\r\nhello";
+        co_await asio::async_write(*socket, asio::buffer(kSwitch), kTuple);
+        std::array<char, 1024> data{};
+        for (;;) {  // echo in upper case until the agent half-closes
+            auto [readError, got] = co_await socket->async_read_some(asio::buffer(data), kTuple);
+            if (readError) {
+                break;
+            }
+            std::transform(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(got),
+                           data.begin(), [](char c) { return static_cast<char>(std::toupper(c)); });
+            co_await asio::async_write(*socket, asio::buffer(data.data(), got), kTuple);
+        }
+        ErrorCode ignored;
+        socket->shutdown(tcp::socket::shutdown_send, ignored);
+    };
+    std::string echoed;
+    bool endedCleanly = false;
+    int status = 0;
+    runUntilDone([](std::shared_ptr<net::V2Mux> mux, std::string& echoed, bool& endedCleanly,
+                    int& status) -> asio::awaitable<void> {
+        v2::RequestHead request{"GET",
+                                "/ws",
+                                {{"host", "demo.example"},
+                                 {"upgrade", "websocket"},
+                                 {"connection", "upgrade"},
+                                 {"sec-websocket-key", "dGhlIHNhbXBsZQ=="}}};
+        auto stream = mux->openStream(request, false);
+        auto head = co_await stream->responseHead(5s);
+        if (!head) {
+            co_return;
+        }
+        status = head->status;
+        EXPECT_TRUE(co_await stream->write("ping", 5s));
+        while (echoed.size() < std::string_view("helloPING").size()) {
+            auto chunk = co_await stream->read(5s);
+            if (!chunk) {
+                co_return;
+            }
+            echoed += *chunk;
+        }
+        stream->finish();  // half-close: the app sees EOF and closes its side
+        auto rest = co_await stream->read(5s);
+        endedCleanly = !rest && stream->peerEnded() && !stream->wasReset();
+    }(relayMux_, echoed, endedCleanly, status));
+    EXPECT_EQ(status, 101);
+    EXPECT_EQ(echoed, "helloPING");
+    EXPECT_TRUE(endedCleanly);
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0][http::field::upgrade], "websocket");
+    EXPECT_EQ(requests_[0][http::field::connection], "Upgrade");
+    EXPECT_EQ(pool_.idleCount(), 0U) << "an upgraded connection is never pooled";
+}
+
+TEST_F(V2AgentTest, OpenStreamsFinishAfterTheRelaysGoaway) {
+    handler_ = [](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        http::request<http::string_body> request;
+        co_await http::async_read(*socket, buffer, request, kTuple);
+        asio::steady_timer delay(socket->get_executor(), 200ms);
+        co_await delay.async_wait(kTuple);  // the GOAWAY arrives while this one is open
+        Response response = text(http::status::ok, "late but whole");
+        co_await http::async_write(*socket, response, kTuple);
+    };
+    Reply reply;
+    runUntilDone([](std::shared_ptr<net::V2Mux> mux,
+                    std::shared_ptr<net::FrameConnection> connection,
+                    Reply& reply) -> asio::awaitable<void> {
+        v2::RequestHead request = get("/drain");
+        auto stream = mux->openStream(request, true);
+        asio::steady_timer pause(co_await asio::this_coro::executor, 50ms);
+        co_await pause.async_wait(kTuple);
+        std::string goaway;
+        v2::appendGoaway(goaway, v2::GoawayCode::Shutdown, 1234);
+        EXPECT_TRUE(connection->sendRaw(std::move(goaway)));
+        reply.head = co_await stream->responseHead(5s);
+        while (auto chunk = co_await stream->read(5s)) {
+            reply.body += *chunk;
+        }
+        reply.ended = stream->peerEnded() && !stream->wasReset();
+    }(relayMux_, relayConnection_, reply));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.body, "late but whole");
+    EXPECT_TRUE(reply.ended);
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (!agentDone_ && io_.run_one_until(deadline) > 0) {
+    }
+    EXPECT_TRUE(agentDone_) << "the agent closes once its last stream is done";
+    ASSERT_TRUE(agentMux_->peerGoaway());
+    EXPECT_EQ(agentMux_->peerGoaway()->retryAfterMs, 1234U);
+}
+
+TEST_F(V2AgentTest, ABodySentWithARefusedRequestIsDrainedNotLeftHoldingTheWindow) {
+    const std::string body = pattern(1024 * 1024, 5);  // four stream windows
+    v2::RequestHead request{"POST", "//bad", {{"host", "demo.example"}}};
+    const Reply reply = fetch(request, body, true);  // the relay writes it all before reading
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 400);
+    EXPECT_EQ(reply.body, "Invalid request target");
+    io_.run_for(50ms);  // the relay's END_STREAM reaches the draining agent
+    EXPECT_EQ(agentMux_->streamCount(), 0U);
+    EXPECT_EQ(accepted_, 0);
+}
+
+// Mux-level regressions found while writing the agent (src/net/v2_mux.cpp).
+
+asio::awaitable<void> readOnce(std::shared_ptr<net::V2Stream> stream, bool& done) {
+    co_await stream->read(2s);
+    done = true;
+}
+
+asio::awaitable<void> writeSome(std::shared_ptr<net::V2Stream> stream, std::size_t size,
+                                bool& done) {
+    const std::string bytes(size, 'w');
+    co_await stream->write(bytes, 2s);
+    done = true;
+}
+
+TEST_F(V2AgentTest, AReaderAndAWriterWaitingOnOneStreamDoNotWakeEachOtherForever) {
+    std::shared_ptr<net::V2Stream> held;
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::RequestHead&,
+                                 bool) { held = std::move(stream); });
+    v2::RequestHead request = get("/pipe");
+    auto relayStream = relayMux_->openStream(request, false);
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (!held && io_.run_one_until(deadline) > 0) {
+    }
+    ASSERT_TRUE(held);
+    ASSERT_TRUE(agentMux_->sendResponse(*held, v2::ResponseHead{200, {}}, false));
+    bool readDone = false;
+    bool writeDone = false;
+    // The relay reads nothing: the writer sends one window, then both wait on the stream.
+    asio::co_spawn(io_, readOnce(held, readDone), asio::detached);
+    asio::co_spawn(io_, writeSome(held, 300 * 1024, writeDone), asio::detached);
+    const std::size_t handlers = io_.run_for(300ms);
+    EXPECT_FALSE(readDone);
+    EXPECT_FALSE(writeDone);
+    EXPECT_LT(handlers, 2000U) << "two waiters on one stream are spinning";
+    relayStream->reset(v2::ResetCode::Cancel);
+    io_.run_for(100ms);
+    EXPECT_TRUE(readDone);
+    EXPECT_TRUE(writeDone);
+}
+
+TEST_F(V2AgentTest, UnreadBytesOfAResetStreamGoBackToTheConnectionWindow) {
+    std::vector<std::shared_ptr<net::V2Stream>> held;  // never read
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::RequestHead&,
+                                 bool) { held.push_back(std::move(stream)); });
+    int sent = 0;
+    runUntilDone([](std::shared_ptr<net::V2Mux> mux, int& sent) -> asio::awaitable<void> {
+        const std::string chunk(200 * 1024, 'x');
+        for (int i = 0; i < 30; ++i) {  // 6000 KiB in all: well over the 4 MiB connection window
+            v2::RequestHead request = get("/unread");
+            auto stream = mux->openStream(request, false);
+            if (!stream || !co_await stream->write(chunk, 2s)) {
+                co_return;
+            }
+            stream->reset(v2::ResetCode::Cancel);
+            ++sent;
+        }
+    }(relayMux_, sent));
+    EXPECT_EQ(sent, 30) << "abandoned bytes kept holding connection window";
+}
+
+}  // namespace
+}  // namespace nexus::client
