@@ -2,6 +2,7 @@
 // Tests for FrameConnection over a real loopback TCP pair: ordering and integrity of queued
 // frames, the read limit, the idle watchdog and a graceful close after the last frame.
 #include "net/frame_connection.hpp"
+#include "run_until_done.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -57,17 +58,8 @@ protected:
 
     // Runs `task` to completion (or fails after 5 s) while the spawned loops keep running.
     void runUntilDone(asio::awaitable<void> task) {
-        bool done = false;
-        asio::co_spawn(io_, std::move(task), [&done](std::exception_ptr e) {
-            done = true;
-            if (e) {
-                std::rethrow_exception(e);
-            }
-        });
-        const auto deadline = std::chrono::steady_clock::now() + 5s;
-        while (!done && io_.run_one_until(deadline) > 0) {
-        }
-        EXPECT_TRUE(done) << "the test coroutine did not finish within 5 s";
+        EXPECT_TRUE(testkit::runUntilDone(io_, std::move(task), 5s))
+            << "the test coroutine did not finish within 5 s";
     }
 
     asio::io_context io_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Tests for the v1 codec beyond the reference vectors: serde's tolerance, fatal schema errors,
 // hostile JSON, and our extensions (header_list, features) riding in extra fields.
+#include "decoded_as.hpp"
 #include "protocol/v1_messages.hpp"
 
 #include <gmock/gmock.h>
@@ -18,19 +19,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Pair;
 
-template <typename T, typename Variant>
-T as(const Result<Variant>& decoded) {
-    if (!decoded) {
-        ADD_FAILURE() << "decode failed: " << decoded.error().message();
-        return {};
-    }
-    const T* value = std::get_if<T>(&*decoded);
-    if (value == nullptr) {
-        ADD_FAILURE() << "decoded the wrong message type (index " << decoded->index() << ")";
-        return {};
-    }
-    return *value;
-}
+using testkit::as;
 
 ErrorCode clientError(std::string_view json) {
     auto decoded = decodeClientMessage(json);

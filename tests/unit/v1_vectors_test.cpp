@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Every literal JSON line of original-relay.md §2.3, decoded into our structs and encoded back
 // byte for byte: the contract with the deployed Rust peers.
+#include "decoded_as.hpp"
 #include "protocol/v1_messages.hpp"
 
 #include <gmock/gmock.h>
@@ -35,20 +36,7 @@ constexpr std::string_view kResponseLine =
 constexpr std::string_view kPingLine = R"({"type":"ping"})";
 constexpr std::string_view kHeartbeatLine = R"({"type":"heartbeat"})";
 
-// The decoded alternative, or a test failure naming what was decoded instead.
-template <typename T, typename Variant>
-T as(const Result<Variant>& decoded) {
-    if (!decoded) {
-        ADD_FAILURE() << "decode failed: " << decoded.error().message();
-        return {};
-    }
-    const T* value = std::get_if<T>(&*decoded);
-    if (value == nullptr) {
-        ADD_FAILURE() << "decoded the wrong message type (index " << decoded->index() << ")";
-        return {};
-    }
-    return *value;
-}
+using testkit::as;
 
 TEST(V1Vectors, DecodesRegister) {
     const auto m = as<Register>(decodeClientMessage(kRegisterLine));

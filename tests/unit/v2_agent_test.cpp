@@ -4,6 +4,7 @@
 // server standing in for the local app. Taps on both transports decode every frame that
 // crosses, so flow control is checked on the wire, not by asking the code under test.
 #include "client/v2_exchange.hpp"
+#include "run_until_done.hpp"
 
 #include "net/frame_connection.hpp"
 #include "net/transport.hpp"
@@ -244,17 +245,8 @@ protected:
 
     // Runs `task` to completion (or fails after 10 s) while everything else keeps running.
     void runUntilDone(asio::awaitable<void> task) {
-        bool done = false;
-        asio::co_spawn(io_, std::move(task), [&done](std::exception_ptr e) {
-            done = true;
-            if (e) {
-                std::rethrow_exception(e);
-            }
-        });
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (!done && io_.run_one_until(deadline) > 0) {
-        }
-        ASSERT_TRUE(done) << "the exchange did not finish within 10 s";
+        ASSERT_TRUE(testkit::runUntilDone(io_, std::move(task), 10s))
+            << "the exchange did not finish within 10 s";
     }
 
     Reply fetch(const v2::RequestHead& request, const std::string& body = {}, bool hasBody = false,
