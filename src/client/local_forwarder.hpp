@@ -28,7 +28,7 @@ public:
     boost::asio::awaitable<Outcome> forward(const protocol::v1::Request& request);
 
     /// Largest local response body that still fits one v1 frame after base64.
-    static constexpr std::size_t kMaxBody = (16U * 1024U * 1024U - 64U * 1024U) / 4U * 3U;
+    static constexpr std::size_t kMaxBody = protocol::v1::kMaxBodyInOneFrame;
 
 private:
     const AgentConfig& config_;

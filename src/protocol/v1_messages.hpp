@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "protocol/frame.hpp"
 
 #include <optional>
 #include <string>
@@ -55,6 +56,10 @@ struct Heartbeat {};
 
 using ClientMessage = std::variant<Register, Response, Heartbeat>;
 using ServerMessage = std::variant<Registered, Request, Ping>;
+
+/// Largest body that still fits one v1 frame once base64-encoded, with room for the id,
+/// headers and JSON around it. Both ends refuse larger bodies before reading them.
+inline constexpr std::size_t kMaxBodyInOneFrame = (kMaxFrameSize - 64U * 1024U) / 4U * 3U;
 
 /// JSON nesting allowed in anything from the network; v1 needs 3 (message, headers, list).
 inline constexpr int kMaxJsonDepth = 16;

@@ -26,8 +26,7 @@ public:
     /// Reads the agent's frames until the session ends; returns why it ended.
     boost::asio::awaitable<ErrorCode> run();
 
-    /// Largest request body that still fits one v1 frame after base64.
-    static constexpr std::size_t kMaxBody = (protocol::kMaxFrameSize - 64 * 1024) / 4 * 3;
+    static constexpr std::size_t kMaxBody = protocol::v1::kMaxBodyInOneFrame;
 
 private:
     using PendingResponse = net::Completion<protocol::v1::Response>;
