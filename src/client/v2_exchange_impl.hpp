@@ -42,6 +42,9 @@ private:
     asio::awaitable<bool> sendHead();
     asio::awaitable<bool> upload();
     asio::awaitable<bool> download();
+    asio::awaitable<bool> forwardBody(bool prefetched, std::size_t got, ErrorCode readError);
+    asio::awaitable<std::size_t> readBody(ErrorCode& ec);
+    asio::awaitable<bool> forwardRest(std::uint64_t remaining);
     asio::awaitable<bool> failBeforeHead();
     asio::awaitable<bool> pipeUp();
     asio::awaitable<bool> pipeDown();
@@ -63,6 +66,9 @@ private:
     std::optional<http::response_parser<http::buffer_body>> parser_;
     std::unique_ptr<LocalPool::Stream> local_;
     beast::flat_buffer buffer_;
+    std::unique_ptr<char[]> chunk_;  ///< response body pieces, one DATA frame at most
+    std::size_t chunkSize_ = 0;
+    std::size_t headerFields_ = 0;  ///< fields of the response head; trailers come after
     int attempt_ = 0;
     bool reused_ = false;
     bool retry_ = false;

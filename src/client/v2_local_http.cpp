@@ -112,6 +112,23 @@ v2::ResponseHead makeResponseHead(const http::response_header<>& response) {
     return head;
 }
 
+v2::HeaderList trailerFields(const http::response_header<>& response, std::size_t headerFields) {
+    v2::HeaderList trailers;
+    std::size_t index = 0;
+    for (const auto& field : response) {
+        if (index++ < headerFields) {
+            continue;
+        }
+        std::string name = lower(field.name_string());
+        if (net::isHopByHop(name) || name == "content-length" || name == "host" ||
+            !net::isToken(name) || !net::isSafeFieldValue(field.value())) {
+            continue;
+        }
+        trailers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    return trailers;
+}
+
 std::string_view pathForLog(std::string_view target) {
     return target.substr(0, target.find('?'));
 }

@@ -32,6 +32,12 @@ boost::beast::http::request<boost::beast::http::buffer_body> makeLocalRequest(
 /// (but `upgrade` and `connection` on a 101), content-length kept, unsafe fields dropped.
 protocol::v2::ResponseHead makeResponseHead(const boost::beast::http::response_header<>& response);
 
+/// The trailer fields of a chunked response: the fields the parser added after the first
+/// `headerFields` (Beast appends trailers to the header). Same filter as the head, and never a
+/// field that frames or routes the message.
+protocol::v2::HeaderList trailerFields(const boost::beast::http::response_header<>& response,
+                                       std::size_t headerFields);
+
 /// The path without its query string, for logs (a query may carry tokens or personal data).
 std::string_view pathForLog(std::string_view target);
 

@@ -12,6 +12,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace nexus::client::detail {
@@ -21,6 +23,8 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr std::size_t kChunkSize = 256 * 1024;  // one full DATA frame
 constexpr std::size_t kPipeChunkSize = 64 * 1024;
+// Socket reads straight into a frame: about what loopback and LAN reads return at once.
+constexpr std::size_t kDirectRead = 128 * 1024;
 }  // namespace
 
 // The request line and headers; the body (if any) follows through the same serializer.
@@ -107,6 +111,7 @@ asio::awaitable<bool> V2Exchange::download() {
     }
     const auto& response = parser_->get();
     const v2::ResponseHead head = makeResponseHead(response.base());
+    keepAlive_ = parser_->keep_alive() && !parser_->need_eof();
     const bool switching = head.status == 101;
     if (switching &&
         !(webSocket_ && net::listsToken(response[http::field::upgrade], "websocket"))) {
@@ -120,7 +125,18 @@ asio::awaitable<bool> V2Exchange::download() {
         abandon(v2::ResetCode::Cancel);  // the relay gave up waiting
         co_return false;
     }
-    if (!mux_->sendResponse(*stream_, head, noBody)) {
+    headerFields_ = static_cast<std::size_t>(std::distance(response.begin(), response.end()));
+    // The app often sends the body (or its start) with the head: what is already buffered is
+    // parsed without a system call, so the head, the data and the end leave in one write.
+    std::size_t got = 0;
+    ErrorCode readError;
+    const bool prefetch = !switching && !noBody && buffer_.size() > 0;
+    if (prefetch) {
+        got = co_await readBody(readError);
+    }
+    const bool wholeInHead =
+        !switching && (noBody || (parser_->is_done() && got == 0 && !parser_->chunked()));
+    if (!mux_->sendResponse(*stream_, head, wholeInHead)) {
         failure_ = mux_->isOpen() ? makeError(Errc::FrameTooLarge) : ErrorCode(asio::error::eof);
         co_await answer(502, "Response headers too large for this tunnel");
         abandon(v2::ResetCode::Cancel);
@@ -138,31 +154,99 @@ asio::awaitable<bool> V2Exchange::download() {
         const bool clean = wentUp && wentDown;
         co_return clean;
     }
-    std::vector<char> chunk(noBody ? 0 : kChunkSize);
-    while (!parser_->is_done()) {
-        auto& body = parser_->get().body();
-        body.data = chunk.data();
-        body.size = chunk.size();
-        local_->expires_after(c_.limits.idleTimeout);
-        auto [ec, n] = co_await http::async_read_some(*local_, buffer_, *parser_, kTuple);
-        const std::size_t got = chunk.size() - parser_->get().body().size;
-        if (got > 0 &&
-            !co_await stream_->write(std::string_view(chunk.data(), got), c_.limits.idleTimeout)) {
+    if (!wholeInHead && !co_await forwardBody(prefetch, got, readError)) {
+        co_return false;
+    }
+    downloadClean_ = true;
+    co_return true;
+}
+
+// The response body, piece by piece as the app sends it, then the end (with the trailers of a
+// chunked body). The first piece may have been read with the head.
+asio::awaitable<bool> V2Exchange::forwardBody(bool prefetched, std::size_t got,
+                                              ErrorCode readError) {
+    if (!prefetched) {
+        got = co_await readBody(readError);
+    }
+    for (;;) {
+        const bool done = parser_->is_done();
+        const bool last = done && !parser_->chunked();  // a chunked end may carry trailers
+        if (got > 0 && !co_await stream_->write(std::string_view(chunk_.get(), got),
+                                                c_.limits.idleTimeout, last)) {
             failure_ = stream_->wasReset() ? ErrorCode(asio::error::operation_aborted)
                                            : makeError(Errc::Timeout);
             abandon(v2::ResetCode::Timeout);
             co_return false;
         }
-        if (ec && ec != http::error::need_buffer) {
-            failure_ = ec;
+        if (readError && readError != http::error::need_buffer) {
+            failure_ = readError;
+            abandon(v2::ResetCode::LocalUnreachable);
+            co_return false;
+        }
+        if (done) {
+            break;
+        }
+        if (!parser_->chunked() && parser_->content_length() && buffer_.size() == 0) {
+            co_return co_await forwardRest(*parser_->content_length_remaining());
+        }
+        got = co_await readBody(readError);
+    }
+    if (!stream_->finished()) {
+        stream_->finish(trailerFields(parser_->get().base(), headerFields_));
+    }
+    co_return true;
+}
+
+// The rest of a body of known length, read from the app's socket straight into DATA frames
+// (nothing left in the parser's buffer): no copy through the parser and a frame buffer.
+asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
+    while (remaining > 0) {
+        const auto most = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kDirectRead));
+        const std::size_t reserved = co_await stream_->reserveWindow(most, c_.limits.idleTimeout);
+        if (reserved == 0) {
+            failure_ = stream_->wasReset() ? ErrorCode(asio::error::operation_aborted)
+                                           : makeError(Errc::Timeout);
+            abandon(v2::ResetCode::Timeout);
+            co_return false;
+        }
+        std::string frame(v2::kHeaderSize + reserved, '\0');
+        local_->expires_after(c_.limits.idleTimeout);
+        auto [ec, n] = co_await local_->async_read_some(
+            asio::buffer(frame.data() + v2::kHeaderSize, reserved), kTuple);
+        frame.resize(v2::kHeaderSize + n);
+        remaining -= n;
+        if (!stream_->sendReserved(std::move(frame), reserved, remaining == 0)) {
+            failure_ = asio::error::operation_aborted;
+            abandon(v2::ResetCode::Cancel);
+            co_return false;
+        }
+        if (ec && remaining > 0) {
+            failure_ = ec;  // eof included: the app closed before its announced length
             abandon(v2::ResetCode::LocalUnreachable);
             co_return false;
         }
     }
-    stream_->finish();
-    downloadClean_ = true;
-    keepAlive_ = parser_->keep_alive() && !parser_->need_eof();
     co_return true;
+}
+
+// The next piece of the response body into chunk_: one DATA frame at most, and no more than
+// a small body needs.
+asio::awaitable<std::size_t> V2Exchange::readBody(ErrorCode& ec) {
+    if (!chunk_) {
+        const auto length = parser_->content_length();
+        chunkSize_ =
+            length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*length, 1, kChunkSize))
+                   : kChunkSize;
+        chunk_ = std::make_unique_for_overwrite<char[]>(chunkSize_);
+    }
+    const std::size_t capacity = chunkSize_;
+    auto& body = parser_->get().body();
+    body.data = chunk_.get();
+    body.size = capacity;
+    local_->expires_after(c_.limits.idleTimeout);
+    auto [error, n] = co_await http::async_read_some(*local_, buffer_, *parser_, kTuple);
+    ec = error;
+    co_return capacity - parser_->get().body().size;
 }
 
 // Upgraded stream, tunnel to app. Ends with a half-close, like the relay's side.

@@ -9,13 +9,32 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 
 namespace nexus::net {
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Frames below this size are copied together into one buffer of the write (a TLS record, a
+// segment); larger ones are handed to the gathered write as they are.
+constexpr std::size_t kSmallFrame = 8 * 1024;
+constexpr std::size_t kMaxBatchBytes = 512 * 1024;
+constexpr std::size_t kMaxBatchFrames = 64;
+constexpr std::size_t kDirectMinimum = 16 * 1024;
+
+template <typename Decoder>
+void commitDirect(Decoder& decoder, std::size_t n) {
+    if constexpr (requires { decoder.commitDirect(n); }) {
+        decoder.commitDirect(n);
+    }
+}
+}  // namespace
 
 FrameConnection::FrameConnection(asio::any_io_executor executor,
                                  std::unique_ptr<Transport> transport, std::uint32_t readLimit)
     : transport_(std::move(transport)),
       decoder_(readLimit),
+      readChunk_(std::make_unique_for_overwrite<char[]>(kReadChunk)),
       wake_(executor, std::chrono::steady_clock::time_point::max()),
       watchdog_(executor, std::chrono::steady_clock::time_point::max()),
       lastRead_(std::chrono::steady_clock::now()),
@@ -23,8 +42,6 @@ FrameConnection::FrameConnection(asio::any_io_executor executor,
 
 template <typename Decoder, typename Out>
 asio::awaitable<Result<Out>> FrameConnection::readFrom(Decoder& decoder) {
-    // Small reads for small frames; large frames are read in chunks of at most 64 KiB.
-    std::array<char, 64 * 1024> chunk{};
     for (;;) {
         auto frame = decoder.next();
         if (!frame) {
@@ -37,13 +54,26 @@ asio::awaitable<Result<Out>> FrameConnection::readFrom(Decoder& decoder) {
         if (!open_) {
             co_return timedOut_ ? makeError(Errc::Timeout) : ErrorCode(asio::error::eof);
         }
+        // Whatever is there, up to a chunk: many small frames arrive in one system call. The
+        // decoder checks each length before it buffers the frame's payload.
+        // Bulk data goes straight into the payload of its frame (v2 DATA), the rest through
+        // the read chunk.
+        std::span<char> direct;
+        if constexpr (requires { decoder.directRoom(kDirectMinimum); }) {
+            direct = decoder.directRoom(kDirectMinimum);
+        }
         ErrorCode ec;
-        const std::size_t want = std::min(chunk.size(), decoder.wanted());
-        const std::size_t n = co_await transport_->readSome(asio::buffer(chunk.data(), want), ec);
+        const auto target = direct.empty() ? asio::buffer(readChunk_.get(), kReadChunk)
+                                           : asio::buffer(direct.data(), direct.size());
+        const std::size_t n = co_await transport_->readSome(target, ec);
         if (n > 0) {
             // Any byte is a sign of life, even inside a large frame on a slow link.
             lastRead_ = std::chrono::steady_clock::now();
-            decoder.append(std::string_view(chunk.data(), n));
+            if (direct.empty()) {
+                decoder.append(std::string_view(readChunk_.get(), n));
+            } else {
+                commitDirect(decoder, n);
+            }
             continue;
         }
         if (timedOut_) {
@@ -93,22 +123,42 @@ asio::awaitable<void> FrameConnection::runWriter() {
             co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        std::string frame = std::move(queue_.front());
-        queue_.pop_front();
-        queuedBytes_ -= frame.size();
-        // Small frames queued together go out in one write (one TCP segment where they fit):
-        // a v2 response is a head, data and window updates that would otherwise each wait.
-        // Never on the WebSocket door, where one write is one message and so one frame.
-        while (coalesce_ && !queue_.empty() && frame.size() + queue_.front().size() <= 64 * 1024) {
-            queuedBytes_ -= queue_.front().size();
-            frame += queue_.front();
-            queue_.pop_front();
-        }
         ErrorCode ec;
-        co_await transport_->writeAll(asio::buffer(frame), ec);  // one write per frame
+        if (!coalesce_) {
+            // The WebSocket door: one write is one message, so one frame.
+            std::string frame = std::move(queue_.front());
+            queue_.pop_front();
+            queuedBytes_ -= frame.size();
+            co_await transport_->writeAll(asio::buffer(frame), ec);
+        } else {
+            takeBatch();
+            co_await transport_->writeGather(gathered_, ec);
+        }
         if (ec) {
             close();
         }
+    }
+}
+
+// Everything queued (within bounds) goes out in one gathered write: a v2 response is a head,
+// data and window updates that would otherwise each cost a system call and a TCP segment.
+void FrameConnection::takeBatch() {
+    batch_.clear();
+    std::size_t bytes = 0;
+    while (!queue_.empty() && batch_.size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
+        std::string& frame = queue_.front();
+        bytes += frame.size();
+        queuedBytes_ -= frame.size();
+        if (!batch_.empty() && frame.size() < kSmallFrame && batch_.back().size() < kReadChunk) {
+            batch_.back() += frame;
+        } else {
+            batch_.push_back(std::move(frame));
+        }
+        queue_.pop_front();
+    }
+    gathered_.clear();
+    for (const auto& frame : batch_) {
+        gathered_.emplace_back(asio::buffer(frame));
     }
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nexus::net {
 
@@ -59,11 +60,15 @@ public:
 private:
     template <typename Decoder, typename Out>
     asio::awaitable<Result<Out>> readFrom(Decoder& decoder);
+    void takeBatch();
 
     std::unique_ptr<Transport> transport_;
     protocol::FrameDecoder decoder_;
     protocol::v2::FrameDecoder v2Decoder_;
+    std::unique_ptr<char[]> readChunk_;  ///< one per connection: no buffer per read
     std::deque<std::string> queue_;
+    std::vector<std::string> batch_;            ///< frames of the write in progress
+    std::vector<asio::const_buffer> gathered_;  ///< batch_ as one gathered write
     std::size_t queuedBytes_ = 0;
     asio::steady_timer wake_;
     asio::steady_timer watchdog_;

@@ -26,6 +26,16 @@ std::string formatEndpoint(const tcp::endpoint& endpoint) {
                            : address.to_string() + ":" + port;
 }
 
+asio::awaitable<void> Transport::writeGather(const std::vector<asio::const_buffer>& buffers,
+                                             ErrorCode& ec) {
+    for (const auto& buffer : buffers) {
+        co_await writeAll(buffer, ec);
+        if (ec) {
+            co_return;
+        }
+    }
+}
+
 // A NAT that silently drops an idle session is the classic cause of a tunnel dead for days;
 // kernel keepalives find it even when the application heartbeat is delayed.
 void tuneSocket(tcp::socket& socket) {
@@ -62,6 +72,13 @@ public:
     asio::awaitable<void> writeAll(asio::const_buffer buffer, ErrorCode& ec) override {
         auto [error, n] =
             co_await asio::async_write(socket_, buffer, asio::as_tuple(asio::use_awaitable));
+        ec = error;
+    }
+
+    asio::awaitable<void> writeGather(const std::vector<asio::const_buffer>& buffers,
+                                      ErrorCode& ec) override {
+        auto [error, n] =
+            co_await asio::async_write(socket_, buffers, asio::as_tuple(asio::use_awaitable));
         ec = error;
     }
 

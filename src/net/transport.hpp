@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nexus::net {
 
@@ -27,6 +28,11 @@ public:
 
     /// Writes the whole buffer in as few system calls as the transport allows.
     virtual asio::awaitable<void> writeAll(asio::const_buffer buffer, ErrorCode& ec) = 0;
+
+    /// Writes the buffers in order as one stream of bytes: one gathered system call on
+    /// plain TCP. The default writes them one by one (a WebSocket message each).
+    virtual asio::awaitable<void> writeGather(const std::vector<asio::const_buffer>& buffers,
+                                              ErrorCode& ec);
 
     /// Closes at once; pending reads and writes complete with an error.
     virtual void close() = 0;

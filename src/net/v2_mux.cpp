@@ -12,6 +12,8 @@ namespace nexus::net {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kGrantThreshold = v2::kInitialStreamWindow / 2;
+// A quarter of the connection window: small responses do not each cost the peer a wakeup.
+constexpr std::int64_t kConnectionGrantThreshold = v2::kInitialConnectionWindow / 4;
 }  // namespace
 
 V2Stream::V2Stream(V2Mux& mux, std::uint32_t id)
@@ -92,15 +94,26 @@ asio::awaitable<std::optional<std::string>> V2Stream::read(Clock::duration idle)
         }
         co_return std::nullopt;
     }
+    co_return take();
+}
+
+std::optional<std::string> V2Stream::tryRead() {
+    if (inbound_.empty() || reset_) {
+        return std::nullopt;
+    }
+    return take();
+}
+
+std::string V2Stream::take() {
     std::string chunk = std::move(inbound_.front());
     inbound_.pop_front();
     // The consumer took the bytes: let the peer send as much again, on the stream and on the
-    // connection. Granting only now is what bounds the buffering to one window. The stream's
-    // grant waits until half a window is consumed: granting each small chunk back would make
-    // the sender cut ever smaller frames (silly window syndrome). The peer cannot stall on it:
-    // while its window is short, the rest of it is queued here for the consumer to take.
+    // connection. Granting only now is what bounds the buffering to one window. Grants wait
+    // until a good part of a window is consumed: granting each small chunk back would cost a
+    // frame per chunk and make the sender cut ever smaller frames (silly window syndrome).
+    // The peer cannot stall on it: while its window is short, the rest of it is queued here
+    // for the consumer to take.
     const auto size = static_cast<std::uint32_t>(chunk.size());
-    mux_.connectionReceiveWindow_ += size;
     std::string frames;
     pendingGrant_ += size;
     if (!peerEnded_ && pendingGrant_ >= kGrantThreshold) {
@@ -108,35 +121,92 @@ asio::awaitable<std::optional<std::string>> V2Stream::read(Clock::duration idle)
         v2::appendWindowUpdate(frames, id_, static_cast<std::uint32_t>(pendingGrant_));
         pendingGrant_ = 0;
     }
-    v2::appendWindowUpdate(frames, 0, size);
-    mux_.sendFrame(std::move(frames));
-    co_return chunk;
+    mux_.consumed(size, frames);
+    if (!frames.empty()) {
+        mux_.sendFrame(std::move(frames));
+    }
+    return chunk;
 }
 
-asio::awaitable<bool> V2Stream::write(std::string_view bytes, Clock::duration idle) {
-    while (!bytes.empty()) {
-        const auto deadline = Clock::now() + idle;
-        while (!reset_ && mux_.isOpen() && std::min(sendWindow_, mux_.connectionSendWindow_) <= 0) {
-            if (!co_await writeSignal_.wait(deadline)) {
-                co_return false;
-            }
+asio::awaitable<bool> V2Stream::waitForWindow(Clock::duration idle) {
+    const auto deadline = Clock::now() + idle;
+    while (!reset_ && mux_.isOpen() && std::min(sendWindow_, mux_.connectionSendWindow_) <= 0) {
+        if (!co_await writeSignal_.wait(deadline)) {
+            co_return false;
         }
-        if (reset_ || !mux_.isOpen()) {
+    }
+    co_return !reset_ && mux_.isOpen();
+}
+
+asio::awaitable<bool> V2Stream::write(std::string_view bytes, Clock::duration idle, bool last) {
+    while (!bytes.empty()) {
+        if (!co_await waitForWindow(idle)) {
             co_return false;
         }
         const auto allowed = std::min({sendWindow_, mux_.connectionSendWindow_,
                                        static_cast<std::int64_t>(v2::kMaxDataPayload)});
         const auto n = std::min(bytes.size(), static_cast<std::size_t>(allowed));
+        const bool end = last && n == bytes.size();  // the end rides on the last data
         std::string frame;
-        (void)v2::appendData(frame, id_, bytes.substr(0, n), false);
+        (void)v2::appendData(frame, id_, bytes.substr(0, n), end);
         sendWindow_ -= static_cast<std::int64_t>(n);
         mux_.connectionSendWindow_ -= static_cast<std::int64_t>(n);
         if (!mux_.sendFrame(std::move(frame))) {
             co_return false;
         }
         bytes.remove_prefix(n);
+        if (end) {
+            sentEnd_ = true;
+            ended();
+        }
+    }
+    if (last && !sentEnd_) {
+        finish();  // nothing (left) to send: an empty DATA carries the end
     }
     co_return true;
+}
+
+asio::awaitable<std::size_t> V2Stream::reserveWindow(std::size_t most, Clock::duration idle) {
+    if (!co_await waitForWindow(idle)) {
+        co_return 0;
+    }
+    const auto granted =
+        std::min({sendWindow_, mux_.connectionSendWindow_,
+                  static_cast<std::int64_t>(v2::kMaxDataPayload), static_cast<std::int64_t>(most)});
+    // Taken now: while the caller fills the frame, other streams must not spend it too.
+    sendWindow_ -= granted;
+    mux_.connectionSendWindow_ -= granted;
+    co_return static_cast<std::size_t>(granted);
+}
+
+bool V2Stream::sendReserved(std::string frame, std::size_t reserved, bool last) {
+    const std::size_t payload =
+        frame.size() >= v2::kHeaderSize ? frame.size() - v2::kHeaderSize : 0;
+    giveBack(static_cast<std::int64_t>(reserved) - static_cast<std::int64_t>(payload));
+    if (payload > reserved || reset_ || !v2::sealData(frame, id_, last)) {
+        return false;
+    }
+    if (payload == 0 && !last) {
+        return true;  // nothing read this time: the reservation went back, no frame
+    }
+    if (!mux_.sendFrame(std::move(frame))) {
+        return false;
+    }
+    if (last) {
+        sentEnd_ = true;
+        ended();
+    }
+    return true;
+}
+
+void V2Stream::giveBack(std::int64_t unused) {
+    if (unused > 0) {
+        sendWindow_ += unused;
+        mux_.connectionSendWindow_ += unused;
+        for (auto& [id, stream] : mux_.streams_) {
+            stream->writeSignal_.notify();  // the connection window grew for everybody
+        }
+    }
 }
 
 void V2Stream::finish() {
@@ -146,6 +216,21 @@ void V2Stream::finish() {
         (void)v2::appendData(frame, id_, {}, true);
         mux_.sendFrame(std::move(frame));
     }
+    ended();
+}
+
+void V2Stream::finish(const v2::HeaderList& trailers) {
+    std::string frame;
+    if (trailers.empty() || sentEnd_ || reset_ || !v2::appendTrailers(frame, id_, trailers)) {
+        finish();  // nothing to add, or trailers too large for a frame: they are dropped
+        return;
+    }
+    sentEnd_ = true;
+    mux_.sendFrame(std::move(frame));
+    ended();
+}
+
+void V2Stream::ended() {
     if (peerEnded_) {
         mux_.release(id_);
     }
@@ -192,6 +277,15 @@ bool V2Mux::sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool en
         release(stream.id());  // both directions done: nobody else would release it
     }
     return sent;
+}
+
+void V2Mux::consumed(std::uint32_t bytes, std::string& frames) {
+    connectionPendingGrant_ += bytes;
+    if (connectionPendingGrant_ >= kConnectionGrantThreshold) {
+        connectionReceiveWindow_ += connectionPendingGrant_;
+        v2::appendWindowUpdate(frames, 0, static_cast<std::uint32_t>(connectionPendingGrant_));
+        connectionPendingGrant_ = 0;
+    }
 }
 
 void V2Mux::release(std::uint32_t id) {
@@ -305,11 +399,17 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
                 return makeError(Errc::ProtocolViolation);
             }
             return {};
-        case v2::FrameType::Trailers:
+        case v2::FrameType::Trailers: {
+            auto trailers = v2::decodeHeaderBlock(frame.payload);
+            if (!trailers) {
+                return trailers.error();
+            }
             if (stream != nullptr) {
-                stream->deliverData({}, true);  // trailers are not forwarded over HTTP/1.1 yet
+                stream->trailers_ = std::move(*trailers);
+                stream->deliverData({}, true);
             }
             return {};
+        }
         case v2::FrameType::WindowUpdate: {
             auto increment = v2::decodeWindowUpdate(frame.payload);
             if (!increment) {

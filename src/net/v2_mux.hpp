@@ -35,12 +35,34 @@ public:
     /// reset / timeout: check reset()). Grants the window back once the chunk is handed over.
     asio::awaitable<std::optional<std::string>> read(std::chrono::steady_clock::duration idle);
 
-    /// Sends body bytes, split into frames and paced by the flow-control windows. False if
-    /// the stream or the connection went away or no window opened within `idle`.
-    asio::awaitable<bool> write(std::string_view bytes, std::chrono::steady_clock::duration idle);
+    /// A body chunk that has already arrived, without waiting; nullopt if none is here.
+    std::optional<std::string> tryRead();
+
+    /// The peer's trailer fields (after its body ended with a TRAILERS frame).
+    const v2::HeaderList& trailers() const { return trailers_; }
+
+    /// Sends body bytes, split into frames and paced by the flow-control windows; with
+    /// `last`, the final frame also ends our direction. False if the stream or the connection
+    /// went away or no window opened within `idle`.
+    asio::awaitable<bool> write(std::string_view bytes, std::chrono::steady_clock::duration idle,
+                                bool last = false);
+
+    /// Waits for send window and reserves up to `most` bytes of it (and of the connection's)
+    /// for a DATA frame the caller fills in place (v2::sealData): a socket can then read
+    /// straight into the frame. 0 if the stream or the connection went away or no window
+    /// opened within `idle`.
+    asio::awaitable<std::size_t> reserveWindow(std::size_t most,
+                                               std::chrono::steady_clock::duration idle);
+
+    /// Sends such a frame (its payload within the reservation); the unused part of the
+    /// reservation goes back to the windows. With `last`, the frame ends our direction.
+    bool sendReserved(std::string frame, std::size_t reserved, bool last);
 
     /// Ends our direction (DATA with END_STREAM).
     void finish();
+
+    /// Ends our direction with trailer fields (TRAILERS); plain finish() if there are none.
+    void finish(const v2::HeaderList& trailers);
 
     /// Abandons the stream in both directions.
     void reset(v2::ResetCode code);
@@ -48,6 +70,7 @@ public:
     bool wasReset() const { return reset_; }
     bool finished() const { return sentEnd_; }
     bool peerEnded() const { return peerEnded_ && inbound_.empty(); }
+    bool hasInbound() const { return !inbound_.empty(); }
 
 private:
     friend class V2Mux;
@@ -56,6 +79,10 @@ private:
     bool grantSend(std::int64_t bytes);               // false: window above kMaxWindow
     void peerReset();
     void discardInbound();  // unread bytes go back to the connection window
+    std::string take();     // the first inbound chunk, its window granted back
+    asio::awaitable<bool> waitForWindow(std::chrono::steady_clock::duration idle);
+    void giveBack(std::int64_t unused);
+    void ended();  // our direction is done: forget the stream if the peer's is too
 
     V2Mux& mux_;
     std::uint32_t id_;
@@ -66,6 +93,7 @@ private:
     Signal writeSignal_;  // window, reset
     std::optional<v2::ResponseHead> head_;
     std::deque<std::string> inbound_;
+    v2::HeaderList trailers_;
     std::int64_t receiveWindow_;     // bytes the peer may still send us
     std::int64_t sendWindow_;        // bytes we may still send
     std::int64_t pendingGrant_ = 0;  // consumed, not yet granted back to the peer
@@ -103,6 +131,7 @@ public:
 private:
     friend class V2Stream;
     bool sendFrame(std::string frame) { return connection_->sendRaw(std::move(frame)); }
+    void consumed(std::uint32_t bytes, std::string& frames);
     void release(std::uint32_t id);
     void closeIfDrained();
     ErrorCode dispatch(v2::Frame frame);
@@ -113,6 +142,7 @@ private:
     std::unordered_map<std::uint32_t, std::shared_ptr<V2Stream>> streams_;
     std::int64_t connectionSendWindow_ = v2::kInitialConnectionWindow;
     std::int64_t connectionReceiveWindow_ = v2::kInitialConnectionWindow;
+    std::int64_t connectionPendingGrant_ = 0;  ///< consumed, not yet granted back
     std::uint32_t nextStreamId_ = 1;
     std::uint32_t lastPeerStreamId_ = 0;
     OnRequest onRequest_;

@@ -272,7 +272,39 @@ void FrameDecoder::append(std::string_view bytes) {
     buffer_.append(bytes);
 }
 
+std::span<char> FrameDecoder::directRoom(std::size_t minimum) {
+    if (!direct_) {
+        const std::string_view pending = std::string_view(buffer_).substr(offset_);
+        if (pending.size() < kHeaderSize) {
+            return {};
+        }
+        auto header = decodeHeader(pending);
+        if (!header || header->length < minimum || pending.size() - kHeaderSize >= header->length) {
+            return {};  // a bad header is next()'s to report; a small or complete frame is not
+        }
+        // The length was checked against the type's limit by decodeHeader.
+        const std::string_view early = pending.substr(kHeaderSize);
+        payload_.resize(header->length);
+        std::copy(early.begin(), early.end(), payload_.begin());
+        directFilled_ = early.size();
+        direct_ = *header;
+        buffer_.clear();
+        offset_ = 0;
+    }
+    return {payload_.data() + directFilled_, payload_.size() - directFilled_};
+}
+
 Result<std::optional<Frame>> FrameDecoder::next() {
+    if (direct_) {
+        if (directFilled_ < payload_.size()) {
+            return std::optional<Frame>{};
+        }
+        Frame frame{*direct_, std::move(payload_)};
+        direct_.reset();
+        payload_.clear();
+        directFilled_ = 0;
+        return std::optional<Frame>{std::move(frame)};
+    }
     if (buffered() < kHeaderSize) {
         return std::optional<Frame>{};
     }
@@ -294,6 +326,9 @@ Result<std::optional<Frame>> FrameDecoder::next() {
 }
 
 std::size_t FrameDecoder::wanted() const {
+    if (direct_) {
+        return payload_.size() - directFilled_;
+    }
     if (buffered() < kHeaderSize) {
         return kHeaderSize - buffered();
     }

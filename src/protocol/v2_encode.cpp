@@ -138,6 +138,20 @@ Result<void> appendData(std::string& out, std::uint32_t stream, std::string_view
     return {};
 }
 
+Result<void> sealData(std::string& frame, std::uint32_t stream, bool endStream) {
+    if (stream == 0 || frame.size() < kHeaderSize) {
+        return makeError(Errc::InvalidArgument);
+    }
+    const std::size_t length = frame.size() - kHeaderSize;
+    if (length > kMaxDataPayload) {
+        return makeError(Errc::FrameTooLarge);
+    }
+    std::string header;
+    putHeader(header, length, FrameType::Data, endFlag(endStream), stream);
+    frame.replace(0, kHeaderSize, header);
+    return {};
+}
+
 Result<void> appendTrailers(std::string& out, std::uint32_t stream, const HeaderList& trailers) {
     if (stream == 0) {
         return makeError(Errc::InvalidArgument);

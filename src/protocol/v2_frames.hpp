@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -129,6 +130,10 @@ bool isValidHeaderValue(std::string_view value);
 /// carry endStream alone).
 [[nodiscard]] Result<void> appendData(std::string& out, std::uint32_t stream,
                                       std::string_view bytes, bool endStream);
+/// A DATA frame whose payload was written in place: `frame` holds kHeaderSize bytes of room,
+/// then the payload (so a socket can read straight into a frame); writes the header into the
+/// room. Same limits as appendData.
+[[nodiscard]] Result<void> sealData(std::string& frame, std::uint32_t stream, bool endStream);
 /// Stream must be non-zero. Always carries END_STREAM.
 [[nodiscard]] Result<void> appendTrailers(std::string& out, std::uint32_t stream,
                                           const HeaderList& trailers);
@@ -179,14 +184,25 @@ public:
     Result<std::optional<Frame>> next();
 
     /// Bytes received but not yet returned; non-zero at EOF means a truncated frame.
-    std::size_t buffered() const { return buffer_.size() - offset_; }
+    std::size_t buffered() const {
+        return buffer_.size() - offset_ + (direct_ ? kHeaderSize + directFilled_ : 0);
+    }
 
     /// How many more bytes would complete the frame being received (at least 1).
     std::size_t wanted() const;
 
+    /// When the frame being received has a payload of at least `minimum` bytes still mostly to
+    /// come: room to read the rest of that payload straight into (bulk data then skips two
+    /// copies). Empty otherwise. Bytes read into it are reported with commitDirect().
+    std::span<char> directRoom(std::size_t minimum);
+    void commitDirect(std::size_t n) { directFilled_ += n; }
+
 private:
     std::string buffer_;
     std::size_t offset_ = 0;
+    std::optional<FrameHeader> direct_;  ///< header of the frame read straight into payload_
+    std::string payload_;
+    std::size_t directFilled_ = 0;
 };
 
 }  // namespace nexus::protocol::v2

@@ -48,6 +48,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    buffer.reserve(8 * 1024);  // a request head in one read, not in 512-byte pieces
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(64 * 1024);

@@ -7,6 +7,8 @@
 #include "net/http_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
+#include "server/response_framing.hpp"
+#include "server/response_writer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -14,13 +16,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <fmt/format.h>
 #include <openssl/sha.h>
 
 #include <array>
-#include <charconv>
 
 namespace nexus::server {
 
@@ -64,19 +64,6 @@ v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool
         head.headers.emplace_back("connection", "upgrade");
     }
     return head;
-}
-
-std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
-    for (const auto& [name, value] : headers) {
-        if (name == "content-length") {
-            std::uint64_t n = 0;
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-            if (ec == std::errc() && end == value.data() + value.size()) {
-                return n;
-            }
-        }
-    }
-    return std::nullopt;
 }
 
 }  // namespace
@@ -126,6 +113,8 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
                                        const std::shared_ptr<net::V2Stream>& stream, bool& done) {
     http::request_parser<http::buffer_body> parser{std::move(exchange.parser)};
     parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
+    // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call.
+    exchange.buffer.reserve(64 * 1024);
     std::vector<char> buffer(64 * 1024);
     bool ok = true;
     while (!parser.is_done() && !stream->wasReset()) {
@@ -167,74 +156,29 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
         co_return co_await writeText(exchange.stream, gone ? 503 : 504, text,
                                      keepAlive && uploadDone);
     }
-    const int status = response->status;
-    if (status == 101) {
+    if (response->status == 101) {
         co_return co_await pipe(exchange, stream, *response, webSocketKey);
     }
-    http::response<http::buffer_body> res{static_cast<http::status>(status), 11};
-    for (const auto& [name, value] : response->headers) {
-        // Re-frame ourselves and never pass a name or value that could split the response:
-        // the front connection is shared by every tenant behind Caddy.
-        if (net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name) &&
-            name != "content-length") {
-            res.insert(name, value);
-        }
-    }
-    const bool noBody = head || status < 200 || status == 204 || status == 304;
-    const auto length = contentLength(response->headers);
-    if (length && (head || !noBody)) {
-        res.content_length(*length);
-    } else if (!noBody) {
-        res.chunked(true);
-    }
-    res.keep_alive(keepAlive);
-    res.body().data = nullptr;
-    res.body().more = !noBody;
-    http::response_serializer<http::buffer_body> serializer{res};
-    exchange.stream.expires_after(kIdleTimeout);
-    auto [headerError, headerBytes] = co_await http::async_write_header(
-        exchange.stream, serializer, asio::as_tuple(asio::use_awaitable));
-    if (headerError) {
+    const auto framing = chooseFraming(*response, head, keepAlive, exchange.parser.get().version());
+    ResponseWriter writer{exchange, *stream, framing, kIdleTimeout};
+    writer.prepend(responseHeadText(*response, framing));
+    // The head goes out at once unless body bytes are already here to go with it: a stream of
+    // events must show its head before its first event.
+    if (framing.body != BodyFraming::None && !stream->hasInbound() && !stream->peerEnded() &&
+        !co_await writer.flush()) {
         stream->reset(v2::ResetCode::Cancel);
         co_return false;
     }
-    std::uint64_t sent = 0;
-    bool complete = noBody;
-    while (!noBody) {
-        auto chunk = co_await stream->read(kIdleTimeout);
-        if (!chunk) {
-            complete = stream->peerEnded() && !stream->wasReset() && (!length || sent == *length);
-            break;
-        }
-        sent += chunk->size();
-        if (length && sent > *length) {
-            break;  // more than announced: never let it reach the shared connection
-        }
-        res.body().data = chunk->data();
-        res.body().size = chunk->size();
-        res.body().more = true;
-        exchange.stream.expires_after(kIdleTimeout);
-        auto [ec, n] = co_await http::async_write(exchange.stream, serializer,
-                                                  asio::as_tuple(asio::use_awaitable));
-        if (ec && ec != http::error::need_buffer) {
-            break;
-        }
-    }
+    const bool complete = co_await writer.copyBody();
     if (!complete) {
         stream->reset(v2::ResetCode::Cancel);
         co_return false;  // the visitor connection cannot be reused after a broken body
     }
-    res.body().data = nullptr;
-    res.body().size = 0;
-    res.body().more = false;
-    auto [endError, endBytes] = co_await http::async_write(exchange.stream, serializer,
-                                                           asio::as_tuple(asio::use_awaitable));
     stream->finish();
     if (!uploadDone) {
         stream->reset(v2::ResetCode::Cancel);  // answered early: stop taking the body
     }
-    const bool reusable = !endError && keepAlive && uploadDone;
-    co_return reusable;
+    co_return framing.keepAlive&& uploadDone;
 }
 
 namespace {

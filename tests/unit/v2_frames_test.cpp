@@ -624,6 +624,41 @@ TEST(V2FrameDecoder, BufferedReportsATruncatedFrame) {
     EXPECT_EQ(decoder.buffered(), 20U);
 }
 
+TEST(V2FrameDecoder, ReadsALargePayloadStraightIntoItsFrame) {
+    const std::string payload = std::string(100000, 'a') + "end";
+    std::string frame;
+    ASSERT_TRUE(appendData(frame, 7, payload, true));
+    FrameDecoder decoder;
+    decoder.append(std::string_view(frame).substr(0, 5000));
+    EXPECT_TRUE(decoder.directRoom(200000).empty());  // not large enough for that caller
+    auto room = decoder.directRoom(16 * 1024);
+    ASSERT_EQ(room.size(), frame.size() - 5000);
+    EXPECT_EQ(decoder.buffered(), 5000U);
+    std::copy(frame.begin() + 5000, frame.end() - 10, room.begin());
+    decoder.commitDirect(room.size() - 10);
+    EXPECT_FALSE(decoder.next().value().has_value());
+    EXPECT_EQ(decoder.buffered(), frame.size() - 10);  // a close now is a truncated frame
+    room = decoder.directRoom(16 * 1024);
+    ASSERT_EQ(room.size(), 10U);
+    std::copy(frame.end() - 10, frame.end(), room.begin());
+    decoder.commitDirect(10);
+    const Frame decoded = nextFrame(decoder);
+    EXPECT_EQ(decoded.header.stream, 7U);
+    EXPECT_TRUE(decoded.header.endStream());
+    EXPECT_EQ(decoded.payload, payload);
+    EXPECT_EQ(decoder.buffered(), 0U);
+    decoder.append(kPing);  // back to ordinary buffering
+    EXPECT_TRUE(decoder.directRoom(1).empty());
+    EXPECT_EQ(nextFrame(decoder).payload, payloadOf(kPing));
+}
+
+TEST(V2FrameDecoder, NeverOffersRoomForALengthItRejects) {
+    FrameDecoder decoder;
+    decoder.append(rawHeader(kMaxDataPayload + 1, 0x03, 0, 1));
+    EXPECT_TRUE(decoder.directRoom(1).empty());
+    EXPECT_EQ(decoder.next().error(), tooLarge());
+}
+
 // --- Randomized round trip --------------------------------------------------------------------
 
 class Generator {

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Response heads, chunk lines and last chunks for the visitor's connection.
+#include "server/response_framing.hpp"
+
+#include "net/http_headers.hpp"
+
+#include <boost/beast/http/status.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace nexus::server {
+
+namespace v2 = protocol::v2;
+namespace http = boost::beast::http;
+
+namespace {
+
+bool passes(const std::string& name, const std::string& value) {
+    return net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name);
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
+    std::optional<std::uint64_t> found;
+    for (const auto& [name, value] : headers) {
+        if (name != "content-length") {
+            continue;
+        }
+        std::uint64_t n = 0;
+        const char* end = value.data() + value.size();
+        const auto [stop, ec] = std::from_chars(value.data(), end, n);
+        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
+            return std::nullopt;
+        }
+        found = n;
+    }
+    return found;
+}
+
+ResponseFraming chooseFraming(const v2::ResponseHead& response, bool headRequest, bool keepAlive,
+                              unsigned visitorVersion) {
+    const int status = response.status;
+    ResponseFraming framing{.length = contentLength(response.headers), .keepAlive = keepAlive};
+    if (headRequest || status < 200 || status == 204 || status == 304) {
+        framing.body = BodyFraming::None;
+        if (!headRequest) {
+            framing.length.reset();  // no body, and no length to announce for one
+        }
+    } else if (framing.length) {
+        framing.body = BodyFraming::ContentLength;
+    } else if (visitorVersion >= 11) {
+        framing.body = BodyFraming::Chunked;
+    } else {
+        framing.body = BodyFraming::Close;
+        framing.keepAlive = false;
+    }
+    return framing;
+}
+
+std::string responseHeadText(const v2::ResponseHead& response, const ResponseFraming& framing) {
+    const auto known = http::obsolete_reason(static_cast<http::status>(response.status));
+    // An unknown code gets an empty reason phrase, which HTTP allows, not Beast's placeholder.
+    const std::string_view reason =
+        known.starts_with('<') ? std::string_view() : std::string_view(known.data(), known.size());
+    std::string text = fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason);
+    for (const auto& [name, value] : response.headers) {
+        if (passes(name, value) && name != "content-length") {
+            text += name;
+            text += ": ";
+            text += value;
+            text += "\r\n";
+        }
+    }
+    if (framing.length) {
+        text += fmt::format("content-length: {}\r\n", *framing.length);
+    } else if (framing.body == BodyFraming::Chunked) {
+        text += "transfer-encoding: chunked\r\n";
+    }
+    if (!framing.keepAlive) {
+        text += "connection: close\r\n";
+    }
+    text += "\r\n";
+    return text;
+}
+
+std::string chunkSizeLine(std::uint64_t size) {
+    return fmt::format("{:x}\r\n", size);
+}
+
+std::string lastChunk(const v2::HeaderList& trailers) {
+    std::string text = "0\r\n";
+    for (const auto& [name, value] : trailers) {
+        if (passes(name, value) && name != "content-length" && name != "transfer-encoding") {
+            text += name;
+            text += ": ";
+            text += value;
+            text += "\r\n";
+        }
+    }
+    text += "\r\n";
+    return text;
+}
+
+}  // namespace nexus::server
