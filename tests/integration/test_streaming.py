@@ -106,6 +106,62 @@ class StreamingTest(RelayTestCase):
         sock.close()
         self.assertLess(max(delays), 0.05, f"event delays {delays}")
 
+    def test_trailers_of_a_chunked_response_reach_the_visitor(self):
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port, f"GET /trailers HTTP/1.1\r\nHost: {self.host}\r\n\r\n")
+        self.assertIn(" 200 ", status)
+        self.assertEqual(headers.get("transfer-encoding"), "chunked")
+        body = b""
+        while True:
+            size = int(reader.readline().strip(), 16)
+            if size == 0:
+                break
+            body += reader.read(size)
+            self.assertEqual(reader.readline(), b"\r\n")
+        trailers = {}
+        while True:
+            line = reader.readline().decode()
+            if line == "\r\n":
+                break
+            name, _, value = line.partition(":")
+            trailers[name.strip().lower()] = value.strip()
+        sock.close()
+        self.assertEqual(body, b"first piece;second piece")
+        self.assertEqual(trailers, {"x-checksum": hashlib.sha256(body).hexdigest(),
+                                    "server-timing": "db;dur=53"})
+
+    def test_head_204_and_304_have_no_body_and_keep_the_connection(self):
+        sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=10)
+        reader = sock.makefile("rb")
+        requests = [("HEAD", "/stream?n=1000", 200, "1000"),
+                    ("GET", "/status?code=204", 204, None),
+                    ("GET", "/status?code=304", 304, None),
+                    ("GET", "/small", 200, "2")]
+        for method, path, code, length in requests:
+            sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+            status = reader.readline().decode()
+            self.assertIn(f" {code} ", status, f"{method} {path}")
+            headers = {}
+            while (line := reader.readline().decode().strip()):
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            self.assertEqual(headers.get("content-length"), length, f"{method} {path}")
+            self.assertNotIn("transfer-encoding", headers)
+            if code == 304:
+                self.assertEqual(headers.get("etag"), '"v1"')
+        # Only the last answer had a body: had any other carried one, it would show here.
+        self.assertEqual(reader.read(2), b"ok")
+        sock.close()
+
+    def test_http10_visitor_gets_an_unknown_length_body_delimited_by_the_close(self):
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port, f"GET /trailers HTTP/1.0\r\nHost: {self.host}\r\n\r\n")
+        self.assertIn(" 200 ", status)
+        self.assertNotIn("transfer-encoding", headers)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(reader.read(), b"first piece;second piece")  # read() ends at the close
+        sock.close()
+
     def test_websocket_messages_echo_through_the_tunnel(self):
         import websockets
         echo = EchoWebSocketServer()

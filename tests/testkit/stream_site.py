@@ -59,6 +59,24 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(gap)
             self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/trailers":
+            # A chunked body whose checksum is only known at the end: a trailer field.
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Checksum, Server-Timing")
+            self.end_headers()
+            digest = hashlib.sha256()
+            for piece in (b"first piece;", b"second piece"):
+                digest.update(piece)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\nX-Checksum: %s\r\nServer-Timing: db;dur=53\r\n\r\n"
+                             % digest.hexdigest().encode())
+        elif url.path == "/status":
+            # 204 and 304 never have a body, whatever an app claims in its head.
+            self.send_response(int(query["code"][0]))
+            self.send_header("Content-Length", "5")
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
         elif url.path == "/small":
             self.send_response(200)
             self.send_header("Content-Length", "2")
@@ -66,6 +84,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"ok")
         else:
             self.send_error(404)
+
+    def do_HEAD(self):
+        url = urlsplit(self.path)
+        n = int(parse_qs(url.query).get("n", ["0"])[0])
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
 
     def do_POST(self):
         digest, total = hashlib.sha256(), 0
