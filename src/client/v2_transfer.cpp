@@ -24,7 +24,7 @@ namespace {
 constexpr std::size_t kChunkSize = 256 * 1024;  // one full DATA frame
 constexpr std::size_t kPipeChunkSize = 64 * 1024;
 // Socket reads straight into a frame: about what loopback and LAN reads return at once.
-constexpr std::size_t kDirectRead = 128 * 1024;
+constexpr std::size_t kDirectRead = 64 * 1024;
 }  // namespace
 
 // The request line and headers; the body (if any) follows through the same serializer.

@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 namespace {
 // One write carries at most this much body: enough to amortise the system call, small enough
 // that the window granted back as the bytes leave keeps the instance sending.
-constexpr std::size_t kMaxWriteBytes = 512 * 1024;
+constexpr std::size_t kMaxWriteBytes = 128 * 1024;
 constexpr std::string_view kCrlf = "\r\n";
 }  // namespace
 

@@ -31,6 +31,8 @@ def expected_sha256(n):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Head and body are separate writes: with Nagle on, the body would wait for a delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -159,3 +161,12 @@ class EchoWebSocketServer:
 
         threading.Thread(target=lambda: asyncio.run(main()), daemon=True).start()
         self._ready.wait(10)
+
+
+if __name__ == "__main__":
+    # As its own process (python3 stream_site.py): prints the port, serves until killed, so a
+    # test's own threads never compete with the site for one interpreter lock.
+    import sys
+    site = StreamSite()
+    print(site.port, flush=True)
+    sys.stdin.read()  # until the test closes our stdin or kills us

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Flow control keeps streams apart: a download whose visitor stops reading fills its own
+window and stops there; it holds up no other request on the tunnel and no memory grows. (The
+latency side, small requests during a full-speed 1 GiB download, is measured by
+bench/fairness.py.)"""
+
+import socket
+import time
+import unittest
+
+from harness import DOMAIN, RelayTestCase
+from stream_site import StreamSite
+
+RSS_LIMIT_KIB = 64 * 1024
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class FairnessTest(RelayTestCase):
+    def setUp(self):
+        super().setUp()
+        self.relay = self.start_relay()
+        self.site = StreamSite()
+        token = self.add_slug("demo")
+        self.agent = self.start_agent("demo", token, self.site.port, self.relay.tcp_port)
+        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
+        self.host = f"demo.{DOMAIN}"
+
+    def small_request_seconds(self):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.relay.http_port, timeout=10)
+        start = time.perf_counter()
+        conn.request("GET", "/small", headers={"Host": self.host})
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = time.perf_counter() - start
+        conn.close()
+        self.assertEqual((response.status, body), (200, b"ok"))
+        return elapsed
+
+    def test_a_download_nobody_reads_holds_up_no_other_request(self):
+        stalled = []
+        for _ in range(3):  # three visitors that ask for 1 GiB and never read a byte
+            sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=10)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock.sendall(f"GET /stream?n={1 << 30} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+            stalled.append(sock)
+        self.addCleanup(lambda: [s.close() for s in stalled])
+        self.agent.wait_for(r"Forwarding GET /stream → HTTP 200", occurrences=3)
+        time.sleep(1.0)  # every window along the way fills up
+        relay_before, agent_before = rss_kib(self.relay.pid), rss_kib(self.agent.pid)
+        durations = [self.small_request_seconds() for _ in range(50)]
+        time.sleep(1.0)
+        # Nothing is buffered beyond the windows: memory stays where it was.
+        self.assertLess(rss_kib(self.relay.pid), relay_before + 8 * 1024, "relay RSS grew")
+        self.assertLess(rss_kib(self.agent.pid), agent_before + 8 * 1024, "agent RSS grew")
+        self.assertLess(rss_kib(self.relay.pid), RSS_LIMIT_KIB)
+        self.assertLess(rss_kib(self.agent.pid), RSS_LIMIT_KIB)
+        self.assertLess(max(durations), 0.5, f"slowest small request {max(durations):.3f}s")
+        # The stalled downloads are still alive and resume when their visitors read.
+        received = 0
+        stalled[0].settimeout(10)
+        while received < 8 << 20:
+            data = stalled[0].recv(1 << 20)
+            self.assertTrue(data, "the stalled download was cut")
+            received += len(data)
+
+
+if __name__ == "__main__":
+    unittest.main()
