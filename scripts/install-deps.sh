@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest
   postgresql python3 python3-websockets curl clang-format openssl
+  chromium  # tests/integration/test_browser.py: a real browser through the relay
 )
 
 missing=()

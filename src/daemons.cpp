@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 
 namespace nexus {
@@ -38,6 +40,20 @@ void stopOnSignals(asio::signal_set& signals, asio::io_context& io, Logger& log,
         }
     });
 }
+// Every visitor, stream and WebSocket holds descriptors; the usual soft limit of 1024 would
+// refuse connections long before memory or CPU run short. The hard limit is the
+// administrator's (LimitNOFILE= in the unit); up to it is ours to take.
+void raiseDescriptorLimit(Logger& log) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) {
+        return;
+    }
+    const rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        log.debug(fmt::format("Open file limit raised from {} to {}", before, limit.rlim_cur));
+    }
+}
 }  // namespace
 
 std::string describeDirectory(const DirectoryLocation& where) {
@@ -47,6 +63,7 @@ std::string describeDirectory(const DirectoryLocation& where) {
 int runServer(const server::ServerConfig& config, const DirectoryLocation& where) {
     StderrLogger log(logLevelFromEnvironment());
     std::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit(log);
     auto directory = openDirectory(where);
     if (!directory) {
         log.error(fmt::format("Failed to open the directory ({}): {}", describeDirectory(where),
@@ -75,6 +92,7 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
 int runClient(const client::AgentConfig& config) {
     StderrLogger log(logLevelFromEnvironment());
     std::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit(log);
     asio::io_context io(1);
     log.info(fmt::format("nexus-relay client {} starting", NEXUS_VERSION));
     log.info(fmt::format("  Server : {}", config.serverText));

@@ -193,7 +193,7 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
             break;
         }
         if (auto* request = std::get_if<v1::Request>(&*message)) {
-            if (inFlight_ >= config_.maxInFlight) {
+            if (inFlight_ >= config_.maxInFlightV1) {
                 connection->send(v1::encode(
                     agentError(request->id, 503, "Too many requests in flight on this agent")));
                 continue;

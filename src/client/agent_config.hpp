@@ -37,8 +37,13 @@ struct AgentConfig {
     /// --protocol auto: offer v2 in `register` and use it when the relay agrees; false
     /// (--protocol v1) never offers it.
     bool offerV2 = true;
-    std::size_t maxInFlight = 256;
-    std::size_t maxIdleLocalConnections = 32;
+    /// v2 streams (open WebSockets included) at a time; the relay's default is the same.
+    std::size_t maxInFlight = 4096;
+    /// v1 requests at a time: each holds its whole body in memory.
+    std::size_t maxInFlightV1 = 256;
+    /// Half the streams in flight: below the usual concurrency, connections would be opened
+    /// and closed for every request.
+    std::size_t maxIdleLocalConnections = 128;
 };
 
 }  // namespace nexus::client

@@ -22,7 +22,8 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t kChunkSize = 256 * 1024;  // one full DATA frame
-constexpr std::size_t kPipeChunkSize = 64 * 1024;
+// Small: an open WebSocket keeps it for its whole life, and there may be thousands.
+constexpr std::size_t kPipeChunkSize = 16 * 1024;
 // Socket reads straight into a frame: about what loopback and LAN reads return at once.
 constexpr std::size_t kDirectRead = 64 * 1024;
 }  // namespace
@@ -86,8 +87,8 @@ asio::awaitable<bool> V2Exchange::upload() {
 
 asio::awaitable<bool> V2Exchange::download() {
     // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call:
-    // without room, a large body would cross in 512-byte DATA frames.
-    buffer_.reserve(64 * 1024);
+    // room for a head and a small body here, more once a body turns out large (readBody).
+    buffer_.reserve(16 * 1024);
     for (;;) {
         parser_.emplace();
         parser_->header_limit(64 * 1024);
@@ -234,6 +235,9 @@ asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
 asio::awaitable<std::size_t> V2Exchange::readBody(ErrorCode& ec) {
     if (!chunk_) {
         const auto length = parser_->content_length();
+        if (!length || *length > 16 * 1024) {
+            buffer_.reserve(64 * 1024);  // without room, a large body would cross in small frames
+        }
         chunkSize_ =
             length ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*length, 1, kChunkSize))
                    : kChunkSize;
@@ -282,12 +286,13 @@ asio::awaitable<bool> V2Exchange::pipeDown() {
             co_return false;
         }
     }
-    std::vector<char> chunk(kPipeChunkSize);
+    const auto chunk = std::make_unique_for_overwrite<char[]>(kPipeChunkSize);
     for (;;) {
         local_->expires_after(c_.limits.pipeIdleTimeout);
-        auto [ec, n] = co_await local_->async_read_some(asio::buffer(chunk), kTuple);
-        if (n > 0 && !co_await stream_->write(std::string_view(chunk.data(), n),
-                                              c_.limits.pipeIdleTimeout)) {
+        auto [ec, n] =
+            co_await local_->async_read_some(asio::buffer(chunk.get(), kPipeChunkSize), kTuple);
+        if (n > 0 &&
+            !co_await stream_->write(std::string_view(chunk.get(), n), c_.limits.pipeIdleTimeout)) {
             abandon(v2::ResetCode::Timeout);
             co_return false;
         }

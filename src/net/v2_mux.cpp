@@ -48,8 +48,9 @@ bool V2Stream::grantSend(std::int64_t bytes) {
     return sendWindow_ <= static_cast<std::int64_t>(v2::kMaxWindow);
 }
 
-void V2Stream::peerReset() {
+void V2Stream::peerReset(std::optional<v2::ResetCode> code) {
     reset_ = true;
+    peerResetCode_ = code;
     discardInbound();
     readSignal_.notify();
     writeSignal_.notify();
@@ -428,13 +429,18 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
             }
             return {};
         }
-        case v2::FrameType::Reset:
+        case v2::FrameType::Reset: {
+            auto code = v2::decodeReset(frame.payload);
+            if (!code) {
+                return code.error();
+            }
             if (stream != nullptr) {
-                stream->peerReset();
+                stream->peerReset(*code);
                 streams_.erase(found);
                 closeIfDrained();
             }
             return {};
+        }
         case v2::FrameType::Ping: {
             auto opaque = v2::decodePing(frame.payload);
             if (!opaque) {

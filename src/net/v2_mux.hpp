@@ -68,6 +68,8 @@ public:
     void reset(v2::ResetCode code);
 
     bool wasReset() const { return reset_; }
+    /// The code of the peer's RESET, if the peer reset the stream.
+    std::optional<v2::ResetCode> peerResetCode() const { return peerResetCode_; }
     bool finished() const { return sentEnd_; }
     bool peerEnded() const { return peerEnded_ && inbound_.empty(); }
     bool hasInbound() const { return !inbound_.empty(); }
@@ -77,7 +79,7 @@ private:
     void deliverHead(v2::ResponseHead head);
     bool deliverData(std::string payload, bool end);  // false: window overrun
     bool grantSend(std::int64_t bytes);               // false: window above kMaxWindow
-    void peerReset();
+    void peerReset(std::optional<v2::ResetCode> code = std::nullopt);
     void discardInbound();  // unread bytes go back to the connection window
     std::string take();     // the first inbound chunk, its window granted back
     asio::awaitable<bool> waitForWindow(std::chrono::steady_clock::duration idle);
@@ -100,6 +102,7 @@ private:
     bool peerEnded_ = false;
     bool sentEnd_ = false;
     bool reset_ = false;
+    std::optional<v2::ResetCode> peerResetCode_;
 };
 
 class V2Mux : public std::enable_shared_from_this<V2Mux> {

@@ -279,7 +279,11 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     } else {
         const std::string why =
             reason == makeError(Errc::Timeout)
-                ? fmt::format("no traffic in {}s", context_.config.heartbeatTimeout.count())
+                ? fmt::format("no traffic in {}s",
+                              v2Tunnel ? std::chrono::duration_cast<std::chrono::seconds>(
+                                             protocol::v2::kPeerTimeout)
+                                             .count()
+                                       : context_.config.heartbeatTimeout.count())
             : reason == asio::error::eof ? "agent closed the connection"
                                          : reason.message();
         log.info(fmt::format("Tunnel gone: slug \"{}\" from {} ({}){}", info.slug, peer, why,

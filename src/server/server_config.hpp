@@ -41,9 +41,13 @@ struct ServerConfig {
     /// Offer protocol v2 (streams, flow control) to agents that ask for it.
     bool offerV2 = true;
 
-    std::size_t maxUnauthenticated = 512;              ///< connections not yet registered, in total
-    std::size_t maxUnauthenticatedPerIp = 16;          ///< ... and from one address
-    std::size_t maxInFlightPerTunnel = 256;            ///< visitor requests waiting on one agent
+    std::size_t maxUnauthenticated = 512;      ///< connections not yet registered, in total
+    std::size_t maxUnauthenticatedPerIp = 16;  ///< ... and from one address
+    /// v2 streams (open WebSockets included) on one agent at a time; their buffers are bound
+    /// by the connection window, not by their number.
+    std::size_t maxInFlightPerTunnel = 4096;
+    /// v1 requests waiting on one agent: each may hold a whole body in memory.
+    std::size_t maxPendingV1PerTunnel = 256;
     std::size_t maxQueuedBytesPerTunnel = 64U << 20U;  ///< frames waiting to be written
 };
 

@@ -104,7 +104,7 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     const bool head = exchange.parser.get().method() == http::verb::head;
     const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
     const bool earlyKeepAlive = exchange.keepAliveWithoutBody();
-    if (!connection_->isOpen() || pending_.size() >= context_.config.maxInFlightPerTunnel ||
+    if (!connection_->isOpen() || pending_.size() >= context_.config.maxPendingV1PerTunnel ||
         connection_->queuedBytes() >= context_.config.maxQueuedBytesPerTunnel) {
         co_return co_await writeText(exchange.stream, 503, unavailable, earlyKeepAlive);
     }

@@ -66,6 +66,23 @@ v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool
     return head;
 }
 
+// The relay's own answer when a stream ends before its RESPONSE (docs/protocol.md §4.6).
+std::pair<int, std::string> failureBeforeHead(const net::V2Stream& stream, const std::string& slug,
+                                              bool tunnelOpen) {
+    const auto unavailable = fmt::format("Relay for '{}' is unavailable", slug);
+    if (!tunnelOpen) {
+        return {503, unavailable};
+    }
+    const auto code = stream.peerResetCode();
+    if (!code || *code == v2::ResetCode::Timeout) {
+        return {504, "Relay client did not respond in time"};  // no answer, or the agent's timeout
+    }
+    if (*code == v2::ResetCode::Refused) {
+        return {503, unavailable};  // not processed: the visitor may retry
+    }
+    return {502, "Local server unreachable"};
+}
+
 }  // namespace
 
 asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
@@ -115,11 +132,12 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
     parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
     // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call.
     exchange.buffer.reserve(64 * 1024);
-    std::vector<char> buffer(64 * 1024);
+    const std::size_t size = 64 * 1024;
+    const auto buffer = std::make_unique_for_overwrite<char[]>(size);
     bool ok = true;
     while (!parser.is_done() && !stream->wasReset()) {
-        parser.get().body().data = buffer.data();
-        parser.get().body().size = buffer.size();
+        parser.get().body().data = buffer.get();
+        parser.get().body().size = size;
         exchange.stream.expires_after(kIdleTimeout);
         auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
                                                  asio::as_tuple(asio::use_awaitable));
@@ -127,9 +145,8 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
             ok = false;
             break;
         }
-        const std::size_t got = buffer.size() - parser.get().body().size;
-        if (got > 0 &&
-            !co_await stream->write(std::string_view(buffer.data(), got), kIdleTimeout)) {
+        const std::size_t got = size - parser.get().body().size;
+        if (got > 0 && !co_await stream->write(std::string_view(buffer.get(), got), kIdleTimeout)) {
             ok = false;
             break;
         }
@@ -149,12 +166,9 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
                                          const std::string& webSocketKey) {
     auto response = co_await stream->responseHead(kHeadTimeout);
     if (!response) {
-        const bool gone = !mux_->isOpen();
+        const auto [status, text] = failureBeforeHead(*stream, info().slug, mux_->isOpen());
         stream->reset(v2::ResetCode::Timeout);
-        const std::string text = gone ? fmt::format("Relay for '{}' is unavailable", info().slug)
-                                      : std::string("Relay client did not respond in time");
-        co_return co_await writeText(exchange.stream, gone ? 503 : 504, text,
-                                     keepAlive && uploadDone);
+        co_return co_await writeText(exchange.stream, status, text, keepAlive && uploadDone);
     }
     if (response->status == 101) {
         co_return co_await pipe(exchange, stream, *response, webSocketKey);
@@ -245,12 +259,13 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
             co_return false;
         }
     }
-    std::vector<char> buffer(64 * 1024);
+    // Small: an open WebSocket keeps it for its whole life, and there may be thousands.
+    const std::size_t size = 16 * 1024;
+    const auto buffer = std::make_unique_for_overwrite<char[]>(size);
     for (;;) {
         auto [ec, n] = co_await exchange.stream.socket().async_read_some(
-            asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
-        if (n > 0 &&
-            !co_await stream->write(std::string_view(buffer.data(), n), kPipeIdleTimeout)) {
+            asio::buffer(buffer.get(), size), asio::as_tuple(asio::use_awaitable));
+        if (n > 0 && !co_await stream->write(std::string_view(buffer.get(), n), kPipeIdleTimeout)) {
             co_return false;
         }
         if (ec) {
