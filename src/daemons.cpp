@@ -71,6 +71,7 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
         return 1;
     }
     asio::io_context io(1);
+    log.batchOn(io.get_executor());
     server::DirectoryWorker worker(io.get_executor(), std::move(*directory));
     log.info(fmt::format("Starting nexus-relay server {}", NEXUS_VERSION));
     log.info(fmt::format("  Domain     : {} (main slug {} → {})", config.domain, config.mainSlug,
@@ -94,6 +95,7 @@ int runClient(const client::AgentConfig& config) {
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(log);
     asio::io_context io(1);
+    log.batchOn(io.get_executor());
     log.info(fmt::format("nexus-relay client {} starting", NEXUS_VERSION));
     log.info(fmt::format("  Server : {}", config.serverText));
     log.info(fmt::format("  Slug   : {}", config.slug));

@@ -2,11 +2,16 @@
 // StderrLogger.
 #include "stderr_logger.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 
 namespace nexus {
+
+namespace {
+constexpr std::size_t kMaxPending = 64 * 1024;
+}  // namespace
 
 void StderrLogger::write(LogLevel level, std::string_view message,
                          std::initializer_list<LogField> /*fields*/) {
@@ -14,13 +19,29 @@ void StderrLogger::write(LogLevel level, std::string_view message,
         return;
     }
     static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
-    std::string line = kNames[static_cast<int>(level)];
-    line += ' ';
-    line += message;
-    line += '\n';
-    // One write per line, so lines from concurrent sessions never interleave mid-line.
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    pending_ += kNames[static_cast<int>(level)];
+    pending_ += ' ';
+    pending_ += message;
+    pending_ += '\n';
+    if (!executor_ || level >= LogLevel::Warning || pending_.size() >= kMaxPending) {
+        flush();
+    } else if (!flushPosted_) {
+        flushPosted_ = true;
+        boost::asio::post(*executor_, [this] {
+            flushPosted_ = false;
+            flush();
+        });
+    }
+}
+
+void StderrLogger::flush() {
+    if (pending_.empty()) {
+        return;
+    }
+    // Whole lines in one write, so lines never interleave mid-line with another writer.
+    std::fwrite(pending_.data(), 1, pending_.size(), stderr);
     std::fflush(stderr);
+    pending_.clear();
 }
 
 LogLevel logLevelFromEnvironment() {

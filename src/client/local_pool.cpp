@@ -13,12 +13,16 @@ namespace asio = boost::asio;
 LocalPool::LocalPool(asio::any_io_executor executor, const AgentConfig& config)
     : executor_(std::move(executor)), config_(config) {}
 
-asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(bool& reused) {
+asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(
+    bool& reused, std::chrono::steady_clock::duration* idleFor) {
     if (!idle_.empty()) {
-        auto stream = std::move(idle_.back());
+        auto idle = std::move(idle_.back());
         idle_.pop_back();
         reused = true;
-        co_return std::move(stream);
+        if (idleFor != nullptr) {
+            *idleFor = std::chrono::steady_clock::now() - idle.since;
+        }
+        co_return std::move(idle.stream);
     }
     reused = false;
     const net::HostPort local{config_.localHost, config_.localPort};
@@ -33,7 +37,7 @@ asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(
 
 void LocalPool::checkin(std::unique_ptr<Stream> stream) {
     if (idle_.size() < config_.maxIdleLocalConnections) {
-        idle_.push_back(std::move(stream));
+        idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
     }
 }
 

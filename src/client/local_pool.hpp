@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -20,8 +21,10 @@ public:
 
     LocalPool(boost::asio::any_io_executor executor, const AgentConfig& config);
 
-    /// An idle pooled connection (reused = true), else a new one (5 s connect timeout).
-    boost::asio::awaitable<Result<std::unique_ptr<Stream>>> checkout(bool& reused);
+    /// An idle pooled connection (reused = true, `idleFor` = how long it sat in the pool),
+    /// else a new one (5 s connect timeout).
+    boost::asio::awaitable<Result<std::unique_ptr<Stream>>> checkout(
+        bool& reused, std::chrono::steady_clock::duration* idleFor = nullptr);
 
     /// Keeps a connection whose last exchange ended cleanly, up to maxIdleLocalConnections.
     void checkin(std::unique_ptr<Stream> stream);
@@ -35,7 +38,11 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     const AgentConfig& config_;
-    std::vector<std::unique_ptr<Stream>> idle_;
+    struct Idle {
+        std::unique_ptr<Stream> stream;
+        std::chrono::steady_clock::time_point since;
+    };
+    std::vector<Idle> idle_;
 };
 
 }  // namespace nexus::client
