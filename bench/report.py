@@ -98,9 +98,9 @@ def main():
       "relative numbers, not capacity planning.")
     w("")
     w("Every contestant forwards to the same origin: nginx (1 worker) serving a 1 KiB file "
-      "(`/small`), a 10 MiB file (`/big`) and a POST sink (`/upload`, "
-      "`client_max_body_size 20m`; nginx's mirror module reads the whole body into memory before "
-      "the `200 ok` goes out — a bare `return 200` answers before the body has arrived, which "
+      "(`/small`), a 1 GiB file (`/big`) and a POST sink (`/upload`, "
+      "`client_max_body_size 0`; nginx's mirror module reads the whole body (into a temporary "
+      "file) before the `200 ok` goes out — a bare `return 200` answers before the body has arrived, which "
       "breaks the timing). "
       "Visitors always send `Host: bench.nexusnode.app`.")
     w("")
@@ -108,8 +108,9 @@ def main():
     w("")
     w(f"wrk {meta['duration_s']} s per test, `--latency`, `--timeout 30s`. "
       "*1c*: 1 thread, 1 connection; *64c*: 2 threads, 64 connections (both keep-alive). "
-      "Download: wrk, 1 connection, GET `/big` (10 MiB) repeatedly; upload: wrk, 1 connection, "
-      "POST of a 10 MiB body to `/upload` repeatedly. MB = 10^6 bytes.")
+      "Download: wrk, 1 connection, GET `/big` (1 GiB) repeatedly; upload: wrk, 1 connection, "
+      "POST of a 1 GiB body to `/upload` repeatedly (a transfer still running at the end "
+      "counts with the bytes it moved). MB = 10^6 bytes.")
     w("")
     w("| | small GET 1c req/s | 1c p50 ms | 1c p99 ms | small GET 64c req/s | 64c p50 ms "
       "| 64c p99 ms | download MB/s | upload MB/s | errors | others' CPU % |")
@@ -180,11 +181,8 @@ def main():
     w("")
     w("**1 GiB transfers.** The deployed v1 protocol carries a whole request or response body "
       "in one JSON frame of at most 16 MiB (≈ 12 MiB of body once base64-encoded), so a 1 GiB "
-      "download or upload through the v1 relay is impossible (it answers 413 / 502). Every "
-      "contestant therefore moves 10 MiB bodies, repeated for the test's duration, and the "
-      "*per GiB* CPU figures are extrapolated from those. Real 1 GiB figures await the streaming "
-      "protocol (v2); the *v2 WIP* rows, when present, measure the unfinished v2 of the build "
-      "directory at the time of the run, with the same 10 MiB bodies.")
+      "download or upload through the v1 relay is impossible (it answers 413 / 502): the v1 rows "
+      "have no transfer figures. Protocol v2 streams bodies of any size.")
     w("")
     w("**TCP tunnels are a lower bound.** bore, rathole and ssh -R forward raw TCP: they never "
       "parse HTTP and cannot route by Host name, so one port serves one site. They show what "
@@ -294,7 +292,7 @@ def plot(names, wrk, idle, meta, out_png):
     ax.legend(fontsize=8)
 
     ax = axes[1][1]
-    for k, (test, lab) in enumerate([("download", "download 10 MiB"), ("upload", "upload 10 MiB")]):
+    for k, (test, lab) in enumerate([("download", "download 1 GiB"), ("upload", "upload 1 GiB")]):
         vals = [val(n, test, mbps) for n in names]
         b = ax.bar([x + (k - 0.5) * 0.38 for x in xs], vals, 0.38, label=lab)
         for rect, v in zip(b, vals):

@@ -58,7 +58,9 @@ RELAY_BIN=${NEXUS_RELAY_BIN:-$ROOT/build/src/nexus-relay}
 PY=/usr/bin/python3
 CLK_TCK=$(getconf CLK_TCK)
 SMALL_SIZE=1024
-BIG_SIZE=$((10 * 1024 * 1024))
+MEDIUM_SIZE=$((1024 * 1024))                       # serves correctly? (every contestant)
+BIG_SIZE=$((${BENCH_BIG_MIB:-1024} * 1024 * 1024))  # the download / upload tests: 1 GiB
+V1_MAX_BODY=$((12 * 1024 * 1024))                  # v1 carries a body in one 16 MiB JSON frame
 HOST_HDR="bench.nexusnode.app"
 T=$(mktemp -d /tmp/nexus-bench.XXXXXX)
 chmod 755 "$T"
@@ -277,9 +279,9 @@ measure() {  # measure NAME BASE_URL: the four tests against BASE_URL (/small, /
     sleep 1
     # Idle: the tunnel is up and has carried one small request, nothing big yet.
     idle_s=$(rss_kb $SERVER_PIDS); idle_c=$(rss_kb $CLIENT_PIDS)
-    if ! wait_http "$base/big" "$BIG_SIZE" 30; then
-        LOG "$name: did not serve the 10 MiB file correctly; skipped"
-        note "$name" skipped "started, but did not serve the 10 MiB file correctly (see log)"
+    if ! wait_http "$base/medium" "$MEDIUM_SIZE" 30; then
+        LOG "$name: did not serve the 1 MiB file correctly; skipped"
+        note "$name" skipped "started, but did not serve the 1 MiB file correctly (see log)"
         return 0
     fi
     # Wait (at most 30 s, within the run's --wait-quiet budget) until others leave the CPUs alone.
@@ -294,8 +296,12 @@ measure() {  # measure NAME BASE_URL: the four tests against BASE_URL (/small, /
     WRK_JSON=/dev/null timeout 10 wrk -t1 -c4 -d1s -H "Host: $HOST_HDR" "$base/small" >/dev/null 2>&1 || true
     run_wrk "$name" small-c1 1 1 "$base/small"
     run_wrk "$name" small-c64 2 64 "$base/small"
-    run_wrk "$name" download 1 1 "$base/big"
-    run_wrk "$name" upload 1 1 "$base/upload" "$T/www/big"
+    if [[ ${4:-} == v1 ]] && ((BIG_SIZE > V1_MAX_BODY)); then
+        LOG "$name: protocol v1 cannot carry a $((BIG_SIZE >> 20)) MiB body; no transfer tests"
+    else
+        run_wrk "$name" download 1 1 "$base/big"
+        run_wrk "$name" upload 1 1 "$base/upload" "$T/www/big"
+    fi
     note "$name" included "$3"
 }
 
@@ -344,6 +350,7 @@ LOG "starting: load average $LOAD_START, network: $NETNS_NOTE"
 # ---- the origin: nginx, one worker -----------------------------------------------------------------
 mkdir -p "$T/www" "$T/nginx"
 head -c "$SMALL_SIZE" /dev/urandom | base64 -w0 | head -c "$SMALL_SIZE" >"$T/www/small"
+head -c "$MEDIUM_SIZE" /dev/urandom >"$T/www/medium"
 head -c "$BIG_SIZE" /dev/urandom >"$T/www/big"
 chmod 644 "$T/www/"*
 NGINX_PORT=$(free_port)
@@ -368,8 +375,8 @@ http {
     server {
         listen 127.0.0.1:$NGINX_PORT default_server;
         root $T/www;
-        client_max_body_size 20m;
-        client_body_buffer_size 16m;  # a 10 MiB body stays in memory: no temp file
+        client_max_body_size 0;
+        client_body_buffer_size 16m;  # a 1 GiB body goes to a temporary file (page cache)
         # Upload sink. A bare "return 200" answers before the body has arrived (and discards it
         # afterwards), which no client can time; the mirror module reads the whole body first,
         # then empty_gif refuses the POST with 405, turned into 200 "ok".
@@ -447,7 +454,7 @@ run_relay() {  # run_relay NAME plain|tls v1|v2
     if [[ $mode == tls ]]; then what+=", agent–relay leg over TLS 1.2+ (openssl-made CA, P-256 certificate)"
     else what+=", agent with --insecure-plaintext"; fi
     what+="${proto_flag:+, --protocol v1 on both ends}; the relay logged: ${reg:-nothing}"
-    measure "$name" "http://127.0.0.1:$http" "$what; visitors send Host: $HOST_HDR"
+    measure "$name" "http://127.0.0.1:$http" "$what; visitors send Host: $HOST_HDR" "$proto"
     stop_started "$agent" "$relay"
 }
 
