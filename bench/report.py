@@ -21,8 +21,8 @@ LABEL = {
     "direct": "nginx direct",
     "relay-plain": "nexus-relay v1 (plaintext)",
     "relay-tls": "nexus-relay v1 (TLS agent leg)",
-    "relay-v2-plain": "nexus-relay v2 WIP (plaintext)",
-    "relay-v2-tls": "nexus-relay v2 WIP (TLS agent leg)",
+    "relay-v2-plain": "nexus-relay v2 (plaintext)",
+    "relay-v2-tls": "nexus-relay v2 (TLS agent leg)",
     "bore": "bore",
     "rathole": "rathole",
     "ssh": "ssh -R",
@@ -33,8 +33,8 @@ SHORT = {
     "direct": "nginx\ndirect",
     "relay-plain": "relay\nv1\nplaintext",
     "relay-tls": "relay\nv1\nTLS",
-    "relay-v2-plain": "relay\nv2 WIP\nplaintext",
-    "relay-v2-tls": "relay\nv2 WIP\nTLS",
+    "relay-v2-plain": "relay\nv2\nplaintext",
+    "relay-v2-tls": "relay\nv2\nTLS",
     "ssh": "ssh -R",
 }
 GIB = 1024**3

@@ -227,10 +227,16 @@ run_wrk() {
     s0=$(cpu_ticks $SERVER_PIDS); c0=$(cpu_ticks $CLIENT_PIDS); n0=$(cpu_ticks "$NGINX_PID")
     m0=$(machine_ticks)
     sampler_start "$rss_file"
-    { time WRK_JSON="$json" WRK_BODY_FILE="$body" timeout $((DURATION + 40)) \
-        wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 30s --latency \
-        -H "Host: $HOST_HDR" -s "$HERE/wrk_report.lua" "$url" \
-        >"$T/logs/wrk-$name-$test.txt" 2>&1 || LOG "wrk $name/$test exited with $?"; } 2>"$T/wrk.time"
+    if [[ -n $body ]]; then  # uploads: curl (wrk cannot hold a 1 GiB body)
+        { time WRK_JSON="$json" timeout $((DURATION + 120)) \
+            "$PY" "$HERE/curl_upload.py" "$url" "$body" "$DURATION" "$HOST_HDR" \
+            >"$T/logs/wrk-$name-$test.txt" 2>&1 || LOG "upload $name/$test exited with $?"; } 2>"$T/wrk.time"
+    else
+        { time WRK_JSON="$json" timeout $((DURATION + 40)) \
+            wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 30s --latency \
+            -H "Host: $HOST_HDR" -s "$HERE/wrk_report.lua" "$url" \
+            >"$T/logs/wrk-$name-$test.txt" 2>&1 || LOG "wrk $name/$test exited with $?"; } 2>"$T/wrk.time"
+    fi
     sampler_stop
     m1=$(machine_ticks)
     s1=$(cpu_ticks $SERVER_PIDS); c1=$(cpu_ticks $CLIENT_PIDS); n1=$(cpu_ticks "$NGINX_PID")

@@ -8,9 +8,11 @@
 //   src/common/error.cpp -o v2_decoder_fuzz
 #include "protocol/v2_frames.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -92,21 +94,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) {
         return 0;
     }
-    // The first byte picks the chunk size, so splits inside headers and payloads get explored.
-    const std::size_t chunk = 1 + data[0];
+    // The first byte's low bits pick the chunk size, so splits inside headers and payloads get
+    // explored.
+    const std::size_t chunk = 1 + (data[0] & 0x7f);
     const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
 
     // The header decoder alone must agree with what FrameDecoder makes of the first frame.
-    const auto direct = decodeHeader(input);
+    const auto firstHeader = decodeHeader(input);
     bool first = true;
 
+    // The second bit reads large payloads the way FrameConnection does: straight into the
+    // frame (directRoom) instead of through append().
+    const bool direct = (data[0] & 0x80) != 0;
     FrameDecoder decoder;
-    for (std::size_t at = 0; at < input.size(); at += chunk) {
-        decoder.append(input.substr(at, chunk));
+    for (std::size_t at = 0; at < input.size();) {
+        auto room = direct ? decoder.directRoom(1024) : std::span<char>();
+        const std::string_view piece = input.substr(at, room.empty() ? chunk : room.size());
+        if (room.empty()) {
+            decoder.append(piece);
+        } else {
+            std::copy(piece.begin(), piece.end(), room.begin());
+            decoder.commitDirect(piece.size());
+        }
+        at += piece.size();
         for (;;) {
             auto frame = decoder.next();
             if (!frame) {
-                check(!first || (!direct && direct.error() == frame.error()));
+                check(!first || (!firstHeader && firstHeader.error() == frame.error()));
                 check(decoder.next().error() == frame.error());  // errors are sticky
                 return 0;
             }
@@ -115,8 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             }
             if (first) {
-                check(direct && direct->type == (*frame)->header.type &&
-                      direct->length == (*frame)->header.length);
+                check(firstHeader && firstHeader->type == (*frame)->header.type &&
+                      firstHeader->length == (*frame)->header.length);
                 first = false;
             }
             roundTrip(**frame);

@@ -50,6 +50,15 @@ def wait_until(predicate, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
+def memory_kib(pid, field="VmRSS"):
+    """A process's memory figure from /proc/PID/status in KiB: VmRSS now, VmHWM its peak."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def run_binary(*args, env=None, timeout=10) -> subprocess.CompletedProcess:
     return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout,
                           env=env, stdin=subprocess.DEVNULL)
@@ -340,6 +349,16 @@ class RelayTestCase(unittest.TestCase):
         if wait:
             agent.wait_registered()
         return agent
+
+    def stream_tunnel(self, slug="demo"):
+        """A relay, the streaming test app (tests/testkit/stream_site.py) and an agent on
+        protocol v2: (relay, site, agent, visitor Host)."""
+        from stream_site import StreamSite
+        relay = self.start_relay()
+        site = StreamSite()
+        agent = self.start_agent(slug, self.add_slug(slug), site.port, relay.tcp_port)
+        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \(v2\)')
+        return relay, site, agent, f"{slug}.{DOMAIN}"
 
     def tunnel(self, relay, slug="demo", *extra):
         """A slug in the directory, a sample site and a registered agent for it."""

@@ -9,29 +9,15 @@ import socket
 import time
 import unittest
 
-from harness import DOMAIN, RelayTestCase
-from stream_site import StreamSite
+from harness import RelayTestCase, memory_kib
 
 RSS_LIMIT_KIB = 64 * 1024
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class FairnessTest(RelayTestCase):
     def setUp(self):
         super().setUp()
-        self.relay = self.start_relay()
-        self.site = StreamSite()
-        token = self.add_slug("demo")
-        self.agent = self.start_agent("demo", token, self.site.port, self.relay.tcp_port)
-        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
-        self.host = f"demo.{DOMAIN}"
+        self.relay, self.site, self.agent, self.host = self.stream_tunnel()
 
     def small_request_seconds(self):
         import http.client
@@ -55,14 +41,14 @@ class FairnessTest(RelayTestCase):
         self.addCleanup(lambda: [s.close() for s in stalled])
         self.agent.wait_for(r"Forwarding GET /stream → HTTP 200", occurrences=3)
         time.sleep(1.0)  # every window along the way fills up
-        relay_before, agent_before = rss_kib(self.relay.pid), rss_kib(self.agent.pid)
+        relay_before, agent_before = memory_kib(self.relay.pid), memory_kib(self.agent.pid)
         durations = [self.small_request_seconds() for _ in range(50)]
         time.sleep(1.0)
         # Nothing is buffered beyond the windows: memory stays where it was.
-        self.assertLess(rss_kib(self.relay.pid), relay_before + 8 * 1024, "relay RSS grew")
-        self.assertLess(rss_kib(self.agent.pid), agent_before + 8 * 1024, "agent RSS grew")
-        self.assertLess(rss_kib(self.relay.pid), RSS_LIMIT_KIB)
-        self.assertLess(rss_kib(self.agent.pid), RSS_LIMIT_KIB)
+        self.assertLess(memory_kib(self.relay.pid), relay_before + 8 * 1024, "relay RSS grew")
+        self.assertLess(memory_kib(self.agent.pid), agent_before + 8 * 1024, "agent RSS grew")
+        self.assertLess(memory_kib(self.relay.pid), RSS_LIMIT_KIB)
+        self.assertLess(memory_kib(self.agent.pid), RSS_LIMIT_KIB)
         self.assertLess(max(durations), 0.5, f"slowest small request {max(durations):.3f}s")
         # The stalled downloads are still alive and resume when their visitors read.
         received = 0

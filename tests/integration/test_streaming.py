@@ -12,21 +12,13 @@ import sys
 import time
 import unittest
 
-from harness import DOMAIN, RelayTestCase
-from stream_site import EchoWebSocketServer, StreamSite, expected_sha256
+from harness import DOMAIN, RelayTestCase, memory_kib
+from stream_site import EchoWebSocketServer, expected_sha256
 
 # 5 GiB each way (v1 caps bodies near 12 MiB): about 35 s for both on a two-core machine.
 # NEXUS_STREAM_BYTES picks another size for a quick run.
 STREAM_BYTES = int(os.environ.get("NEXUS_STREAM_BYTES", str(5 << 30)))
 RSS_LIMIT_KIB = 64 * 1024
-
-
-def rss_peak_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 def raw_request(port, head, body_chunks=(), timeout=300):
@@ -50,15 +42,10 @@ def raw_request(port, head, body_chunks=(), timeout=300):
 class StreamingTest(RelayTestCase):
     def setUp(self):
         super().setUp()
-        self.relay = self.start_relay()
-        self.site = StreamSite()
-        token = self.add_slug("demo")
-        self.agent = self.start_agent("demo", token, self.site.port, self.relay.tcp_port)
-        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
-        self.host = f"demo.{DOMAIN}"
+        self.relay, self.site, self.agent, self.host = self.stream_tunnel()
 
     def assert_bounded_memory(self, what):
-        relay, agent = rss_peak_kib(self.relay.pid), rss_peak_kib(self.agent.pid)
+        relay, agent = memory_kib(self.relay.pid, "VmHWM"), memory_kib(self.agent.pid, "VmHWM")
         print(f"\n{what} of {STREAM_BYTES} bytes: peak RSS relay {relay} KiB, agent {agent} KiB",
               file=sys.stderr)
         self.assertLess(relay, RSS_LIMIT_KIB, "relay peak RSS")
