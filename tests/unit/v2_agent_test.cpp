@@ -130,6 +130,7 @@ struct Reply {
     std::string body;
     bool ended = false;  // the agent ended its direction cleanly
     bool reset = false;
+    v2::HeaderList trailers;
 };
 
 std::string header(const v2::HeaderList& headers, std::string_view name) {
@@ -183,6 +184,7 @@ asio::awaitable<void> relayExchange(std::shared_ptr<net::V2Mux> mux, v2::Request
         }
     }
     reply.ended = stream->peerEnded() && !stream->wasReset();
+    reply.trailers = stream->trailers();
     reply.reset = stream->wasReset();
 }
 
@@ -479,6 +481,27 @@ TEST_F(V2AgentTest, ChunkedResponsesCrossDechunkedWithoutHopByHopHeaders) {
     std::copy_if(reply.head->headers.begin(), reply.head->headers.end(), std::back_inserter(seen),
                  [](const auto& f) { return f.first == "set-cookie"; });
     EXPECT_EQ(seen, cookies) << "repeated names are kept, in order";
+}
+
+TEST_F(V2AgentTest, TrailersOfAChunkedResponseCrossAsATrailersFrame) {
+    handler_ = [](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        http::request<http::string_body> request;
+        auto [ec, n] = co_await http::async_read(*socket, buffer, request, kTuple);
+        if (ec) {
+            co_return;
+        }
+        static constexpr std::string_view kResponse =
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+            "5\r\nhello\r\n0\r\nX-Checksum: abc123\r\nConnection: close\r\n\r\n";
+        co_await asio::async_write(*socket, asio::buffer(kResponse), kTuple);
+    };
+    const Reply reply = fetch(get("/with-trailers"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.body, "hello");
+    EXPECT_TRUE(reply.ended);
+    const v2::HeaderList expected{{"x-checksum", "abc123"}};  // hop-by-hop ones never cross
+    EXPECT_EQ(reply.trailers, expected);
 }
 
 TEST_F(V2AgentTest, RequestHeadersReachTheLocalAppWithoutHopByHopOnes) {
