@@ -14,6 +14,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kGrantThreshold = v2::kInitialStreamWindow / 2;
 // A quarter of the connection window: small responses do not each cost the peer a wakeup.
 constexpr std::int64_t kConnectionGrantThreshold = v2::kInitialConnectionWindow / 4;
+// Bytes all streams together may hold unread before the connection window stops coming back
+// at once (see V2Mux::buffered): 64 stalled streams' worth of stream window.
+constexpr std::int64_t kBufferBudget = 16 * 1024 * 1024;
 }  // namespace
 
 V2Stream::V2Stream(V2Mux& mux, std::uint32_t id)
@@ -30,12 +33,18 @@ void V2Stream::deliverHead(v2::ResponseHead head) {
 }
 
 bool V2Stream::deliverData(std::string payload, bool end) {
-    receiveWindow_ -= static_cast<std::int64_t>(payload.size());
+    const auto size = static_cast<std::int64_t>(payload.size());
+    receiveWindow_ -= size;
     if (receiveWindow_ < 0) {
         return false;
     }
     if (!payload.empty()) {
         inbound_.push_back(std::move(payload));
+        std::string update;
+        mux_.buffered(size, update);
+        if (!update.empty()) {
+            mux_.sendFrame(std::move(update));
+        }
     }
     peerEnded_ = peerEnded_ || end;
     readSignal_.notify();
@@ -64,10 +73,9 @@ void V2Stream::discardInbound() {
         unread += static_cast<std::int64_t>(chunk.size());
     }
     inbound_.clear();
-    if (unread > 0) {
-        mux_.connectionReceiveWindow_ += unread;
-        std::string update;
-        v2::appendWindowUpdate(update, 0, static_cast<std::uint32_t>(unread));
+    std::string update;
+    mux_.consumed(unread, update);
+    if (!update.empty()) {
         mux_.sendFrame(std::move(update));
     }
 }
@@ -280,9 +288,32 @@ bool V2Mux::sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool en
     return sent;
 }
 
-void V2Mux::consumed(std::uint32_t bytes, std::string& frames) {
+// Connection window accounting. Every DATA byte received into a stream's buffer is credited
+// back to the sender exactly once: at once while the buffers of all streams together stay
+// within kBufferBudget, else when a reader takes it. A stream whose reader stalls therefore
+// holds its own stream window and nothing of the connection's: stalled downloads cannot freeze
+// the other streams of the tunnel until they hold the whole budget. (The invariant that makes
+// the arithmetic exact: owed_ <= max(0, buffered_ - kBufferBudget).)
+void V2Mux::buffered(std::int64_t bytes, std::string& frames) {
+    const std::int64_t within = std::clamp(kBufferBudget - buffered_, std::int64_t{0}, bytes);
+    buffered_ += bytes;
+    owed_ += bytes - within;
+    credit(within, frames);
+}
+
+void V2Mux::consumed(std::int64_t bytes, std::string& frames) {
+    buffered_ -= bytes;
+    const std::int64_t repaid = std::min(owed_, bytes);
+    owed_ -= repaid;
+    credit(repaid, frames);
+}
+
+void V2Mux::credit(std::int64_t bytes, std::string& frames) {
     connectionPendingGrant_ += bytes;
-    if (connectionPendingGrant_ >= kConnectionGrantThreshold) {
+    // Grants go out in batches, but never leave the sender short of window while we hold some.
+    const bool senderShort = connectionReceiveWindow_ < kConnectionGrantThreshold;
+    if (connectionPendingGrant_ > 0 &&
+        (connectionPendingGrant_ >= kConnectionGrantThreshold || senderShort)) {
         connectionReceiveWindow_ += connectionPendingGrant_;
         v2::appendWindowUpdate(frames, 0, static_cast<std::uint32_t>(connectionPendingGrant_));
         connectionPendingGrant_ = 0;

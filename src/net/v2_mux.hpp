@@ -134,7 +134,9 @@ public:
 private:
     friend class V2Stream;
     bool sendFrame(std::string frame) { return connection_->sendRaw(std::move(frame)); }
-    void consumed(std::uint32_t bytes, std::string& frames);
+    void buffered(std::int64_t bytes, std::string& frames);  // DATA went into a stream buffer
+    void consumed(std::int64_t bytes, std::string& frames);  // a reader took it (or dropped it)
+    void credit(std::int64_t bytes, std::string& frames);
     void release(std::uint32_t id);
     void closeIfDrained();
     ErrorCode dispatch(v2::Frame frame);
@@ -145,7 +147,9 @@ private:
     std::unordered_map<std::uint32_t, std::shared_ptr<V2Stream>> streams_;
     std::int64_t connectionSendWindow_ = v2::kInitialConnectionWindow;
     std::int64_t connectionReceiveWindow_ = v2::kInitialConnectionWindow;
-    std::int64_t connectionPendingGrant_ = 0;  ///< consumed, not yet granted back
+    std::int64_t connectionPendingGrant_ = 0;  ///< credited, not yet granted back
+    std::int64_t buffered_ = 0;  ///< DATA bytes in stream buffers, not yet taken by a reader
+    std::int64_t owed_ = 0;      ///< of those, bytes not credited back yet (over the budget)
     std::uint32_t nextStreamId_ = 1;
     std::uint32_t lastPeerStreamId_ = 0;
     OnRequest onRequest_;
