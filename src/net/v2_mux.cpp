@@ -11,7 +11,9 @@ namespace nexus::net {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-constexpr std::int64_t kGrantThreshold = v2::kInitialStreamWindow / 2;
+// How far a stream's receive window may grow when its reader keeps up (see V2Stream::take).
+constexpr std::int64_t kMaxStreamWindow = 4 * std::int64_t{v2::kInitialStreamWindow};
+constexpr std::int64_t kMaxGrownWindows = v2::kInitialConnectionWindow;
 // A quarter of the connection window: small responses do not each cost the peer a wakeup.
 constexpr std::int64_t kConnectionGrantThreshold = v2::kInitialConnectionWindow / 4;
 // Bytes all streams together may hold unread before the connection window stops coming back
@@ -122,12 +124,26 @@ std::string V2Stream::take() {
     // frame per chunk and make the sender cut ever smaller frames (silly window syndrome).
     // The peer cannot stall on it: while its window is short, the rest of it is queued here
     // for the consumer to take.
+    //
+    // The window grows with the reader: when a grant is due and the reader has already taken
+    // everything that arrived, the window, not the reader, is what limits the stream (on a
+    // long path one window per round trip), so the grant doubles it, up to kMaxStreamWindow.
+    // A reader that stalls never grows its window, and the growth of all streams together is
+    // capped (kMaxGrownWindows): readers that were fast and then stall (a visitor who pauses
+    // a video) can hold no more than that beyond their initial windows.
     const auto size = static_cast<std::uint32_t>(chunk.size());
     std::string frames;
     pendingGrant_ += size;
-    if (!peerEnded_ && pendingGrant_ >= kGrantThreshold) {
-        receiveWindow_ += pendingGrant_;
-        v2::appendWindowUpdate(frames, id_, static_cast<std::uint32_t>(pendingGrant_));
+    if (!peerEnded_ && pendingGrant_ >= windowTarget_ / 2) {
+        std::int64_t grant = pendingGrant_;
+        if (inbound_.empty() && windowTarget_ < kMaxStreamWindow &&
+            mux_.grownWindows_ + windowTarget_ <= kMaxGrownWindows) {
+            grant += windowTarget_;
+            mux_.grownWindows_ += windowTarget_;
+            windowTarget_ *= 2;
+        }
+        receiveWindow_ += grant;
+        v2::appendWindowUpdate(frames, id_, static_cast<std::uint32_t>(grant));
         pendingGrant_ = 0;
     }
     mux_.consumed(size, frames);
@@ -321,8 +337,15 @@ void V2Mux::credit(std::int64_t bytes, std::string& frames) {
 }
 
 void V2Mux::release(std::uint32_t id) {
-    streams_.erase(id);
+    if (const auto found = streams_.find(id); found != streams_.end()) {
+        forget(found);
+    }
     closeIfDrained();
+}
+
+void V2Mux::forget(Streams::iterator stream) {
+    grownWindows_ -= stream->second->windowTarget_ - v2::kInitialStreamWindow;  // back to the pool
+    streams_.erase(stream);
 }
 
 void V2Mux::closeIfDrained() {
@@ -467,7 +490,7 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
             }
             if (stream != nullptr) {
                 stream->peerReset(*code);
-                streams_.erase(found);
+                forget(found);
                 closeIfDrained();
             }
             return {};

@@ -99,6 +99,7 @@ private:
     std::int64_t receiveWindow_;     // bytes the peer may still send us
     std::int64_t sendWindow_;        // bytes we may still send
     std::int64_t pendingGrant_ = 0;  // consumed, not yet granted back to the peer
+    std::int64_t windowTarget_ = v2::kInitialStreamWindow;  // grows while the reader keeps up
     bool peerEnded_ = false;
     bool sentEnd_ = false;
     bool reset_ = false;
@@ -144,12 +145,15 @@ private:
 
     asio::any_io_executor executor_;
     std::shared_ptr<FrameConnection> connection_;
-    std::unordered_map<std::uint32_t, std::shared_ptr<V2Stream>> streams_;
+    using Streams = std::unordered_map<std::uint32_t, std::shared_ptr<V2Stream>>;
+    void forget(Streams::iterator stream);  // erases, returning its grown window to the pool
+    Streams streams_;
     std::int64_t connectionSendWindow_ = v2::kInitialConnectionWindow;
     std::int64_t connectionReceiveWindow_ = v2::kInitialConnectionWindow;
     std::int64_t connectionPendingGrant_ = 0;  ///< credited, not yet granted back
-    std::int64_t buffered_ = 0;  ///< DATA bytes in stream buffers, not yet taken by a reader
-    std::int64_t owed_ = 0;      ///< of those, bytes not credited back yet (over the budget)
+    std::int64_t buffered_ = 0;      ///< DATA bytes in stream buffers, not yet taken by a reader
+    std::int64_t owed_ = 0;          ///< of those, bytes not credited back yet (over the budget)
+    std::int64_t grownWindows_ = 0;  ///< stream windows grown beyond their initial size
     std::uint32_t nextStreamId_ = 1;
     std::uint32_t lastPeerStreamId_ = 0;
     OnRequest onRequest_;

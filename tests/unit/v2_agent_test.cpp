@@ -365,6 +365,21 @@ TEST_F(V2AgentTest, GetWithAOneMebibyteResponseArrivesIntactWithinTheStreamWindo
     EXPECT_NE(logged, log_.lines.end()) << "one log line, without the query string";
 }
 
+TEST_F(V2AgentTest, AReaderThatKeepsUpGrowsItsStreamWindowToOneMebibyteAtMost) {
+    const std::string body = pattern(8 * 1024 * 1024, 3);
+    responder_ = [&body](const Request&) { return text(http::status::ok, body); };
+    const Reply reply = fetch(get("/large"));  // the relay side reads as fast as it can
+    ASSERT_TRUE(reply.head);
+    EXPECT_TRUE(reply.body == body) << "the body was altered on the way";
+    // The stream window the agent was left with, from what crossed the relay's wire.
+    const std::int64_t initial = v2::kInitialStreamWindow;
+    const std::int64_t window = initial + relayTap_->granted[1] - relayTap_->received[1];
+    EXPECT_GT(window, initial) << "the window should have grown past its initial size";
+    EXPECT_LE(window, 4 * initial);
+    EXPECT_LE(relayTap_->maxStreamInFlight, 4 * initial);
+    EXPECT_LE(relayTap_->maxConnectionInFlight, std::int64_t{v2::kInitialConnectionWindow});
+}
+
 TEST_F(V2AgentTest, PostWithAThreeMebibyteBodyArrivesIntactAtTheLocalServer) {
     const std::string body = pattern(3 * 1024 * 1024, 2);
     responder_ = [](const Request& request) {
