@@ -20,6 +20,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kSmallFrame = 8 * 1024;
 constexpr std::size_t kMaxBatchBytes = 512 * 1024;
 constexpr std::size_t kMaxBatchFrames = 64;
+// Bulk bytes per write: after each such piece, the frames queued meanwhile go first.
+constexpr std::size_t kMaxBulkPerWrite = 128 * 1024;
 constexpr std::size_t kDirectMinimum = 16 * 1024;
 
 template <typename Decoder>
@@ -98,14 +100,36 @@ void FrameConnection::useV2Framing() {
     v2Decoder_.append(decoder_.takeRemaining());
 }
 
-bool FrameConnection::sendRaw(std::string frame) {
+bool FrameConnection::sendRaw(std::string frame, bool bulk) {
     if (!open_ || closing_) {
         return false;
     }
     queuedBytes_ += frame.size();
-    queue_.push_back(std::move(frame));
+    if (bulk) {
+        bulk_.push_back(std::move(frame));
+        ++bulkQueued_;
+    } else {
+        queue_.push_back(std::move(frame));
+    }
     wake_.cancel_one();
     return true;
+}
+
+// The next frame to write: the oldest control or small frame, else the oldest bulk frame
+// while this write has room for bulk; empty when nothing may go in this write.
+std::string FrameConnection::takeFrame(std::size_t& bulkBytes) {
+    std::string frame;
+    if (!queue_.empty()) {
+        frame = std::move(queue_.front());
+        queue_.pop_front();
+    } else if (!bulk_.empty() && bulkBytes < kMaxBulkPerWrite) {
+        frame = std::move(bulk_.front());
+        bulk_.pop_front();
+        ++bulkTaken_;
+        bulkBytes += frame.size();
+    }
+    queuedBytes_ -= frame.size();
+    return frame;
 }
 
 bool FrameConnection::send(std::string_view payload) {
@@ -115,7 +139,7 @@ bool FrameConnection::send(std::string_view payload) {
 
 asio::awaitable<void> FrameConnection::runWriter() {
     while (open_) {
-        if (queue_.empty()) {
+        if (!hasQueued()) {
             if (closing_) {
                 close();
                 break;
@@ -126,9 +150,8 @@ asio::awaitable<void> FrameConnection::runWriter() {
         ErrorCode ec;
         if (!coalesce_) {
             // The WebSocket door: one write is one message, so one frame.
-            std::string frame = std::move(queue_.front());
-            queue_.pop_front();
-            queuedBytes_ -= frame.size();
+            std::size_t bulkBytes = 0;
+            const std::string frame = takeFrame(bulkBytes);
             co_await transport_->writeAll(asio::buffer(frame), ec);
         } else {
             takeBatch();
@@ -145,16 +168,18 @@ asio::awaitable<void> FrameConnection::runWriter() {
 void FrameConnection::takeBatch() {
     batch_.clear();
     std::size_t bytes = 0;
-    while (!queue_.empty() && batch_.size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
-        std::string& frame = queue_.front();
+    std::size_t bulkBytes = 0;
+    while (batch_.size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
+        std::string frame = takeFrame(bulkBytes);
+        if (frame.empty()) {
+            break;
+        }
         bytes += frame.size();
-        queuedBytes_ -= frame.size();
         if (!batch_.empty() && frame.size() < kSmallFrame && batch_.back().size() < kReadChunk) {
             batch_.back() += frame;
         } else {
             batch_.push_back(std::move(frame));
         }
-        queue_.pop_front();
     }
     gathered_.clear();
     for (const auto& frame : batch_) {
@@ -193,6 +218,7 @@ void FrameConnection::close() {
     open_ = false;
     transport_->close();
     queue_.clear();
+    bulk_.clear();
     queuedBytes_ = 0;
     wake_.cancel();
     watchdog_.cancel();

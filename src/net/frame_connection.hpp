@@ -30,8 +30,16 @@ public:
     /// Frames and queues one payload; false if too large for the protocol or already closed.
     bool send(std::string_view payload);
 
-    /// Queues bytes that are already framed (v2); false if closed.
-    bool sendRaw(std::string frame);
+    /// Queues bytes that are already framed (v2); false if closed. Bulk frames (large DATA)
+    /// wait behind the others: the writer sends every queued control or small frame before
+    /// the next piece of bulk, so a small response never queues behind a download. Frames of
+    /// one kind keep their order; a caller that needs a frame to stay behind its own bulk
+    /// frames sends it as bulk too (see bulkQueued / bulkTaken).
+    bool sendRaw(std::string frame, bool bulk = false);
+
+    /// Bulk frames queued, and taken by the writer, since the start (both only grow).
+    std::uint64_t bulkQueued() const { return bulkQueued_; }
+    std::uint64_t bulkTaken() const { return bulkTaken_; }
 
     /// From now on frames are v2 (after the `registered` frame that negotiated it).
     void useV2Framing();
@@ -61,12 +69,17 @@ private:
     template <typename Decoder, typename Out>
     asio::awaitable<Result<Out>> readFrom(Decoder& decoder);
     void takeBatch();
+    bool hasQueued() const { return !queue_.empty() || !bulk_.empty(); }
+    std::string takeFrame(std::size_t& bulkBytes);
 
     std::unique_ptr<Transport> transport_;
     protocol::FrameDecoder decoder_;
     protocol::v2::FrameDecoder v2Decoder_;
     std::unique_ptr<char[]> readChunk_;  ///< one per connection: no buffer per read
-    std::deque<std::string> queue_;
+    std::deque<std::string> queue_;      ///< control and small frames: written first
+    std::deque<std::string> bulk_;       ///< large DATA frames
+    std::uint64_t bulkQueued_ = 0;
+    std::uint64_t bulkTaken_ = 0;
     std::vector<std::string> batch_;            ///< frames of the write in progress
     std::vector<asio::const_buffer> gathered_;  ///< batch_ as one gathered write
     std::size_t queuedBytes_ = 0;

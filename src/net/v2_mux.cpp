@@ -14,6 +14,8 @@ using Clock = std::chrono::steady_clock;
 // How far a stream's receive window may grow when its reader keeps up (see V2Stream::take).
 constexpr std::int64_t kMaxStreamWindow = 4 * std::int64_t{v2::kInitialStreamWindow};
 constexpr std::int64_t kMaxGrownWindows = v2::kInitialConnectionWindow;
+// DATA payloads from this size on are bulk: they let small frames of other streams go first.
+constexpr std::size_t kBulkData = 16 * 1024;
 // A quarter of the connection window: small responses do not each cost the peer a wakeup.
 constexpr std::int64_t kConnectionGrantThreshold = v2::kInitialConnectionWindow / 4;
 // Bytes all streams together may hold unread before the connection window stops coming back
@@ -176,7 +178,7 @@ asio::awaitable<bool> V2Stream::write(std::string_view bytes, Clock::duration id
         (void)v2::appendData(frame, id_, bytes.substr(0, n), end);
         sendWindow_ -= static_cast<std::int64_t>(n);
         mux_.connectionSendWindow_ -= static_cast<std::int64_t>(n);
-        if (!mux_.sendFrame(std::move(frame))) {
+        if (!send(std::move(frame), n >= kBulkData)) {
             co_return false;
         }
         bytes.remove_prefix(n);
@@ -214,7 +216,7 @@ bool V2Stream::sendReserved(std::string frame, std::size_t reserved, bool last) 
     if (payload == 0 && !last) {
         return true;  // nothing read this time: the reservation went back, no frame
     }
-    if (!mux_.sendFrame(std::move(frame))) {
+    if (!send(std::move(frame), payload >= kBulkData)) {
         return false;
     }
     if (last) {
@@ -222,6 +224,18 @@ bool V2Stream::sendReserved(std::string frame, std::size_t reserved, bool last) 
         ended();
     }
     return true;
+}
+
+// Frames of this stream in the order they were made: a DATA frame large enough to be bulk
+// waits behind the tunnel's small frames (FrameConnection::sendRaw), and so does every later
+// frame of this stream until its bulk is written, or a small end would overtake its data.
+bool V2Stream::send(std::string frame, bool large) {
+    auto& connection = *mux_.connection_;
+    const bool bulk = large || connection.bulkTaken() < bulkTicket_;
+    if (bulk) {
+        bulkTicket_ = connection.bulkQueued() + 1;
+    }
+    return connection.sendRaw(std::move(frame), bulk);
 }
 
 void V2Stream::giveBack(std::int64_t unused) {
@@ -239,7 +253,7 @@ void V2Stream::finish() {
         sentEnd_ = true;
         std::string frame;
         (void)v2::appendData(frame, id_, {}, true);
-        mux_.sendFrame(std::move(frame));
+        send(std::move(frame), false);
     }
     ended();
 }
@@ -251,7 +265,7 @@ void V2Stream::finish(const v2::HeaderList& trailers) {
         return;
     }
     sentEnd_ = true;
-    mux_.sendFrame(std::move(frame));
+    send(std::move(frame), false);
     ended();
 }
 
@@ -266,7 +280,7 @@ void V2Stream::reset(v2::ResetCode code) {
         reset_ = true;
         std::string frame;
         v2::appendReset(frame, id_, code);
-        mux_.sendFrame(std::move(frame));
+        send(std::move(frame), false);
         discardInbound();
         readSignal_.notify();
         writeSignal_.notify();

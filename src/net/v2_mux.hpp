@@ -84,6 +84,7 @@ private:
     std::string take();     // the first inbound chunk, its window granted back
     asio::awaitable<bool> waitForWindow(std::chrono::steady_clock::duration idle);
     void giveBack(std::int64_t unused);
+    bool send(std::string frame, bool large);
     void ended();  // our direction is done: forget the stream if the peer's is too
 
     V2Mux& mux_;
@@ -100,6 +101,7 @@ private:
     std::int64_t sendWindow_;        // bytes we may still send
     std::int64_t pendingGrant_ = 0;  // consumed, not yet granted back to the peer
     std::int64_t windowTarget_ = v2::kInitialStreamWindow;  // grows while the reader keeps up
+    std::uint64_t bulkTicket_ = 0;  // our last bulk frame's number: later frames stay behind it
     bool peerEnded_ = false;
     bool sentEnd_ = false;
     bool reset_ = false;
