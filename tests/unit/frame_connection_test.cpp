@@ -99,6 +99,36 @@ TEST_F(FrameConnectionTest, DeliversSentFramesWholeAndInOrder) {
     EXPECT_EQ(received, sent);
 }
 
+TEST_F(FrameConnectionTest, SmallFramesOvertakeQueuedBulkFramesWhichKeepTheirOrder) {
+    auto sender = wrap(left_, kMaxFrameSize);
+    auto receiver = wrap(right_, kMaxFrameSize);
+    std::vector<std::string> bulk;
+    for (int i = 0; i < 6; ++i) {
+        bulk.push_back(std::string(64 * 1024, static_cast<char>('a' + i)));
+        ASSERT_TRUE(sender->sendRaw(protocol::encodeFrame(bulk.back()).value(), true));
+    }
+    ASSERT_TRUE(sender->send("small, queued last"));
+    EXPECT_EQ(sender->bulkQueued(), 6U);
+    EXPECT_EQ(sender->bulkTaken(), 0U);
+    spawn(sender->runWriter());
+
+    std::vector<std::string> received;
+    runUntilDone([](auto receiver, auto& received) -> asio::awaitable<void> {
+        for (int i = 0; i < 7; ++i) {
+            auto frame = co_await receiver->read();
+            EXPECT_TRUE(frame.has_value()) << frame.error().message();
+            if (!frame) {
+                co_return;
+            }
+            received.push_back(std::move(*frame));
+        }
+    }(receiver, received));
+    ASSERT_EQ(received.size(), 7U);
+    EXPECT_EQ(received[0], "small, queued last");
+    EXPECT_EQ(std::vector<std::string>(received.begin() + 1, received.end()), bulk);
+    EXPECT_EQ(sender->bulkTaken(), 6U);
+}
+
 TEST_F(FrameConnectionTest, SendRefusesAPayloadAboveSixteenMebibytes) {
     auto sender = wrap(left_, kMaxFrameSize);
     EXPECT_FALSE(sender->send(std::string(kMaxFrameSize + 1, 'x')));
