@@ -45,6 +45,7 @@ private:
     asio::awaitable<bool> forwardBody(bool prefetched, std::size_t got, ErrorCode readError);
     asio::awaitable<std::size_t> readBody(ErrorCode& ec);
     asio::awaitable<bool> forwardRest(std::uint64_t remaining);
+    void abandonStalledSend();
     asio::awaitable<bool> failBeforeHead();
     asio::awaitable<bool> pipeUp();
     asio::awaitable<bool> pipeDown();

@@ -174,9 +174,7 @@ asio::awaitable<bool> V2Exchange::forwardBody(bool prefetched, std::size_t got,
         const bool last = done && !parser_->chunked();  // a chunked end may carry trailers
         if (got > 0 && !co_await stream_->write(std::string_view(chunk_.get(), got),
                                                 c_.limits.idleTimeout, last)) {
-            failure_ = stream_->wasReset() ? ErrorCode(asio::error::operation_aborted)
-                                           : makeError(Errc::Timeout);
-            abandon(v2::ResetCode::Timeout);
+            abandonStalledSend();
             co_return false;
         }
         if (readError && readError != http::error::need_buffer) {
@@ -205,9 +203,7 @@ asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
         const auto most = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kDirectRead));
         const std::size_t reserved = co_await stream_->reserveWindow(most, c_.limits.idleTimeout);
         if (reserved == 0) {
-            failure_ = stream_->wasReset() ? ErrorCode(asio::error::operation_aborted)
-                                           : makeError(Errc::Timeout);
-            abandon(v2::ResetCode::Timeout);
+            abandonStalledSend();
             co_return false;
         }
         std::string frame(v2::kHeaderSize + reserved, '\0');
@@ -228,6 +224,13 @@ asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
         }
     }
     co_return true;
+}
+
+// Sending body bytes to the relay failed: it reset the stream, or no window opened in time.
+void V2Exchange::abandonStalledSend() {
+    failure_ =
+        stream_->wasReset() ? ErrorCode(asio::error::operation_aborted) : makeError(Errc::Timeout);
+    abandon(v2::ResetCode::Timeout);
 }
 
 // The next piece of the response body into chunk_: one DATA frame at most, and no more than

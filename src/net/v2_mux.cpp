@@ -46,9 +46,7 @@ bool V2Stream::deliverData(std::string payload, bool end) {
         inbound_.push_back(std::move(payload));
         std::string update;
         mux_.buffered(size, update);
-        if (!update.empty()) {
-            mux_.sendFrame(std::move(update));
-        }
+        mux_.sendFrame(std::move(update));
     }
     peerEnded_ = peerEnded_ || end;
     readSignal_.notify();
@@ -79,9 +77,7 @@ void V2Stream::discardInbound() {
     inbound_.clear();
     std::string update;
     mux_.consumed(unread, update);
-    if (!update.empty()) {
-        mux_.sendFrame(std::move(update));
-    }
+    mux_.sendFrame(std::move(update));
 }
 
 asio::awaitable<std::optional<v2::ResponseHead>> V2Stream::responseHead(Clock::duration timeout) {
@@ -149,9 +145,7 @@ std::string V2Stream::take() {
         pendingGrant_ = 0;
     }
     mux_.consumed(size, frames);
-    if (!frames.empty()) {
-        mux_.sendFrame(std::move(frames));
-    }
+    mux_.sendFrame(std::move(frames));
     return chunk;
 }
 
@@ -242,9 +236,7 @@ void V2Stream::giveBack(std::int64_t unused) {
     if (unused > 0) {
         sendWindow_ += unused;
         mux_.connectionSendWindow_ += unused;
-        for (auto& [id, stream] : mux_.streams_) {
-            stream->writeSignal_.notify();  // the connection window grew for everybody
-        }
+        mux_.wakeWriters();  // the connection window grew for everybody
     }
 }
 
@@ -355,6 +347,12 @@ void V2Mux::release(std::uint32_t id) {
         forget(found);
     }
     closeIfDrained();
+}
+
+void V2Mux::wakeWriters() {
+    for (auto& [id, stream] : streams_) {
+        stream->writeSignal_.notify();
+    }
 }
 
 void V2Mux::forget(Streams::iterator stream) {
@@ -489,9 +487,7 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
                 if (connectionSendWindow_ > static_cast<std::int64_t>(v2::kMaxWindow)) {
                     return makeError(Errc::ProtocolViolation);
                 }
-                for (auto& [id, s] : streams_) {
-                    s->writeSignal_.notify();
-                }
+                wakeWriters();
             } else if (stream != nullptr && !stream->grantSend(*increment)) {
                 return makeError(Errc::ProtocolViolation);
             }

@@ -136,7 +136,11 @@ public:
 
 private:
     friend class V2Stream;
-    bool sendFrame(std::string frame) { return connection_->sendRaw(std::move(frame)); }
+    /// Queues control frames; nothing to send (an empty string) is not a failure.
+    bool sendFrame(std::string frame) {
+        return frame.empty() || connection_->sendRaw(std::move(frame));
+    }
+    void wakeWriters();  // the connection window grew: every waiting writer may go on
     void buffered(std::int64_t bytes, std::string& frames);  // DATA went into a stream buffer
     void consumed(std::int64_t bytes, std::string& frames);  // a reader took it (or dropped it)
     void credit(std::int64_t bytes, std::string& frames);

@@ -62,6 +62,23 @@ protected:
             << "the test coroutine did not finish within 5 s";
     }
 
+    // The next `count` frames read by `receiver`, stopping at the first error.
+    std::vector<std::string> receive(const std::shared_ptr<FrameConnection>& receiver,
+                                     std::size_t count) {
+        std::vector<std::string> received;
+        runUntilDone([](auto receiver, auto& received, std::size_t count) -> asio::awaitable<void> {
+            for (std::size_t i = 0; i < count; ++i) {
+                auto frame = co_await receiver->read();
+                EXPECT_TRUE(frame.has_value()) << frame.error().message();
+                if (!frame) {
+                    co_return;
+                }
+                received.push_back(std::move(*frame));
+            }
+        }(receiver, received, count));
+        return received;
+    }
+
     asio::io_context io_;
     tcp::socket left_{io_};
     tcp::socket right_{io_};
@@ -85,18 +102,7 @@ TEST_F(FrameConnectionTest, DeliversSentFramesWholeAndInOrder) {
     }
     spawn(sender->runWriter());
 
-    std::vector<std::string> received;
-    runUntilDone([](auto receiver, auto& received, std::size_t count) -> asio::awaitable<void> {
-        for (std::size_t i = 0; i < count; ++i) {
-            auto frame = co_await receiver->read();
-            EXPECT_TRUE(frame.has_value()) << frame.error().message();
-            if (!frame) {
-                co_return;
-            }
-            received.push_back(std::move(*frame));
-        }
-    }(receiver, received, sent.size()));
-    EXPECT_EQ(received, sent);
+    EXPECT_EQ(receive(receiver, sent.size()), sent);
 }
 
 TEST_F(FrameConnectionTest, SmallFramesOvertakeQueuedBulkFramesWhichKeepTheirOrder) {
@@ -112,17 +118,7 @@ TEST_F(FrameConnectionTest, SmallFramesOvertakeQueuedBulkFramesWhichKeepTheirOrd
     EXPECT_EQ(sender->bulkTaken(), 0U);
     spawn(sender->runWriter());
 
-    std::vector<std::string> received;
-    runUntilDone([](auto receiver, auto& received) -> asio::awaitable<void> {
-        for (int i = 0; i < 7; ++i) {
-            auto frame = co_await receiver->read();
-            EXPECT_TRUE(frame.has_value()) << frame.error().message();
-            if (!frame) {
-                co_return;
-            }
-            received.push_back(std::move(*frame));
-        }
-    }(receiver, received));
+    const auto received = receive(receiver, 7);
     ASSERT_EQ(received.size(), 7U);
     EXPECT_EQ(received[0], "small, queued last");
     EXPECT_EQ(std::vector<std::string>(received.begin() + 1, received.end()), bulk);
