@@ -148,24 +148,26 @@ asio::awaitable<void> FrameConnection::runWriter() {
             continue;
         }
         ErrorCode ec;
+        std::size_t bulkBytes = 0;
         if (!coalesce_) {
             // The WebSocket door: one write is one message, so one frame.
-            std::size_t bulkBytes = 0;
             const std::string frame = takeFrame(bulkBytes);
             co_await transport_->writeAll(asio::buffer(frame), ec);
         } else {
-            takeBatch();
+            bulkBytes = takeBatch();
             co_await transport_->writeGather(gathered_, ec);
         }
         if (ec) {
             close();
+        } else if (bulkBytes > 0) {
+            sendQueue_.wrote(transport_->nativeHandle(), bulkBytes);
         }
     }
 }
 
 // Everything queued (within bounds) goes out in one gathered write: a v2 response is a head,
 // data and window updates that would otherwise each cost a system call and a TCP segment.
-void FrameConnection::takeBatch() {
+std::size_t FrameConnection::takeBatch() {
     batch_.clear();
     std::size_t bytes = 0;
     std::size_t bulkBytes = 0;
@@ -185,6 +187,7 @@ void FrameConnection::takeBatch() {
     for (const auto& frame : batch_) {
         gathered_.emplace_back(asio::buffer(frame));
     }
+    return bulkBytes;
 }
 
 void FrameConnection::setIdleTimeout(std::chrono::steady_clock::duration idle) {

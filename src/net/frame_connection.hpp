@@ -3,6 +3,7 @@
 // queue (so frames from concurrent requests never interleave), and an inactivity deadline.
 #pragma once
 
+#include "net/send_queue.hpp"
 #include "net/transport.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/v2_frames.hpp"
@@ -68,7 +69,7 @@ public:
 private:
     template <typename Decoder, typename Out>
     asio::awaitable<Result<Out>> readFrom(Decoder& decoder);
-    void takeBatch();
+    std::size_t takeBatch();  ///< returns the bulk bytes taken
     bool hasQueued() const { return !queue_.empty() || !bulk_.empty(); }
     std::string takeFrame(std::size_t& bulkBytes);
 
@@ -83,6 +84,7 @@ private:
     std::vector<std::string> batch_;            ///< frames of the write in progress
     std::vector<asio::const_buffer> gathered_;  ///< batch_ as one gathered write
     std::size_t queuedBytes_ = 0;
+    SendQueueLimiter sendQueue_;  ///< from the first bulk frame on
     asio::steady_timer wake_;
     asio::steady_timer watchdog_;
     std::chrono::steady_clock::time_point lastRead_;

@@ -90,6 +90,7 @@ public:
 
     const std::string& peer() const override { return peer_; }
     std::string_view door() const override { return "tcp"; }
+    int nativeHandle() override { return socket_.is_open() ? socket_.native_handle() : -1; }
 
 private:
     tcp::socket socket_;

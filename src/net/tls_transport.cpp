@@ -52,6 +52,10 @@ public:
 
     const std::string& peer() const override { return peer_; }
     std::string_view door() const override { return "tls"; }
+    int nativeHandle() override {
+        auto& socket = stream_.lowest_layer();
+        return socket.is_open() ? socket.native_handle() : -1;
+    }
 
 private:
     std::shared_ptr<ssl::context> context_;  // outlives the stream that refers to it

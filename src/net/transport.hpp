@@ -42,6 +42,9 @@ public:
 
     /// The door for logs and telemetry: "tcp", "tls" or "ws".
     virtual std::string_view door() const = 0;
+
+    /// The TCP socket underneath, for socket options (see SendQueueLimiter); -1 when closed.
+    virtual int nativeHandle() { return -1; }
 };
 
 /// TCP_NODELAY (a frame must not wait for the peer's delayed ACK) and keepalive (idle 30 s,

@@ -76,6 +76,10 @@ public:
 
     const std::string& peer() const override { return peer_; }
     std::string_view door() const override { return "ws"; }
+    int nativeHandle() override {
+        auto& socket = beast::get_lowest_layer(ws_);
+        return socket.is_open() ? socket.native_handle() : -1;
+    }
 
 private:
     std::shared_ptr<ssl::context> context_;  // declared first: outlives a TLS stream using it
