@@ -20,7 +20,9 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kSmallFrame = 8 * 1024;
 constexpr std::size_t kMaxBatchBytes = 512 * 1024;
 constexpr std::size_t kMaxBatchFrames = 64;
-// Bulk bytes per write: after each such piece, the frames queued meanwhile go first.
+// Bulk bytes per write: after each such piece, the frames queued meanwhile go first. A write
+// in progress cannot be overtaken, so on a slow path (a small unsent-queue limit, see
+// SendQueueLimiter) the piece shrinks to the limit: one frame at 100 Mbit/s.
 constexpr std::size_t kMaxBulkPerWrite = 128 * 1024;
 constexpr std::size_t kDirectMinimum = 16 * 1024;
 
@@ -122,7 +124,7 @@ std::string FrameConnection::takeFrame(std::size_t& bulkBytes) {
     if (!queue_.empty()) {
         frame = std::move(queue_.front());
         queue_.pop_front();
-    } else if (!bulk_.empty() && bulkBytes < kMaxBulkPerWrite) {
+    } else if (!bulk_.empty() && bulkBytes < bulkPerWrite()) {
         frame = std::move(bulk_.front());
         bulk_.pop_front();
         ++bulkTaken_;
@@ -130,6 +132,11 @@ std::string FrameConnection::takeFrame(std::size_t& bulkBytes) {
     }
     queuedBytes_ -= frame.size();
     return frame;
+}
+
+std::size_t FrameConnection::bulkPerWrite() const {
+    const std::size_t limit = sendQueue_.limit();
+    return limit == 0 ? kMaxBulkPerWrite : std::min(limit, kMaxBulkPerWrite);
 }
 
 bool FrameConnection::send(std::string_view payload) {

@@ -72,6 +72,7 @@ private:
     std::size_t takeBatch();  ///< returns the bulk bytes taken
     bool hasQueued() const { return !queue_.empty() || !bulk_.empty(); }
     std::string takeFrame(std::size_t& bulkBytes);
+    std::size_t bulkPerWrite() const;
 
     std::unique_ptr<Transport> transport_;
     protocol::FrameDecoder decoder_;

@@ -16,9 +16,14 @@
 namespace nexus::net {
 namespace {
 
-TEST(SendQueueLimiter, KeepsAHomeUplinkToTheSmallestLimit) {
-    // 100 Mbit/s = 12.5 MB/s: 4 ms is 50 KB, below the floor.
-    EXPECT_EQ(SendQueueLimiter::limitFor(12'500'000), SendQueueLimiter::kMinBytes);
+TEST(SendQueueLimiter, HoldsAHomeUplinkToAFewMilliseconds) {
+    // 100 Mbit/s = 12.5 MB/s: 4 ms is 50,000 bytes, rounded up to 48 KiB.
+    EXPECT_EQ(SendQueueLimiter::limitFor(12'500'000), 48U * 1024);
+}
+
+TEST(SendQueueLimiter, NeverGoesBelowTheFloor) {
+    // 2 Mbit/s for 4 ms is 1,000 bytes: less than one TCP segment's worth of batching.
+    EXPECT_EQ(SendQueueLimiter::limitFor(250'000), SendQueueLimiter::kMinBytes);
     EXPECT_EQ(SendQueueLimiter::limitFor(0), SendQueueLimiter::kMinBytes);
 }
 
