@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   postgresql python3 python3-websockets curl clang-format openssl
   chromium  # tests/integration/test_browser.py: a real browser through the relay
+  iproute2  # tests/integration/test_send_queue.py: tc and ss in a private network namespace
 )
 
 missing=()
