@@ -2,6 +2,7 @@
 // LocalForwarder: request validation, the HTTP/1.1 exchange with the local app, the pool.
 #include "client/local_forwarder.hpp"
 
+#include "common/ascii.hpp"
 #include "net/http_headers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -44,13 +45,6 @@ bool isIdempotent(std::string_view method) {
            method == "DELETE";
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 }  // namespace
 
 asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Request& in) {
@@ -66,7 +60,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
     request.version(11);
     bool hostSeen = false;
     for (const auto& [name, value] : in.headers) {
-        const std::string key = lower(name);
+        const std::string key = asciiLower(name);
         if (net::isHopByHop(key) || key == "content-length" || !net::isToken(key) ||
             !net::isSafeFieldValue(value)) {
             continue;
@@ -128,7 +122,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
         auto& response = parser.get();
         v1::Response out{in.id, static_cast<int>(response.result_int()), {}, {}, false};
         for (const auto& field : response) {
-            std::string name = lower(field.name_string());
+            std::string name = asciiLower(field.name_string());
             if (!net::isHopByHop(name)) {
                 out.headers.emplace_back(std::move(name), std::string(field.value()));
             }

@@ -64,6 +64,7 @@ private:
     bool hasBody_ = false;
     http::request<http::buffer_body> request_;
     std::optional<http::request_serializer<http::buffer_body>> serializer_;
+    std::string headText_;  ///< a request without a body, written whole
     std::optional<http::response_parser<http::buffer_body>> parser_;
     std::unique_ptr<LocalPool::Stream> local_;
     beast::flat_buffer buffer_;

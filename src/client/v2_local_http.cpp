@@ -2,6 +2,7 @@
 // v2 heads to and from HTTP/1.1 for the local app.
 #include "client/v2_local_http.hpp"
 
+#include "common/ascii.hpp"
 #include "net/http_headers.hpp"
 
 #include <algorithm>
@@ -15,13 +16,6 @@ namespace http = boost::beast::http;
 namespace v2 = protocol::v2;
 
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool bodyMethod(std::string_view method) {
     return method == "POST" || method == "PUT" || method == "PATCH";
@@ -101,7 +95,7 @@ v2::ResponseHead makeResponseHead(const http::response_header<>& response) {
     v2::ResponseHead head{static_cast<int>(response.result_int()), {}};
     const bool switching = head.status == 101;
     for (const auto& field : response) {
-        std::string name = lower(field.name_string());
+        std::string name = asciiLower(field.name_string());
         const bool upgradeField = switching && (name == "upgrade" || name == "connection");
         if ((net::isHopByHop(name) && !upgradeField) || !net::isToken(name) ||
             !net::isSafeFieldValue(field.value())) {
@@ -119,7 +113,7 @@ v2::HeaderList trailerFields(const http::response_header<>& response, std::size_
         if (index++ < headerFields) {
             continue;
         }
-        std::string name = lower(field.name_string());
+        std::string name = asciiLower(field.name_string());
         if (net::isHopByHop(name) || name == "content-length" || name == "host" ||
             !net::isToken(name) || !net::isSafeFieldValue(field.value())) {
             continue;

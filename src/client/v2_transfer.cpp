@@ -28,16 +28,27 @@ constexpr std::size_t kPipeChunkSize = 16 * 1024;
 constexpr std::size_t kDirectRead = 64 * 1024;
 }  // namespace
 
-// The request line and headers; the body (if any) follows through the same serializer.
+// The request line and headers; the body (if any) follows through Beast's serializer, which
+// does the chunked coding. A request without a body (most of them) is written as one string:
+// the same bytes for a fraction of the serializer's cost per small request.
 asio::awaitable<bool> V2Exchange::sendHead() {
-    serializer_.emplace(request_);
     local_->expires_after(c_.limits.idleTimeout);
     ErrorCode ec;
     if (hasBody_) {
+        serializer_.emplace(request_);
         auto [error, n] = co_await http::async_write_header(*local_, *serializer_, kTuple);
         ec = error;
     } else {
-        auto [error, n] = co_await http::async_write(*local_, *serializer_, kTuple);
+        headText_.clear();
+        headText_.append(request_.method_string())
+            .append(" ")
+            .append(request_.target())
+            .append(" HTTP/1.1\r\n");
+        for (const auto& field : request_) {
+            headText_.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+        }
+        headText_.append("\r\n");
+        auto [error, n] = co_await asio::async_write(*local_, asio::buffer(headText_), kTuple);
         ec = error;
     }
     headWriteFailed_ = static_cast<bool>(ec);

@@ -2,9 +2,10 @@
 // Header classification helpers.
 #include "net/http_headers.hpp"
 
+#include "common/ascii.hpp"
+
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace nexus::net {
 
@@ -22,11 +23,7 @@ bool isHopByHop(std::string_view name) {
 }
 
 bool isToken(std::string_view text) {
-    static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
-               kSpecials.find(c) != std::string_view::npos;
-    });
+    return !text.empty() && std::all_of(text.begin(), text.end(), isTokenChar);
 }
 
 bool isSafeFieldValue(std::string_view text) {
@@ -44,9 +41,8 @@ bool listsToken(std::string_view value, std::string_view token) {
             item.remove_suffix(1);
         }
         if (item.size() == token.size() &&
-            std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == b;
-            })) {
+            std::equal(item.begin(), item.end(), token.begin(),
+                       [](char a, char b) { return asciiLower(a) == b; })) {
             return true;
         }
         if (comma == std::string_view::npos) {

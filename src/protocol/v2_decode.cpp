@@ -3,19 +3,12 @@
 // FrameDecoder. Every length read from the wire is compared with what remains before use.
 #include "protocol/v2_frames.hpp"
 
+#include "common/ascii.hpp"
+
 #include <algorithm>
 
 namespace nexus::protocol::v2 {
 namespace {
-
-/// RFC 9110 tchar: "!#$%&'*+-.^_`|~", digits and letters.
-bool isTokenChar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-        return true;
-    }
-    constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-    return kSymbols.find(c) != std::string_view::npos;
-}
 
 ErrorCode violation() {
     return makeError(Errc::ProtocolViolation);

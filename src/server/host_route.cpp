@@ -2,17 +2,11 @@
 // slugFromHost and pointsIntoDomain.
 #include "server/host_route.hpp"
 
+#include "common/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace nexus::server {
-
-std::string toLower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 namespace {
 
@@ -40,12 +34,12 @@ std::optional<std::string> normaliseHost(std::string_view host) {
     if (!host.empty() && host.back() == '.') {
         host.remove_suffix(1);
     }
-    return toLower(host);
+    return asciiLower(host);
 }
 
 // The part of `host` before ".domain", if host is strictly under domain.
 std::optional<std::string> underDomain(const std::string& host, std::string_view domain) {
-    const std::string suffix = "." + toLower(domain);
+    const std::string suffix = "." + asciiLower(domain);
     if (host.size() <= suffix.size() || !host.ends_with(suffix)) {
         return std::nullopt;
     }
@@ -69,7 +63,7 @@ std::optional<std::string> slugFromHost(std::string_view host, std::string_view 
 bool pointsIntoDomain(std::string_view url, std::string_view domain) {
     std::string_view rest;
     for (std::string_view scheme : {"http://", "https://"}) {
-        if (toLower(url.substr(0, scheme.size())) == scheme) {
+        if (asciiLower(url.substr(0, scheme.size())) == scheme) {
             rest = url.substr(scheme.size());
         }
     }

@@ -17,7 +17,4 @@ std::optional<std::string> slugFromHost(std::string_view host, std::string_view 
 /// would serve itself): redirecting there while the tunnel is down would loop.
 bool pointsIntoDomain(std::string_view url, std::string_view domain);
 
-/// Lowercase copy (ASCII only; host names and header names).
-std::string toLower(std::string_view text);
-
 }  // namespace nexus::server

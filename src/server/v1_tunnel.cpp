@@ -2,6 +2,7 @@
 // V1Tunnel: the agent session loop and the visitor side of a v1 request.
 #include "server/v1_tunnel.hpp"
 
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "net/http_headers.hpp"
 #include "server/host_route.hpp"
@@ -89,7 +90,7 @@ namespace {
 v1::HeaderList requestHeaders(const http::request<http::string_body>& request) {
     v1::HeaderList headers;
     for (const auto& field : request) {
-        std::string name = toLower(field.name_string());
+        std::string name = asciiLower(field.name_string());
         if (!net::isHopByHop(name)) {
             headers.emplace_back(std::move(name), std::string(field.value()));
         }

@@ -3,6 +3,7 @@
 // re-framed by the relay itself, or a raw pipe after a real 101 from the instance.
 #include "server/v2_tunnel.hpp"
 
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "net/http_headers.hpp"
 #include "server/host_route.hpp"
@@ -53,7 +54,7 @@ bool isWebSocketUpgrade(const http::fields& fields) {
 v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool upgrade) {
     v2::RequestHead head{std::string(request.method_string()), std::string(request.target()), {}};
     for (const auto& field : request) {
-        std::string name = toLower(field.name_string());
+        std::string name = asciiLower(field.name_string());
         // The relay answers Expect itself; Upgrade crosses only as a WebSocket upgrade.
         if (name == "expect" || (net::isHopByHop(name) && !(upgrade && (name == "upgrade")))) {
             continue;

@@ -122,10 +122,5 @@ TEST(PointsIntoDomain, FalseForOtherSchemesAndNonUrls) {
     EXPECT_FALSE(points("https://"));
 }
 
-TEST(ToLower, LowercasesAsciiOnly) {
-    EXPECT_EQ(toLower("Content-TYPE"), "content-type");
-    EXPECT_EQ(toLower("\xc3\x89"), "\xc3\x89");  // UTF-8 bytes are left alone
-}
-
 }  // namespace
 }  // namespace nexus::server

@@ -3,6 +3,8 @@
 // and the value check that stops header injection through the tunnel.
 #include "net/http_headers.hpp"
 
+#include "common/ascii.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -97,4 +99,21 @@ TEST(ListsToken, SkipsEmptyItems) {
 }
 
 }  // namespace
+TEST(AsciiLower, LowercasesAsciiOnly) {
+    EXPECT_EQ(asciiLower("Content-TYPE"), "content-type");
+    EXPECT_EQ(asciiLower("\xc3\x89"), "\xc3\x89");  // UTF-8 bytes are left alone
+    EXPECT_EQ(asciiLower("@[`{"), "@[`{");          // the neighbours of A-Z and a-z
+}
+
+TEST(TokenChar, AcceptsExactlyTheRfc9110Set) {
+    std::string accepted;
+    for (int c = 0; c < 256; ++c) {
+        if (isTokenChar(static_cast<char>(c))) {
+            accepted += static_cast<char>(c);
+        }
+    }
+    EXPECT_EQ(accepted,
+              "!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~");
+}
+
 }  // namespace nexus::net
