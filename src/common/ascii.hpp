@@ -37,6 +37,17 @@ constexpr char asciiLower(char c) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
+/// True if the text holds CR, LF or NUL: what could end a header line early or split a
+/// message. A plain loop: find_first_of with a set calls memchr once per character.
+constexpr bool containsCrLfOrNul(std::string_view text) {
+    for (const char c : text) {
+        if (c == '\r' || c == '\n' || c == '\0') {
+            return true;
+        }
+    }
+    return false;
+}
+
 /// A copy with A-Z turned to a-z; every other byte (UTF-8 included) unchanged.
 inline std::string asciiLower(std::string_view text) {
     std::string out(text);

@@ -27,7 +27,7 @@ bool isToken(std::string_view text) {
 }
 
 bool isSafeFieldValue(std::string_view text) {
-    return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    return !containsCrLfOrNul(text);
 }
 
 bool listsToken(std::string_view value, std::string_view token) {

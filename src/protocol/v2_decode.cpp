@@ -158,7 +158,7 @@ bool isValidHeaderName(std::string_view name) {
 }
 
 bool isValidHeaderValue(std::string_view value) {
-    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+    return !containsCrLfOrNul(value);
 }
 
 Result<FrameHeader> decodeHeader(std::string_view bytes) {

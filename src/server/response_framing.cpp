@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <iterator>
 
 namespace nexus::server {
 
@@ -16,6 +17,12 @@ namespace v2 = protocol::v2;
 namespace http = boost::beast::http;
 
 namespace {
+
+void appendDecimal(std::string& text, std::uint64_t value) {
+    char digits[20];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), value).ptr;
+    text.append(digits, end);
+}
 
 bool passes(const std::string& name, const std::string& value) {
     return net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name);
@@ -65,7 +72,11 @@ std::string responseHeadText(const v2::ResponseHead& response, const ResponseFra
     // An unknown code gets an empty reason phrase, which HTTP allows, not Beast's placeholder.
     const std::string_view reason =
         known.starts_with('<') ? std::string_view() : std::string_view(known.data(), known.size());
-    std::string text = fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason);
+    std::string text;
+    text.reserve(256);
+    text.append("HTTP/1.1 ");
+    appendDecimal(text, response.status);
+    text.append(" ").append(reason).append("\r\n");
     for (const auto& [name, value] : response.headers) {
         if (passes(name, value) && name != "content-length") {
             text += name;
@@ -75,7 +86,9 @@ std::string responseHeadText(const v2::ResponseHead& response, const ResponseFra
         }
     }
     if (framing.length) {
-        text += fmt::format("content-length: {}\r\n", *framing.length);
+        text += "content-length: ";
+        appendDecimal(text, *framing.length);
+        text += "\r\n";
     } else if (framing.body == BodyFraming::Chunked) {
         text += "transfer-encoding: chunked\r\n";
     }

@@ -67,19 +67,23 @@ v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool
     return head;
 }
 
+// Formatted only when it is sent: most requests never need it.
+std::string unavailableText(std::string_view slug) {
+    return fmt::format("Relay for '{}' is unavailable", slug);
+}
+
 // The relay's own answer when a stream ends before its RESPONSE (docs/protocol.md §4.6).
 std::pair<int, std::string> failureBeforeHead(const net::V2Stream& stream, const std::string& slug,
                                               bool tunnelOpen) {
-    const auto unavailable = fmt::format("Relay for '{}' is unavailable", slug);
     if (!tunnelOpen) {
-        return {503, unavailable};
+        return {503, unavailableText(slug)};
     }
     const auto code = stream.peerResetCode();
     if (!code || *code == v2::ResetCode::Timeout) {
         return {504, "Relay client did not respond in time"};  // no answer, or the agent's timeout
     }
     if (*code == v2::ResetCode::Refused) {
-        return {503, unavailable};  // not processed: the visitor may retry
+        return {503, unavailableText(slug)};  // not processed: the visitor may retry
     }
     return {502, "Local server unreachable"};
 }
@@ -94,15 +98,14 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
     const bool upgrade = isWebSocketUpgrade(request);
     const bool hasBody = exchange.parser.chunked() || (exchange.parser.content_length() &&
                                                        *exchange.parser.content_length() > 0);
-    const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
     if (mux_->streamCount() >= context_.config.maxInFlightPerTunnel) {
-        co_return co_await writeText(exchange.stream, 503, unavailable,
+        co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
                                      exchange.keepAliveWithoutBody());
     }
     const v2::RequestHead requestHeadToSend = requestHead(request, upgrade);
     auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade);
     if (!stream) {
-        co_return co_await writeText(exchange.stream, 503, unavailable,
+        co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
                                      exchange.keepAliveWithoutBody());
     }
     if (request[http::field::expect] == "100-continue" && hasBody) {

@@ -105,6 +105,14 @@ TEST(AsciiLower, LowercasesAsciiOnly) {
     EXPECT_EQ(asciiLower("@[`{"), "@[`{");          // the neighbours of A-Z and a-z
 }
 
+TEST(ContainsCrLfOrNul, FindsEachOfTheThreeAnywhere) {
+    EXPECT_FALSE(containsCrLfOrNul(""));
+    EXPECT_FALSE(containsCrLfOrNul("text/html; charset=\xc3\xa9\t"));
+    EXPECT_TRUE(containsCrLfOrNul("a\rb"));
+    EXPECT_TRUE(containsCrLfOrNul("\nb"));
+    EXPECT_TRUE(containsCrLfOrNul("ab\0"s));
+}
+
 TEST(TokenChar, AcceptsExactlyTheRfc9110Set) {
     std::string accepted;
     for (int c = 0; c < 256; ++c) {
