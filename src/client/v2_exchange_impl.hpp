@@ -4,13 +4,13 @@
 #pragma once
 
 #include "client/v2_exchange.hpp"
+#include "client/v2_local_http.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 
 #include <optional>
 
@@ -62,9 +62,7 @@ private:
     const Clock::time_point started_ = Clock::now();
     bool webSocket_ = false;
     bool hasBody_ = false;
-    http::request<http::buffer_body> request_;
-    std::optional<http::request_serializer<http::buffer_body>> serializer_;
-    std::string headText_;  ///< a request without a body, written whole
+    LocalRequest request_;
     std::optional<http::response_parser<http::buffer_body>> parser_;
     std::unique_ptr<LocalPool::Stream> local_;
     beast::flat_buffer buffer_;

@@ -44,12 +44,18 @@ std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
     return std::nullopt;
 }
 
-http::request<http::buffer_body> makeLocalRequest(const v2::RequestHead& head, bool hasBody,
-                                                  bool webSocket, const AgentConfig& config) {
-    http::request<http::buffer_body> request;
-    request.method_string(head.method);
-    request.target(head.target);
-    request.version(11);
+namespace {
+void appendField(std::string& text, std::string_view name, std::string_view value) {
+    text.append(name).append(": ").append(value).append("\r\n");
+}
+}  // namespace
+
+LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool webSocket,
+                              const AgentConfig& config) {
+    LocalRequest request;
+    std::string& text = request.head;
+    text.reserve(512);
+    text.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
     bool hostSeen = false;
     for (const auto& [name, value] : head.headers) {
         const bool upgradeField = webSocket && name == "upgrade";
@@ -63,31 +69,28 @@ http::request<http::buffer_body> makeLocalRequest(const v2::RequestHead& head, b
             }
             hostSeen = true;
         }
-        request.insert(name, value);
+        appendField(text, name, value);
     }
     if (config.hostHeader) {
-        request.set(http::field::host, *config.hostHeader);
+        appendField(text, "Host", *config.hostHeader);
     } else if (!hostSeen) {
-        request.set(http::field::host, config.localHost + ":" + std::to_string(config.localPort));
+        appendField(text, "Host", config.localHost + ":" + std::to_string(config.localPort));
     }
     if (webSocket) {
-        request.set(http::field::connection, "Upgrade");
-    } else {
-        request.keep_alive(true);
+        appendField(text, "Connection", "Upgrade");
     }
     const auto length = contentLength(head.headers);
     if (hasBody) {
         if (length) {
-            request.content_length(*length);
+            appendField(text, "Content-Length", std::to_string(*length));
         } else {
-            request.chunked(true);
+            request.chunked = true;
+            appendField(text, "Transfer-Encoding", "chunked");
         }
     } else if (bodyMethod(head.method) || length) {
-        request.content_length(0);  // as v1 does: a POST without a body says so
+        appendField(text, "Content-Length", "0");  // as v1 does: a POST without a body says so
     }
-    request.body().data = nullptr;
-    request.body().size = 0;
-    request.body().more = hasBody;
+    text.append("\r\n");
     return request;
 }
 

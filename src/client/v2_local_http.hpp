@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace nexus::client {
@@ -22,11 +23,18 @@ bool isWebSocketUpgrade(const protocol::v2::HeaderList& headers);
 /// The value of a decimal content-length header, if present and well formed.
 std::optional<std::uint64_t> contentLength(const protocol::v2::HeaderList& headers);
 
+/// A request head for the local app, as the bytes that go on the wire.
+struct LocalRequest {
+    std::string head;      ///< request line, fields and the empty line
+    bool chunked = false;  ///< the body follows in the chunked coding
+};
+
 /// The request head for the local app. Hop-by-hop headers are dropped (upgrade kept for a
 /// WebSocket upgrade), Host passes through unless config.hostHeader overrides it. With a body
-/// (`hasBody`), a valid content-length is kept, else the body goes chunked.
-boost::beast::http::request<boost::beast::http::buffer_body> makeLocalRequest(
-    const protocol::v2::RequestHead& head, bool hasBody, bool webSocket, const AgentConfig& config);
+/// (`hasBody`), a valid content-length is kept, else the body goes chunked. Method, target and
+/// fields were checked by the v2 decoder and again here: nothing can split the head.
+LocalRequest makeLocalRequest(const protocol::v2::RequestHead& head, bool hasBody, bool webSocket,
+                              const AgentConfig& config);
 
 /// The RESPONSE head for the relay: lowercase names, repeats kept, hop-by-hop headers dropped
 /// (but `upgrade` and `connection` on a 101), content-length kept, unsafe fields dropped.

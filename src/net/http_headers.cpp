@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <iterator>
 
 namespace nexus::net {
 
@@ -28,6 +30,14 @@ bool isToken(std::string_view text) {
 
 bool isSafeFieldValue(std::string_view text) {
     return !containsCrLfOrNul(text);
+}
+
+std::string chunkSizeLine(std::uint64_t size) {
+    char digits[16];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), size, 16).ptr;
+    std::string line(digits, end);
+    line += "\r\n";
+    return line;
 }
 
 bool listsToken(std::string_view value, std::string_view token) {

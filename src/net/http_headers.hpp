@@ -3,6 +3,8 @@
 // keep one tenant's bytes from being read as another's message.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace nexus::net {
@@ -15,6 +17,9 @@ bool isToken(std::string_view text);
 
 /// A header value without CR, LF or NUL (what could split or smuggle a message).
 bool isSafeFieldValue(std::string_view text);
+
+/// "1a2b\r\n": the size line of a chunk in the chunked transfer coding.
+std::string chunkSizeLine(std::uint64_t size);
 
 /// True if a comma-separated header value (e.g. Connection) lists `lowercaseToken`.
 bool listsToken(std::string_view value, std::string_view lowercaseToken);

@@ -6,8 +6,6 @@
 
 #include <boost/beast/http/status.hpp>
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <iterator>
 
@@ -97,10 +95,6 @@ std::string responseHeadText(const v2::ResponseHead& response, const ResponseFra
     }
     text += "\r\n";
     return text;
-}
-
-std::string chunkSizeLine(std::uint64_t size) {
-    return fmt::format("{:x}\r\n", size);
 }
 
 std::string lastChunk(const v2::HeaderList& trailers) {

@@ -35,9 +35,6 @@ ResponseFraming chooseFraming(const protocol::v2::ResponseHead& response, bool h
 std::string responseHeadText(const protocol::v2::ResponseHead& response,
                              const ResponseFraming& framing);
 
-/// "1a2b\r\n": the size line of a chunk.
-std::string chunkSizeLine(std::uint64_t size);
-
 /// The last chunk with the trailer fields that are safe to pass, and the final empty line.
 std::string lastChunk(const protocol::v2::HeaderList& trailers);
 

@@ -2,6 +2,8 @@
 // ResponseWriter: gathered writes of head, chunks and end to the visitor.
 #include "server/response_writer.hpp"
 
+#include "net/http_headers.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -76,7 +78,7 @@ asio::awaitable<bool> ResponseWriter::copyBody() {
         }
         if (bytes > 0) {
             if (chunked) {
-                sizeLine_ = chunkSizeLine(bytes);
+                sizeLine_ = net::chunkSizeLine(bytes);
                 buffers_.emplace_back(asio::buffer(sizeLine_));
             }
             for (const auto& piece : pieces_) {

@@ -81,6 +81,24 @@ class StreamingTest(RelayTestCase):
         self.assertEqual(answer["sha256"], expected_sha256(STREAM_BYTES))
         self.assert_bounded_memory("upload")
 
+    def test_chunked_upload_reaches_the_app_chunked_and_intact(self):
+        # No length known in advance: the agent re-chunks the body for the app.
+        import hashlib
+        import random
+        rng = random.Random(7)
+        pieces = [rng.randbytes(rng.choice((1, 17, 4096, 70_000, 300_000))) for _ in range(40)]
+        body = [b"%x\r\n%s\r\n" % (len(p), p) for p in pieces] + [b"0\r\n\r\n"]
+        status, headers, reader, sock = raw_request(
+            self.relay.http_port,
+            f"POST /upload HTTP/1.1\r\nHost: {self.host}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            body)
+        self.assertIn(" 200 ", status)
+        answer = json.loads(reader.read(int(headers["content-length"])))
+        sock.close()
+        whole = b"".join(pieces)
+        self.assertEqual(answer["bytes"], len(whole))
+        self.assertEqual(answer["sha256"], hashlib.sha256(whole).hexdigest())
+
     def test_server_sent_events_arrive_as_they_are_sent(self):
         status, headers, reader, sock = raw_request(
             self.relay.http_port,

@@ -99,6 +99,12 @@ TEST(ListsToken, SkipsEmptyItems) {
 }
 
 }  // namespace
+TEST(ChunkSizeLine, IsLowercaseHexWithCrLf) {
+    EXPECT_EQ(chunkSizeLine(255), "ff\r\n");
+    EXPECT_EQ(chunkSizeLine(65536), "10000\r\n");
+    EXPECT_EQ(chunkSizeLine(0xffffffffffffffffULL), "ffffffffffffffff\r\n");
+}
+
 TEST(AsciiLower, LowercasesAsciiOnly) {
     EXPECT_EQ(asciiLower("Content-TYPE"), "content-type");
     EXPECT_EQ(asciiLower("\xc3\x89"), "\xc3\x89");  // UTF-8 bytes are left alone

@@ -76,11 +76,6 @@ TEST(ResponseFraming, AnUnknownStatusHasAnEmptyReason) {
     EXPECT_EQ(responseHeadText(head(299), framing).substr(0, 15), "HTTP/1.1 299 \r\n");
 }
 
-TEST(ResponseFraming, ChunkSizeLinesAreHex) {
-    EXPECT_EQ(chunkSizeLine(255), "ff\r\n");
-    EXPECT_EQ(chunkSizeLine(65536), "10000\r\n");
-}
-
 TEST(ResponseFraming, TheLastChunkCarriesSafeTrailers) {
     EXPECT_EQ(lastChunk({}), "0\r\n\r\n");
     EXPECT_EQ(lastChunk({{"x-checksum", "abc"},
