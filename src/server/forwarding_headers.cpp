@@ -65,14 +65,17 @@ std::vector<AddressRange> loopbackRanges() {
     return {*parseAddressRange("127.0.0.0/8"), *parseAddressRange("::1/128")};
 }
 
-void applyForwardingPolicy(http::fields& fields, const asio::ip::address& peer,
-                           const std::vector<AddressRange>& trusted) {
+Visitor describeVisitor(const asio::ip::address& peer, const std::vector<AddressRange>& trusted) {
     const auto client = unmapped(peer);
-    const bool isTrusted = std::any_of(trusted.begin(), trusted.end(),
-                                       [&](const AddressRange& r) { return r.contains(client); });
-    if (isTrusted) {
+    return Visitor{client.to_string(),
+                   std::any_of(trusted.begin(), trusted.end(),
+                               [&](const AddressRange& r) { return r.contains(client); })};
+}
+
+void applyForwardingPolicy(http::fields& fields, const Visitor& visitor) {
+    if (visitor.trusted) {
         if (fields.count("X-Forwarded-For") == 0) {
-            fields.set("X-Forwarded-For", client.to_string());
+            fields.set("X-Forwarded-For", visitor.address);
         }
         return;
     }
@@ -80,7 +83,7 @@ void applyForwardingPolicy(http::fields& fields, const asio::ip::address& peer,
                              "X-Forwarded-Host", "X-Real-IP", "CF-Connecting-IP"}) {
         fields.erase(name);
     }
-    fields.set("X-Forwarded-For", client.to_string());
+    fields.set("X-Forwarded-For", visitor.address);
     fields.set("X-Forwarded-Proto", "http");
     if (const auto host = fields[http::field::host]; !host.empty()) {
         fields.set("X-Forwarded-Host", host);

@@ -29,10 +29,18 @@ Result<AddressRange> parseAddressRange(std::string_view text);
 /// The default trusted proxies: loopback only.
 std::vector<AddressRange> loopbackRanges();
 
-/// Rewrites `fields` for a request received from `peer`: trusted peers keep their
-/// forwarding headers (X-Forwarded-For gets the peer only if absent); others lose
-/// Forwarded, X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
-void applyForwardingPolicy(boost::beast::http::fields& fields, const boost::asio::ip::address& peer,
-                           const std::vector<AddressRange>& trusted);
+/// The visitor's side of a connection as the forwarding policy needs it, worked out once per
+/// connection rather than per request: its address as text and whether it is a trusted proxy.
+struct Visitor {
+    std::string address;
+    bool trusted = false;
+};
+Visitor describeVisitor(const boost::asio::ip::address& peer,
+                        const std::vector<AddressRange>& trusted);
+
+/// Rewrites `fields` for a request from `visitor`: trusted proxies keep their forwarding
+/// headers (X-Forwarded-For gets the peer only if absent); others lose Forwarded,
+/// X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
+void applyForwardingPolicy(boost::beast::http::fields& fields, const Visitor& visitor);
 
 }  // namespace nexus::server

@@ -44,7 +44,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     ErrorCode ec;
     const auto endpoint = socket.remote_endpoint(ec);
     const std::string remote = ec ? "unknown" : net::formatEndpoint(endpoint);
-    const auto peerAddress = endpoint.address();
+    const Visitor visitor = describeVisitor(endpoint.address(), context_.config.trustedProxies);
     socket.set_option(tcp::no_delay(true), ec);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
@@ -65,7 +65,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
             }
             break;
         }
-        applyForwardingPolicy(parser.get(), peerAddress, context_.config.trustedProxies);
+        applyForwardingPolicy(parser.get(), visitor);
         HttpExchange exchange{stream, buffer, parser, remote};
         if (!co_await route(exchange)) {
             break;
