@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <string>
 
 namespace nexus::client {
@@ -27,21 +26,6 @@ bool isWebSocketUpgrade(const v2::HeaderList& headers) {
     return std::any_of(headers.begin(), headers.end(), [](const auto& field) {
         return field.first == "upgrade" && net::listsToken(field.second, "websocket");
     });
-}
-
-std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
-    for (const auto& [name, value] : headers) {
-        if (name == "content-length") {
-            std::uint64_t n = 0;
-            const char* end = value.data() + value.size();
-            const auto [stop, ec] = std::from_chars(value.data(), end, n);
-            if (ec == std::errc() && stop == end && !value.empty()) {
-                return n;
-            }
-            return std::nullopt;
-        }
-    }
-    return std::nullopt;
 }
 
 namespace {
@@ -79,7 +63,7 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
     if (webSocket) {
         appendField(text, "Connection", "Upgrade");
     }
-    const auto length = contentLength(head.headers);
+    const auto length = v2::contentLength(head.headers);
     if (hasBody) {
         if (length) {
             appendField(text, "Content-Length", std::to_string(*length));

@@ -20,9 +20,6 @@ namespace nexus::client {
 /// then cross to the local app, and a 101 turns the stream into a pipe).
 bool isWebSocketUpgrade(const protocol::v2::HeaderList& headers);
 
-/// The value of a decimal content-length header, if present and well formed.
-std::optional<std::uint64_t> contentLength(const protocol::v2::HeaderList& headers);
-
 /// A request head for the local app, as the bytes that go on the wire.
 struct LocalRequest {
     std::string head;      ///< request line, fields and the empty line

@@ -6,6 +6,7 @@
 #include "common/ascii.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace nexus::protocol::v2 {
 namespace {
@@ -159,6 +160,23 @@ bool isValidHeaderName(std::string_view name) {
 
 bool isValidHeaderValue(std::string_view value) {
     return !containsCrLfOrNul(value);
+}
+
+std::optional<std::uint64_t> contentLength(const HeaderList& headers) {
+    std::optional<std::uint64_t> found;
+    for (const auto& [name, value] : headers) {
+        if (name != "content-length") {
+            continue;
+        }
+        std::uint64_t n = 0;
+        const char* end = value.data() + value.size();
+        const auto [stop, ec] = std::from_chars(value.data(), end, n);
+        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
+            return std::nullopt;
+        }
+        found = n;
+    }
+    return found;
 }
 
 Result<FrameHeader> decodeHeader(std::string_view bytes) {

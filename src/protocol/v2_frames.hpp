@@ -115,6 +115,10 @@ bool isValidTarget(std::string_view target);
 bool isValidHeaderName(std::string_view name);
 /// No CR, LF or NUL (other bytes, obs-text included, pass through).
 bool isValidHeaderValue(std::string_view value);
+/// The decimal content-length among the fields, if every content-length field holds the same
+/// well-formed value (repeats of one value are allowed, RFC 9110 §8.6); nullopt when there is
+/// none, or when they conflict or are malformed: then no length is trusted at all.
+std::optional<std::uint64_t> contentLength(const HeaderList& headers);
 
 // Encoders append one whole frame (header + payload) to `out`, reserving once, so it can go out
 // in one write. On error `out` is left unchanged. Errors: FrameTooLarge when the payload would

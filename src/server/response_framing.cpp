@@ -28,27 +28,10 @@ bool passes(const std::string& name, const std::string& value) {
 
 }  // namespace
 
-std::optional<std::uint64_t> contentLength(const v2::HeaderList& headers) {
-    std::optional<std::uint64_t> found;
-    for (const auto& [name, value] : headers) {
-        if (name != "content-length") {
-            continue;
-        }
-        std::uint64_t n = 0;
-        const char* end = value.data() + value.size();
-        const auto [stop, ec] = std::from_chars(value.data(), end, n);
-        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
-            return std::nullopt;
-        }
-        found = n;
-    }
-    return found;
-}
-
 ResponseFraming chooseFraming(const v2::ResponseHead& response, bool headRequest, bool keepAlive,
                               unsigned visitorVersion) {
     const int status = response.status;
-    ResponseFraming framing{.length = contentLength(response.headers), .keepAlive = keepAlive};
+    ResponseFraming framing{.length = v2::contentLength(response.headers), .keepAlive = keepAlive};
     if (headRequest || status < 200 || status == 204 || status == 304) {
         framing.body = BodyFraming::None;
         if (!headRequest) {

@@ -38,7 +38,4 @@ std::string responseHeadText(const protocol::v2::ResponseHead& response,
 /// The last chunk with the trailer fields that are safe to pass, and the final empty line.
 std::string lastChunk(const protocol::v2::HeaderList& trailers);
 
-/// The decimal content-length among the fields, if there is exactly one well-formed value.
-std::optional<std::uint64_t> contentLength(const protocol::v2::HeaderList& headers);
-
 }  // namespace nexus::server

@@ -850,5 +850,25 @@ TEST(V2Negotiation, RegisterAnnouncesV2AsDocumented) {
               R"({"type":"registered","ok":true,"error":null,"features":["header_list","v2"]})");
 }
 
+TEST(ContentLength, ReadsOneWellFormedValue) {
+    EXPECT_EQ(contentLength({{"content-type", "text/plain"}, {"content-length", "1234"}}), 1234U);
+    EXPECT_EQ(contentLength({{"content-length", "0"}}), 0U);
+    EXPECT_EQ(contentLength({{"content-length", "18446744073709551615"}}), 18446744073709551615ULL);
+}
+
+TEST(ContentLength, AcceptsRepeatsOfTheSameValue) {
+    EXPECT_EQ(contentLength({{"content-length", "5"}, {"content-length", "5"}}), 5U);
+}
+
+TEST(ContentLength, TrustsNoLengthWhenValuesConflictOrAreMalformed) {
+    EXPECT_EQ(contentLength({{"content-length", "5"}, {"content-length", "6"}}), std::nullopt);
+    EXPECT_EQ(contentLength({{"content-length", "6"}, {"content-length", "x"}}), std::nullopt);
+    EXPECT_EQ(contentLength({{"content-length", ""}}), std::nullopt);
+    EXPECT_EQ(contentLength({{"content-length", "+5"}}), std::nullopt);
+    EXPECT_EQ(contentLength({{"content-length", "5 "}}), std::nullopt);
+    EXPECT_EQ(contentLength({{"content-length", "18446744073709551616"}}), std::nullopt);
+    EXPECT_EQ(contentLength({}), std::nullopt);
+}
+
 }  // namespace
 }  // namespace nexus::protocol::v2
