@@ -6,7 +6,6 @@
 #include "net/http_headers.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 
 namespace nexus::client {

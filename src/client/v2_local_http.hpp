@@ -6,7 +6,6 @@
 #include "client/agent_config.hpp"
 #include "protocol/v2_frames.hpp"
 
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
 
 #include <cstdint>
