@@ -5,6 +5,7 @@
 
 #include "client/v2_exchange.hpp"
 #include "client/v2_local_http.hpp"
+#include "net/head_arena.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -63,7 +64,8 @@ private:
     bool webSocket_ = false;
     bool hasBody_ = false;
     LocalRequest request_;
-    std::optional<http::response_parser<http::buffer_body>> parser_;
+    net::HeadArena arena_;  ///< the response head's fields; outlives parser_
+    std::optional<net::ResponseParser<http::buffer_body>> parser_;
     std::unique_ptr<LocalPool::Stream> local_;
     beast::flat_buffer buffer_;
     std::unique_ptr<char[]> chunk_;  ///< response body pieces, one DATA frame at most

@@ -6,6 +6,7 @@
 #include "net/http_headers.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 namespace nexus::client {
@@ -77,8 +78,9 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
     return request;
 }
 
-v2::ResponseHead makeResponseHead(const http::response_header<>& response) {
+v2::ResponseHead makeResponseHead(const http::response_header<net::Fields>& response) {
     v2::ResponseHead head{static_cast<int>(response.result_int()), {}};
+    head.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
     const bool switching = head.status == 101;
     for (const auto& field : response) {
         std::string name = asciiLower(field.name_string());
@@ -92,7 +94,8 @@ v2::ResponseHead makeResponseHead(const http::response_header<>& response) {
     return head;
 }
 
-v2::HeaderList trailerFields(const http::response_header<>& response, std::size_t headerFields) {
+v2::HeaderList trailerFields(const http::response_header<net::Fields>& response,
+                             std::size_t headerFields) {
     v2::HeaderList trailers;
     std::size_t index = 0;
     for (const auto& field : response) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "client/agent_config.hpp"
+#include "net/head_arena.hpp"
 #include "protocol/v2_frames.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -34,13 +35,14 @@ LocalRequest makeLocalRequest(const protocol::v2::RequestHead& head, bool hasBod
 
 /// The RESPONSE head for the relay: lowercase names, repeats kept, hop-by-hop headers dropped
 /// (but `upgrade` and `connection` on a 101), content-length kept, unsafe fields dropped.
-protocol::v2::ResponseHead makeResponseHead(const boost::beast::http::response_header<>& response);
+protocol::v2::ResponseHead makeResponseHead(
+    const boost::beast::http::response_header<net::Fields>& response);
 
 /// The trailer fields of a chunked response: the fields the parser added after the first
 /// `headerFields` (Beast appends trailers to the header). Same filter as the head, and never a
 /// field that frames or routes the message.
-protocol::v2::HeaderList trailerFields(const boost::beast::http::response_header<>& response,
-                                       std::size_t headerFields);
+protocol::v2::HeaderList trailerFields(
+    const boost::beast::http::response_header<net::Fields>& response, std::size_t headerFields);
 
 /// The path without its query string, for logs (a query may carry tokens or personal data).
 std::string_view pathForLog(std::string_view target);

@@ -93,7 +93,7 @@ asio::awaitable<bool> V2Exchange::download() {
     // room for a head and a small body here, more once a body turns out large (readBody).
     buffer_.reserve(16 * 1024);
     for (;;) {
-        parser_.emplace();
+        arena_.emplace(parser_);
         parser_->header_limit(64 * 1024);
         parser_->body_limit(boost::none);
         parser_->skip(head_.method == "HEAD");  // a HEAD response announces a body it never sends

@@ -72,7 +72,7 @@ Visitor describeVisitor(const asio::ip::address& peer, const std::vector<Address
                                [&](const AddressRange& r) { return r.contains(client); })};
 }
 
-void applyForwardingPolicy(http::fields& fields, const Visitor& visitor) {
+void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor) {
     if (visitor.trusted) {
         if (fields.count("X-Forwarded-For") == 0) {
             fields.set("X-Forwarded-For", visitor.address);

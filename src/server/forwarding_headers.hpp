@@ -5,9 +5,9 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "net/head_arena.hpp"
 
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http/fields.hpp>
 
 #include <string>
 #include <string_view>
@@ -41,6 +41,6 @@ Visitor describeVisitor(const boost::asio::ip::address& peer,
 /// Rewrites `fields` for a request from `visitor`: trusted proxies keep their forwarding
 /// headers (X-Forwarded-For gets the peer only if absent); others lose Forwarded,
 /// X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
-void applyForwardingPolicy(boost::beast::http::fields& fields, const Visitor& visitor);
+void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor);
 
 }  // namespace nexus::server

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <optional>
 
 namespace nexus::server {
 
@@ -49,8 +50,10 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     buffer.reserve(8 * 1024);  // a request head in one read, not in 512-byte pieces
+    net::HeadArena arena;      // declared before the parser: it outlives the fields inside
+    std::optional<net::RequestParser<http::empty_body>> parsed;
     for (;;) {
-        http::request_parser<http::empty_body> parser;
+        auto& parser = arena.emplace(parsed);
         parser.header_limit(64 * 1024);
         // The body limit depends on where the request goes (the tunnel decides); without
         // this Beast would refuse a Content-Length above 1 MiB while reading the header.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "net/head_arena.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -25,8 +26,8 @@ namespace http = beast::http;
 struct HttpExchange {
     beast::tcp_stream& stream;
     beast::flat_buffer& buffer;
-    http::request_parser<http::empty_body>& parser;  ///< header done, body not yet read
-    std::string remote;                              ///< the front's TCP peer (Caddy)
+    net::RequestParser<http::empty_body>& parser;  ///< header done, body not yet read
+    std::string remote;                            ///< the front's TCP peer (Caddy)
 
     /// Whether the connection may be reused after answering without reading the body: an
     /// unread body would otherwise be parsed as the next request.

@@ -87,7 +87,7 @@ asio::awaitable<void> V1Tunnel::pingLoop() {
 
 namespace {
 
-v1::HeaderList requestHeaders(const http::request<http::string_body>& request) {
+v1::HeaderList requestHeaders(const http::request<http::string_body, net::Fields>& request) {
     v1::HeaderList headers;
     for (const auto& field : request) {
         std::string name = asciiLower(field.name_string());
@@ -114,7 +114,7 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     if (exchange.parser.content_length() && *exchange.parser.content_length() > kMaxBody) {
         co_return co_await writeText(exchange.stream, 413, tooLarge, false);
     }
-    http::request_parser<http::string_body> parser{std::move(exchange.parser)};
+    net::RequestParser<http::string_body> parser{std::move(exchange.parser)};
     parser.body_limit(kMaxBody);
     exchange.stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,

@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <iterator>
 
 namespace nexus::server {
 
@@ -46,13 +47,16 @@ asio::awaitable<ErrorCode> V2Tunnel::run() {
 
 namespace {
 
-bool isWebSocketUpgrade(const http::fields& fields) {
+bool isWebSocketUpgrade(const net::Fields& fields) {
     return net::listsToken(fields[http::field::upgrade], "websocket") &&
            net::listsToken(fields[http::field::connection], "upgrade");
 }
 
-v2::RequestHead requestHead(const http::request<http::empty_body>& request, bool upgrade) {
+v2::RequestHead requestHead(const http::request<http::empty_body, net::Fields>& request,
+                            bool upgrade) {
     v2::RequestHead head{std::string(request.method_string()), std::string(request.target()), {}};
+    head.headers.reserve(static_cast<std::size_t>(std::distance(request.begin(), request.end())) +
+                         1);
     for (const auto& field : request) {
         std::string name = asciiLower(field.name_string());
         // The relay answers Expect itself; Upgrade crosses only as a WebSocket upgrade.
@@ -132,7 +136,7 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
 
 asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
                                        const std::shared_ptr<net::V2Stream>& stream, bool& done) {
-    http::request_parser<http::buffer_body> parser{std::move(exchange.parser)};
+    net::RequestParser<http::buffer_body> parser{std::move(exchange.parser)};
     parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
     // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call.
     exchange.buffer.reserve(64 * 1024);
