@@ -526,7 +526,7 @@ run_ssh() {
         || { note ssh skipped "openssh-server not installed (apt-get install openssh-server)"; return 0; }
     ver=$(ssh -V 2>&1)
     ctl=$(free_port); port=$(free_port)
-    mkdir -p "$T/ssh" /run/sshd
+    rm -rf "$T/ssh"; mkdir -p "$T/ssh" /run/sshd  # fresh keys each round
     ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_key"
     ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/user_key"
     cp "$T/ssh/user_key.pub" "$T/ssh/authorized_keys"
