@@ -5,6 +5,7 @@
 #include "client/v2_exchange_impl.hpp"
 #include "client/v2_local_http.hpp"
 #include "net/http_headers.hpp"
+#include "net/v2_direct_send.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
@@ -25,8 +26,6 @@ namespace {
 constexpr std::size_t kChunkSize = 256 * 1024;  // one full DATA frame
 // Small: an open WebSocket keeps it for its whole life, and there may be thousands.
 constexpr std::size_t kPipeChunkSize = 16 * 1024;
-// Socket reads straight into a frame: about what loopback and LAN reads return at once.
-constexpr std::size_t kDirectRead = 64 * 1024;
 }  // namespace
 
 // The request line and headers, written whole; the body (if any) follows in upload().
@@ -199,34 +198,24 @@ asio::awaitable<bool> V2Exchange::forwardBody(bool prefetched, std::size_t got,
     co_return true;
 }
 
-// The rest of a body of known length, read from the app's socket straight into DATA frames
-// (nothing left in the parser's buffer): no copy through the parser and a frame buffer.
+// The rest of a body of known length (nothing left in the parser's buffer), read from the app's
+// socket straight into DATA frames.
 asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
-    while (remaining > 0) {
-        const auto most = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, kDirectRead));
-        const std::size_t reserved = co_await stream_->reserveWindow(most, c_.limits.idleTimeout);
-        if (reserved == 0) {
-            abandonStalledSend();
-            co_return false;
-        }
-        std::string frame(v2::kHeaderSize + reserved, '\0');
-        local_->expires_after(c_.limits.idleTimeout);
-        auto [ec, n] = co_await local_->async_read_some(
-            asio::buffer(frame.data() + v2::kHeaderSize, reserved), kTuple);
-        frame.resize(v2::kHeaderSize + n);
-        remaining -= n;
-        if (!stream_->sendReserved(std::move(frame), reserved, remaining == 0)) {
+    ErrorCode readError;
+    switch (co_await net::sendFromSocket(*stream_, *local_, remaining, c_.limits.idleTimeout,
+                                         readError)) {
+        case net::DirectSendEnd::Complete: co_return true;
+        case net::DirectSendEnd::NoWindow: abandonStalledSend(); break;
+        case net::DirectSendEnd::StreamClosed:
             failure_ = asio::error::operation_aborted;
             abandon(v2::ResetCode::Cancel);
-            co_return false;
-        }
-        if (ec && remaining > 0) {
-            failure_ = ec;  // eof included: the app closed before its announced length
+            break;
+        case net::DirectSendEnd::ReadFailed:
+            failure_ = readError;  // eof included: the app closed before its announced length
             abandon(v2::ResetCode::LocalUnreachable);
-            co_return false;
-        }
+            break;
     }
-    co_return true;
+    co_return false;
 }
 
 // Sending body bytes to the relay failed: it reset the stream, or no window opened in time.

@@ -6,6 +6,7 @@
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "net/http_headers.hpp"
+#include "net/v2_direct_send.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
 #include "server/response_framing.hpp"
@@ -136,6 +137,15 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
 
 asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
                                        const std::shared_ptr<net::V2Stream>& stream, bool& done) {
+    if (!exchange.parser.chunked() && exchange.parser.content_length()) {
+        const bool ok =
+            co_await uploadKnownLength(exchange, *stream, *exchange.parser.content_length());
+        done = true;
+        if (!ok) {
+            stream->reset(v2::ResetCode::Cancel);
+        }
+        co_return ok;
+    }
     net::RequestParser<http::buffer_body> parser{std::move(exchange.parser)};
     parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
     // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call.
@@ -166,6 +176,29 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
         stream->reset(v2::ResetCode::Cancel);
     }
     co_return ok;
+}
+
+// A body of known length: the bytes that came with the head go first, the rest is read from
+// the visitor's socket straight into DATA frames, never past the body (a pipelined request
+// after it stays in the buffer for the front).
+asio::awaitable<bool> V2Tunnel::uploadKnownLength(HttpExchange& exchange, net::V2Stream& stream,
+                                                  std::uint64_t length) {
+    const auto early =
+        static_cast<std::size_t>(std::min<std::uint64_t>(length, exchange.buffer.size()));
+    if (early > 0) {
+        const std::string_view bytes(static_cast<const char*>(exchange.buffer.data().data()),
+                                     early);
+        if (!co_await stream.write(bytes, kIdleTimeout, early == length)) {
+            co_return false;
+        }
+        exchange.buffer.consume(early);
+    }
+    if (early == length) {
+        co_return true;
+    }
+    ErrorCode readError;
+    co_return co_await net::sendFromSocket(stream, exchange.stream, length - early, kIdleTimeout,
+                                           readError) == net::DirectSendEnd::Complete;
 }
 
 asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,

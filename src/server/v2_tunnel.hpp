@@ -32,6 +32,8 @@ public:
 private:
     boost::asio::awaitable<bool> upload(HttpExchange& exchange,
                                         const std::shared_ptr<net::V2Stream>& stream, bool& done);
+    boost::asio::awaitable<bool> uploadKnownLength(HttpExchange& exchange, net::V2Stream& stream,
+                                                   std::uint64_t length);
     boost::asio::awaitable<bool> download(HttpExchange& exchange,
                                           const std::shared_ptr<net::V2Stream>& stream, bool head,
                                           bool keepAlive, const bool& uploadDone,

@@ -81,6 +81,35 @@ class StreamingTest(RelayTestCase):
         self.assertEqual(answer["sha256"], expected_sha256(STREAM_BYTES))
         self.assert_bounded_memory("upload")
 
+    def test_upload_read_past_its_head_stops_at_its_length_for_a_pipelined_request(self):
+        # Part of the body arrives with the head (it waits in the relay's buffer), the rest is
+        # read from the socket into frames, and the next request follows on the same segment
+        # as the body's last byte: it must be answered, not swallowed into the upload.
+        body = bytes(range(256)) * 1200
+        head = f"POST /upload HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(body)}\r\n\r\n"
+        follow = f"GET /stream?n=5 HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode()
+        sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=30)
+        sock.sendall(head.encode() + body[:1000])
+        time.sleep(0.2)
+        sock.sendall(body[1000:] + follow)
+        reader = sock.makefile("rb")
+        answers = []
+        for _ in range(2):
+            status = reader.readline().decode()
+            length = 0
+            while (line := reader.readline().decode().strip()):
+                name, _, value = line.partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+            answers.append((status, reader.read(length)))
+        sock.close()
+        self.assertIn(" 200 ", answers[0][0])
+        upload = json.loads(answers[0][1])
+        self.assertEqual(upload["bytes"], len(body))
+        self.assertEqual(upload["sha256"], hashlib.sha256(body).hexdigest())
+        self.assertIn(" 200 ", answers[1][0])
+        self.assertEqual(len(answers[1][1]), 5)
+
     def test_chunked_upload_reaches_the_app_chunked_and_intact(self):
         # No length known in advance: the agent re-chunks the body for the app.
         import hashlib
