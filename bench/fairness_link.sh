@@ -49,34 +49,16 @@ if ((BORE)); then
     [[ -n $BORE_BIN ]] || echo "fairness_link.sh: bore not installed, its rows are skipped" >&2
 fi
 
-T=$(mktemp -d /tmp/nexus-fairness.XXXXXX)
-chmod 755 "$T"  # nginx workers run as another user
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
+# shellcheck source=bench/origin.sh
+source "$ROOT/bench/origin.sh"
+make_scratch fairness
 
 ip link set lo up
 APP_PORT=18480 TUNNEL_PORT=17400 RELAY_HTTP=17480 BORE_CONTROL=7835 BORE_PORT=17490
-mkdir -p "$T/www" "$T/nginx"
+mkdir -p "$T/www"
 head -c 1024 /dev/zero > "$T/www/small"
 truncate -s 1G "$T/www/big"
-cat > "$T/nginx.conf" <<EOF
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off; sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_requests 1000000;
-    client_body_temp_path $T/nginx; proxy_temp_path $T/nginx; fastcgi_temp_path $T/nginx;
-    uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
-    server { listen 127.0.0.1:$APP_PORT default_server; root $T/www; }
-}
-EOF
-nginx -c "$T/nginx.conf" -p "$T/nginx" -e "$T/nginx/error.log"
+start_nginx "$T" "$APP_PORT"
 PIDS+=("$(cat "$T/nginx/nginx.pid")")
 
 TOKEN=$("$BIN" directory add demo --database "$T/directory.sqlite" 2>/dev/null)
