@@ -74,11 +74,11 @@ def median_run(runs):
     return ordered[(len(ordered) - 1) // 2]
 
 
-def span(values, fmt="{:,.0f}"):
+def span(values):
     """' (low–high)' over the rounds, or nothing for a single round."""
     if len(values) < 2:
         return ""
-    return " (" + fmt.format(min(values)) + "–" + fmt.format(max(values)) + ")"
+    return f" ({min(values):,.0f}–{max(values):,.0f})"
 
 
 def rps(r):
