@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 
 #include <algorithm>
+#include <vector>
 
 namespace nexus::net {
 
@@ -18,9 +19,8 @@ constexpr std::int64_t kMaxGrownWindows = v2::kInitialConnectionWindow;
 constexpr std::size_t kBulkData = 16 * 1024;
 // A quarter of the connection window: small responses do not each cost the peer a wakeup.
 constexpr std::int64_t kConnectionGrantThreshold = v2::kInitialConnectionWindow / 4;
-// Bytes all streams together may hold unread before the connection window stops coming back
-// at once (see V2Mux::buffered): 64 stalled streams' worth of stream window.
-constexpr std::int64_t kBufferBudget = 16 * 1024 * 1024;
+// Over the buffer budget, stalled readers are looked for this often (V2Mux::pressureLoop).
+constexpr auto kPressureTick = std::chrono::seconds(1);
 }  // namespace
 
 V2Stream::V2Stream(V2Mux& mux, std::uint32_t id)
@@ -43,6 +43,9 @@ bool V2Stream::deliverData(std::string payload, bool end) {
         return false;
     }
     if (!payload.empty()) {
+        if (inbound_.empty()) {
+            lastProgress_ = Clock::now();
+        }
         inbound_.push_back(std::move(payload));
         std::string update;
         mux_.buffered(size, update);
@@ -116,6 +119,9 @@ std::optional<std::string> V2Stream::tryRead() {
 std::string V2Stream::take() {
     std::string chunk = std::move(inbound_.front());
     inbound_.pop_front();
+    if (!inbound_.empty()) {
+        lastProgress_ = Clock::now();
+    }
     // The consumer took the bytes: let the peer send as much again, on the stream and on the
     // connection. Granting only now is what bounds the buffering to one window. Grants wait
     // until a good part of a window is consumed: granting each small chunk back would cost a
@@ -281,7 +287,10 @@ void V2Stream::reset(v2::ResetCode code) {
 }
 
 V2Mux::V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> connection)
-    : executor_(executor), connection_(std::move(connection)), pingTimer_(executor) {}
+    : executor_(executor),
+      connection_(std::move(connection)),
+      pingTimer_(executor),
+      pressureTimer_(executor) {}
 
 std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool endStream) {
     const std::uint32_t id = nextStreamId_;
@@ -321,6 +330,9 @@ void V2Mux::buffered(std::int64_t bytes, std::string& frames) {
     buffered_ += bytes;
     owed_ += bytes - within;
     credit(within, frames);
+    if (owed_ > 0 && !pressureWatched_) {
+        watchPressure();
+    }
 }
 
 void V2Mux::consumed(std::int64_t bytes, std::string& frames) {
@@ -377,6 +389,7 @@ void V2Mux::close(ErrorCode reason) {
     }
     connection_->close();
     pingTimer_.cancel();
+    pressureTimer_.cancel();
     for (auto& [id, stream] : streams_) {
         stream->peerReset();
     }
@@ -389,6 +402,48 @@ asio::awaitable<void> V2Mux::pingLoop() {
         std::string frame;
         v2::appendPing(frame, 0, false);
         sendFrame(std::move(frame));
+    }
+}
+
+void V2Mux::watchPressure() {
+    pressureWatched_ = true;
+    asio::co_spawn(
+        executor_, [self = shared_from_this()] { return self->pressureLoop(); }, asio::detached);
+}
+
+asio::awaitable<void> V2Mux::pressureLoop() {
+    while (owed_ > 0 && connection_->isOpen()) {
+        pressureTimer_.expires_after(kPressureTick);
+        co_await pressureTimer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        resetStalledReaders(Clock::now() - kStallLimit);
+    }
+    pressureWatched_ = false;
+}
+
+// Over the budget, a stream whose reader has taken nothing for kStallLimit is reset (TIMEOUT),
+// stalest first, until the connection window is whole again: fast-then-stalled readers (a
+// visitor who opens a hundred downloads and reads none) would otherwise hold the connection
+// window of every other stream of the tunnel until their idle timeout.
+void V2Mux::resetStalledReaders(Clock::time_point stalledBefore) {
+    std::vector<std::shared_ptr<V2Stream>> stalled;
+    for (const auto& [id, stream] : streams_) {
+        if (!stream->inbound_.empty() && stream->lastProgress_ < stalledBefore) {
+            stalled.push_back(stream);
+        }
+    }
+    std::sort(stalled.begin(), stalled.end(),
+              [](const auto& a, const auto& b) { return a->lastProgress_ < b->lastProgress_; });
+    std::size_t streams = 0;
+    const std::int64_t before = buffered_;
+    for (const auto& stream : stalled) {
+        if (owed_ <= 0) {
+            break;
+        }
+        stream->reset(v2::ResetCode::Timeout);  // its unread bytes repay the connection window
+        ++streams;
+    }
+    if (streams > 0 && onStalledReset_) {
+        onStalledReset_(streams, before - buffered_);
     }
 }
 

@@ -96,6 +96,9 @@ private:
     Signal writeSignal_;  // window, reset
     std::optional<v2::ResponseHead> head_;
     std::deque<std::string> inbound_;
+    // When the reader last took a chunk while more waited, or when the first of the waiting
+    // chunks arrived: how long it has been stalled, for V2Mux::resetStalledReaders.
+    std::chrono::steady_clock::time_point lastProgress_;
     v2::HeaderList trailers_;
     std::int64_t receiveWindow_;     // bytes the peer may still send us
     std::int64_t sendWindow_;        // bytes we may still send
@@ -115,7 +118,18 @@ public:
 
     V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> connection);
 
+    /// Called with the number of streams and unread bytes after stalled readers were reset
+    /// to give the tunnel its connection window back (see V2Mux::resetStalledReaders).
+    using OnStalledReset = std::function<void(std::size_t streams, std::int64_t bytes)>;
+
+    /// Unread bytes all streams together may hold before the connection window stops coming
+    /// back at once (see V2Mux::buffered): 64 stalled streams' worth of stream window.
+    static constexpr std::int64_t kBufferBudget = 16 * 1024 * 1024;
+    /// Over the budget, a stream whose reader took nothing for this long is reset.
+    static constexpr std::chrono::seconds kStallLimit{10};
+
     void onRequest(OnRequest handler) { onRequest_ = std::move(handler); }
+    void onStalledReset(OnStalledReset handler) { onStalledReset_ = std::move(handler); }
 
     /// Relay side: opens a stream with a REQUEST frame. nullptr if the connection is gone.
     std::shared_ptr<V2Stream> openStream(const v2::RequestHead& head, bool endStream);
@@ -148,6 +162,9 @@ private:
     void closeIfDrained();
     ErrorCode dispatch(v2::Frame frame);
     asio::awaitable<void> pingLoop();
+    void watchPressure();  // over the buffer budget: start the stalled-reader watch
+    asio::awaitable<void> pressureLoop();
+    void resetStalledReaders(std::chrono::steady_clock::time_point stalledBefore);
 
     asio::any_io_executor executor_;
     std::shared_ptr<FrameConnection> connection_;
@@ -163,7 +180,10 @@ private:
     std::uint32_t nextStreamId_ = 1;
     std::uint32_t lastPeerStreamId_ = 0;
     OnRequest onRequest_;
+    OnStalledReset onStalledReset_;
     asio::steady_timer pingTimer_;
+    asio::steady_timer pressureTimer_;
+    bool pressureWatched_ = false;
     ErrorCode closeReason_;
     std::optional<v2::Goaway> peerGoaway_;
 };
