@@ -22,6 +22,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/origin.sh
+source "$ROOT/bench/origin.sh"  # nginx_conf: the origin's configuration
 ORIG_CMD=${BENCH_ORIG_CMD:-"${BENCH_TUNNEL_PRELOAD:+BENCH_TUNNEL_PRELOAD=$BENCH_TUNNEL_PRELOAD }${BENCH_TUNNEL_PRELOAD_FOR:+BENCH_TUNNEL_PRELOAD_FOR=$BENCH_TUNNEL_PRELOAD_FOR }${BENCH_TOOLS_DIR:+BENCH_TOOLS_DIR=$BENCH_TOOLS_DIR }bench/run.sh${*:+ $*}"}
 
 DURATION=10
@@ -369,32 +371,12 @@ head -c "$MEDIUM_SIZE" /dev/urandom >"$T/www/medium"
 head -c "$BIG_SIZE" /dev/urandom >"$T/www/big"
 chmod 644 "$T/www/"*
 NGINX_PORT=$(free_port)
-cat >"$T/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    default_type application/octet-stream;
-    client_body_temp_path $T/nginx/body;
-    proxy_temp_path $T/nginx/proxy;
-    fastcgi_temp_path $T/nginx/fastcgi;
-    uwsgi_temp_path $T/nginx/uwsgi;
-    scgi_temp_path $T/nginx/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT default_server;
-        root $T/www;
-        client_max_body_size 0;
-        client_body_buffer_size 16m;  # a 1 GiB body goes to a temporary file (page cache)
-        # Upload sink. A bare "return 200" answers before the body has arrived (and discards it
-        # afterwards), which no client can time; the mirror module reads the whole body first,
-        # then empty_gif refuses the POST with 405, turned into 200 "ok".
+# The upload sink. A bare "return 200" answers before the body has arrived (and discards it
+# afterwards), which no client can time; the mirror module reads the whole body first, then
+# empty_gif refuses the POST with 405, turned into 200 "ok". A 1 GiB body goes to a temporary
+# file (page cache).
+nginx_conf "$T" "$NGINX_PORT" '        client_max_body_size 0;
+        client_body_buffer_size 16m;
         location = /upload {
             mirror /_sink;
             mirror_request_body on;
@@ -402,10 +384,7 @@ http {
             error_page 405 =200 /_ok;
         }
         location = /_sink { internal; return 204; }
-        location = /_ok { internal; return 200 "ok\n"; }
-    }
-}
-EOF
+        location = /_ok { internal; return 200 "ok\n"; }' >"$T/nginx/nginx.conf"
 start nginx nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;'
 NGINX_PID=$LAST_PID
 wait_port "$NGINX_PORT" 10 || { cat "$T/logs/nginx.log" >&2; echo "bench: nginx did not start" >&2; exit 1; }
