@@ -213,10 +213,11 @@ asio::awaitable<void> Agent::serveV2(std::shared_ptr<net::FrameConnection> conne
     auto mux = std::make_shared<net::V2Mux>(executor_, connection);
     std::weak_ptr<net::V2Mux> weak = mux;  // the mux owns this handler: no cycle
     mux->onStalledReset([this](std::size_t streams, std::int64_t bytes) {
-        log_.warning(fmt::format("Reset {} uploads the local app read nothing of for {} s "
-                                 "({} KiB unread): the tunnel's {} MiB buffer was full",
-                                 streams, net::V2Mux::kStallLimit.count(), bytes / 1024,
-                                 net::V2Mux::kBufferBudget >> 20));
+        log_.warning(
+            fmt::format("Reset {} uploads the local app read nothing of for {} s "
+                        "({} KiB unread): the tunnel's {} MiB buffer was full",
+                        streams, net::V2Mux::kStallLimit.count(), bytes / 1024,
+                        net::V2Mux::kBufferBudget >> 20));
     });
     mux->onRequest(
         [this, weak](std::shared_ptr<net::V2Stream> stream, v2::RequestHead head, bool endStream) {

@@ -78,20 +78,47 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
     return request;
 }
 
-v2::ResponseHead makeResponseHead(const http::response_header<net::Fields>& response) {
-    v2::ResponseHead head{static_cast<int>(response.result_int()), {}};
-    head.headers.reserve(static_cast<std::size_t>(std::distance(response.begin(), response.end())));
-    const bool switching = head.status == 101;
+namespace {
+// The hop-by-hop fields (net::isHopByHop), by the parser's own field codes: no lowercased
+// copy of the name is needed to recognise them.
+bool isHopByHop(http::field name) {
+    switch (name) {
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_authenticate:
+        case http::field::proxy_authorization:
+        case http::field::proxy_connection:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::transfer_encoding:
+        case http::field::upgrade: return true;
+        default: return false;
+    }
+}
+}  // namespace
+
+Result<void> appendResponseFrame(std::string& out, std::uint32_t stream,
+                                 const http::response_header<net::Fields>& response,
+                                 std::size_t headerFields, bool endStream) {
+    const int status = static_cast<int>(response.result_int());
+    const bool switching = status == 101;
+    v2::ResponseFrameBuilder frame(out, stream, status);
+    std::size_t index = 0;
     for (const auto& field : response) {
-        std::string name = asciiLower(field.name_string());
-        const bool upgradeField = switching && (name == "upgrade" || name == "connection");
-        if ((net::isHopByHop(name) && !upgradeField) || !net::isToken(name) ||
-            !net::isSafeFieldValue(field.value())) {
+        if (index++ == headerFields) {
+            break;
+        }
+        const http::field name = field.name();
+        const bool upgradeField =
+            switching && (name == http::field::upgrade || name == http::field::connection);
+        if (isHopByHop(name) && !upgradeField) {
             continue;
         }
-        head.headers.emplace_back(std::move(name), std::string(field.value()));
+        // A field that cannot travel (a name that is no token, a value with CR/LF/NUL) is
+        // dropped, not the response.
+        (void)frame.addLowercased(field.name_string(), field.value());
     }
-    return head;
+    return frame.finish(endStream);
 }
 
 v2::HeaderList trailerFields(const http::response_header<net::Fields>& response,

@@ -33,10 +33,14 @@ struct LocalRequest {
 LocalRequest makeLocalRequest(const protocol::v2::RequestHead& head, bool hasBody, bool webSocket,
                               const AgentConfig& config);
 
-/// The RESPONSE head for the relay: lowercase names, repeats kept, hop-by-hop headers dropped
-/// (but `upgrade` and `connection` on a 101), content-length kept, unsafe fields dropped.
-protocol::v2::ResponseHead makeResponseHead(
-    const boost::beast::http::response_header<net::Fields>& response);
+/// Appends the RESPONSE frame for the relay, encoded straight from the first `headerFields`
+/// of the parser's fields (the parser appends a chunked body's trailers after them): lowercase
+/// names, repeats kept, hop-by-hop headers dropped (but `upgrade` and `connection` on a 101),
+/// content-length kept, unsafe fields dropped. FrameTooLarge for a head beyond the frame's
+/// limit (`out` is then unchanged).
+Result<void> appendResponseFrame(std::string& out, std::uint32_t stream,
+                                 const boost::beast::http::response_header<net::Fields>& response,
+                                 std::size_t headerFields, bool endStream);
 
 /// The trailer fields of a chunked response: the fields the parser added after the first
 /// `headerFields` (Beast appends trailers to the header). Same filter as the head, and never a

@@ -23,7 +23,9 @@ namespace nexus::client::detail {
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-constexpr std::size_t kChunkSize = 256 * 1024;  // one full DATA frame
+// One DATA frame, as large as net::sendFromSocket's: a stream that stalls holds it (and the
+// 64 KiB read buffer) for as long as it is open, and a tunnel may have thousands of streams.
+constexpr std::size_t kChunkSize = 64 * 1024;
 // Small: an open WebSocket keeps it for its whole life, and there may be thousands.
 constexpr std::size_t kPipeChunkSize = 16 * 1024;
 }  // namespace
@@ -113,9 +115,9 @@ asio::awaitable<bool> V2Exchange::download() {
         // An interim response (100 Continue, 103 Early Hints) is not forwarded.
     }
     const auto& response = parser_->get();
-    const v2::ResponseHead head = makeResponseHead(response.base());
+    const int status = static_cast<int>(response.result_int());
     keepAlive_ = parser_->keep_alive() && !parser_->need_eof();
-    const bool switching = head.status == 101;
+    const bool switching = status == 101;
     if (switching &&
         !(webSocket_ && net::listsToken(response[http::field::upgrade], "websocket"))) {
         failure_ = makeError(Errc::ProtocolViolation);
@@ -139,14 +141,16 @@ asio::awaitable<bool> V2Exchange::download() {
     }
     const bool wholeInHead =
         !switching && (noBody || (parser_->is_done() && got == 0 && !parser_->chunked()));
-    if (!mux_->sendResponse(*stream_, head, wholeInHead)) {
+    std::string frame;
+    if (!appendResponseFrame(frame, stream_->id(), response.base(), headerFields_, wholeInHead) ||
+        !mux_->sendResponseFrame(*stream_, std::move(frame), wholeInHead)) {
         failure_ = mux_->isOpen() ? makeError(Errc::FrameTooLarge) : ErrorCode(asio::error::eof);
         co_await answer(502, "Response headers too large for this tunnel");
         abandon(v2::ResetCode::Cancel);
         co_return false;
     }
     headSent_ = true;
-    status_ = head.status;
+    status_ = status;
     logHead();
     if (switching) {
         upgraded_ = true;
@@ -201,6 +205,10 @@ asio::awaitable<bool> V2Exchange::forwardBody(bool prefetched, std::size_t got,
 // The rest of a body of known length (nothing left in the parser's buffer), read from the app's
 // socket straight into DATA frames.
 asio::awaitable<bool> V2Exchange::forwardRest(std::uint64_t remaining) {
+    // The rest goes socket to frame: the body buffers are no longer needed, and a download
+    // that stalls should not keep them.
+    chunk_.reset();
+    buffer_.shrink_to_fit();
     ErrorCode readError;
     switch (co_await net::sendFromSocket(*stream_, *local_, remaining, c_.limits.idleTimeout,
                                          readError)) {

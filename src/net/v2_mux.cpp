@@ -308,9 +308,11 @@ std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool en
 
 bool V2Mux::sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool endStream) {
     std::string frame;
-    if (!v2::appendResponse(frame, stream.id(), head, endStream)) {
-        return false;
-    }
+    return v2::appendResponse(frame, stream.id(), head, endStream) &&
+           sendResponseFrame(stream, std::move(frame), endStream);
+}
+
+bool V2Mux::sendResponseFrame(V2Stream& stream, std::string frame, bool endStream) {
     stream.sentEnd_ = endStream;
     const bool sent = sendFrame(std::move(frame));
     if (endStream && stream.peerEnded_) {

@@ -136,6 +136,9 @@ public:
 
     /// Agent side: answers a stream's request.
     bool sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool endStream);
+    /// The same with the RESPONSE frame already encoded (v2::ResponseFrameBuilder); its
+    /// END_STREAM flag must match `endStream`.
+    bool sendResponseFrame(V2Stream& stream, std::string frame, bool endStream);
 
     /// Reads and dispatches frames, pings every 10 s; returns why the session ended.
     asio::awaitable<ErrorCode> run();

@@ -2,6 +2,8 @@
 // v2 encoders: each appends one whole frame (12-byte header + payload) to the caller's buffer.
 #include "protocol/v2_frames.hpp"
 
+#include "common/ascii.hpp"
+
 #include <algorithm>
 #include <cassert>
 
@@ -111,16 +113,66 @@ Result<void> appendRequest(std::string& out, std::uint32_t stream, const Request
 
 Result<void> appendResponse(std::string& out, std::uint32_t stream, const ResponseHead& head,
                             bool endStream) {
-    if (stream == 0 || head.status < 100 || head.status > 999) {
+    ResponseFrameBuilder frame(out, stream, head.status);
+    for (const auto& [name, value] : head.headers) {
+        if (!frame.add(name, value)) {
+            frame.cancel();
+            return makeError(Errc::InvalidArgument);
+        }
+    }
+    return frame.finish(endStream);
+}
+
+// The frame header and the field count are written once the fields are known: room for them
+// now, filled in by finish().
+ResponseFrameBuilder::ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status)
+    : out_(out), start_(out.size()), stream_(stream), status_(status) {
+    reserveFor(out_, kHeaderSize + 4 + 512);
+    out_.append(kHeaderSize, '\0');
+    putU16(out_, static_cast<std::uint32_t>(status) & 0xffffU);
+    putU16(out_, 0);
+}
+
+bool ResponseFrameBuilder::put(std::string_view name, std::string_view value, bool lowercase) {
+    if (name.empty() || name.size() > 0xffffU || value.size() > 0xffffffffU ||
+        !isValidHeaderValue(value)) {
+        return false;
+    }
+    const std::size_t mark = out_.size();
+    putU16(out_, static_cast<std::uint32_t>(name.size()));
+    const std::size_t nameAt = out_.size();
+    out_.append(name);
+    for (std::size_t i = nameAt; i < out_.size(); ++i) {
+        char& c = out_[i];
+        if (lowercase) {
+            c = asciiLower(c);
+        }
+        if ((c >= 'A' && c <= 'Z') || !isTokenChar(c)) {
+            out_.resize(mark);
+            return false;
+        }
+    }
+    putU32(out_, static_cast<std::uint32_t>(value.size()));
+    out_.append(value);
+    ++fields_;
+    return true;
+}
+
+Result<void> ResponseFrameBuilder::finish(bool endStream) {
+    const std::size_t length = out_.size() - start_ - kHeaderSize;
+    if (stream_ == 0 || status_ < 100 || status_ > 999) {
+        cancel();
         return makeError(Errc::InvalidArgument);
     }
-    auto started =
-        appendHeadersFrame(out, FrameType::Response, endFlag(endStream), stream, 2, head.headers);
-    if (!started) {
-        return started;
+    if (length > kMaxControlPayload || fields_ > 0xffffU) {
+        cancel();
+        return makeError(Errc::FrameTooLarge);
     }
-    putU16(out, static_cast<std::uint32_t>(head.status));
-    putHeaderBlock(out, head.headers);
+    std::string header;  // 12 bytes: within the small-string buffer, no allocation
+    putHeader(header, length, FrameType::Response, endFlag(endStream), stream_);
+    std::copy(header.begin(), header.end(), out_.begin() + static_cast<std::ptrdiff_t>(start_));
+    out_[start_ + kHeaderSize + 2] = static_cast<char>((fields_ >> 8) & 0xffU);
+    out_[start_ + kHeaderSize + 3] = static_cast<char>(fields_ & 0xffU);
     return {};
 }
 

@@ -130,6 +130,38 @@ std::optional<std::uint64_t> contentLength(const HeaderList& headers);
 /// Stream must be non-zero. endStream = no response body follows.
 [[nodiscard]] Result<void> appendResponse(std::string& out, std::uint32_t stream,
                                           const ResponseHead& head, bool endStream);
+/// Builds a RESPONSE frame one header field at a time, straight into `out`: for a caller whose
+/// fields are not a HeaderList (the agent encodes a parsed response head from the parser's own
+/// fields, with no copy in between). Nothing is valid in `out` until finish() succeeds.
+class ResponseFrameBuilder {
+public:
+    ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status);
+
+    /// Adds a field whose name must already be lowercase; false, and nothing added, for a name
+    /// that is not a lowercase token or a value with CR, LF or NUL.
+    bool add(std::string_view name, std::string_view value) { return put(name, value, false); }
+    /// The same, with the name's ASCII letters lowercased on the way in.
+    bool addLowercased(std::string_view name, std::string_view value) {
+        return put(name, value, true);
+    }
+
+    /// Completes the frame (with END_STREAM if `endStream`). InvalidArgument for stream 0 or a
+    /// status outside 100..999, FrameTooLarge beyond kMaxControlPayload or 65535 fields; on
+    /// error `out` is back as it was.
+    [[nodiscard]] Result<void> finish(bool endStream);
+    /// Takes the partial frame back out of `out`.
+    void cancel() { out_.resize(start_); }
+
+private:
+    bool put(std::string_view name, std::string_view value, bool lowercase);
+
+    std::string& out_;
+    std::size_t start_;
+    std::uint32_t stream_;
+    int status_;
+    std::size_t fields_ = 0;
+};
+
 /// Stream must be non-zero; bytes.size() <= kMaxDataPayload. An empty payload is allowed (to
 /// carry endStream alone).
 [[nodiscard]] Result<void> appendData(std::string& out, std::uint32_t stream,

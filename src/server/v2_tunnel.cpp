@@ -37,14 +37,14 @@ V2Tunnel::V2Tunnel(ServerContext& context, std::shared_ptr<net::FrameConnection>
     : Tunnel(std::move(info)),
       context_(context),
       mux_(std::make_shared<net::V2Mux>(context.executor, std::move(connection))) {
-    mux_->onStalledReset([&log = context.log, slug = this->info().slug](std::size_t streams,
-                                                                         std::int64_t bytes) {
-        log.warning(fmt::format("Reset {} responses of {} whose visitors read nothing for {} s "
-                                "({} KiB unread): the tunnel's {} MiB buffer was full",
-                                streams, slug, net::V2Mux::kStallLimit.count(), bytes / 1024,
-                                net::V2Mux::kBufferBudget >> 20),
-                    {{"NEXUS_SLUG", slug}});
-    });
+    mux_->onStalledReset(
+        [&log = context.log, slug = this->info().slug](std::size_t streams, std::int64_t bytes) {
+            log.warning(fmt::format("Reset {} responses of {} whose visitors read nothing for {} s "
+                                    "({} KiB unread): the tunnel's {} MiB buffer was full",
+                                    streams, slug, net::V2Mux::kStallLimit.count(), bytes / 1024,
+                                    net::V2Mux::kBufferBudget >> 20),
+                        {{"NEXUS_SLUG", slug}});
+        });
 }
 
 void V2Tunnel::close(ErrorCode reason) {

@@ -38,8 +38,12 @@ class FairnessTest(RelayTestCase):
         """Visitors who each ask for 1 GiB and never read a byte."""
         stalled = []
         for _ in range(count):
-            sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=10)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            sock = socket.socket()
+            # Before connect, so the window it advertises stays small: what the kernel holds
+            # for a visitor who reads nothing is then small next to the stream's window.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", self.relay.http_port))
             sock.sendall(f"GET /stream?n={1 << 30} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
             stalled.append(sock)
         self.addCleanup(lambda: [s.close() for s in stalled])
@@ -70,14 +74,17 @@ class FairnessTest(RelayTestCase):
             received += len(data)
 
     def test_downloads_stalled_beyond_the_buffer_budget_are_reset_and_the_tunnel_moves_on(self):
-        # A hundred stalled downloads want 25 MiB of stream windows: more than the relay's
-        # buffer budget (16 MiB) and the connection window (4 MiB) together, so without the
-        # reset of stalled readers every other request would wait for their 120 s idle timeout.
-        stalled = self.stall_downloads(100)
+        # Two hundred stalled downloads want 50 MiB of stream windows: far more than the
+        # relay's buffer budget (16 MiB) and the connection window (4 MiB) together, so without
+        # the reset of stalled readers every other request would wait for their 120 s idle
+        # timeout.
+        stalled = self.stall_downloads(200)
+        time.sleep(2.0)  # every window along the way fills up: the tunnel is frozen
         started = time.monotonic()
         first = self.small_request_seconds(timeout=30)
         self.assertLess(first, 15, "the tunnel stayed frozen past the 10 s stall limit")
-        self.relay.wait_for(r"Reset \d+ responses of .* whose visitors read nothing for 10 s", timeout=5)
+        self.relay.wait_for(r"Reset \d+ responses of .* whose visitors read nothing for 10 s",
+                            timeout=15)
         # Once the stalest are reset, requests pass again promptly.
         durations = [self.small_request_seconds() for _ in range(20)]
         self.assertLess(max(durations), 2.5, f"slowest small request {max(durations):.3f}s")

@@ -128,6 +128,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class StreamSite(ThreadingHTTPServer):
     daemon_threads = True
+    # The agent may open a hundred connections at once; socketserver's default backlog of 5
+    # would drop SYNs and leave some of them to the kernel's retries (1, 3, 7, 15 s…).
+    request_queue_size = 256
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)

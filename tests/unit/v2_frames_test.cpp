@@ -135,6 +135,33 @@ TEST(V2FrameEncoder, EncodesUpgradeResponseAsDocumented) {
     EXPECT_EQ(out, kUpgradeResponse);
 }
 
+TEST(ResponseFrameBuilder, LowercasesNamesAndLeavesOutFieldsThatCannotTravel) {
+    std::string out = "before";
+    ResponseFrameBuilder frame(out, 3, 200);
+    EXPECT_TRUE(frame.addLowercased("Content-Type", "text/plain"));
+    EXPECT_FALSE(frame.addLowercased("Bad Name", "x"));         // a space is no token character
+    EXPECT_FALSE(frame.addLowercased("X-Split", "a\r\nb: c"));  // would split the head
+    EXPECT_FALSE(frame.add("X-Upper", "1"));                    // add() wants lowercase already
+    EXPECT_TRUE(frame.add("set-cookie", "a=1"));
+    ASSERT_TRUE(frame.finish(true));
+    ASSERT_EQ(out.substr(0, 6), "before");
+    const std::string built = out.substr(6);
+    EXPECT_TRUE(decodeHeader(built)->endStream());
+    auto decoded = decodeResponse(payloadOf(built));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->status, 200);
+    EXPECT_EQ(decoded->headers,
+              (HeaderList{{"content-type", "text/plain"}, {"set-cookie", "a=1"}}));
+}
+
+TEST(ResponseFrameBuilder, LeavesTheBufferAsItWasWhenTheHeadIsTooLarge) {
+    std::string out = "before";
+    ResponseFrameBuilder frame(out, 1, 200);
+    ASSERT_TRUE(frame.add("x-big", std::string(kMaxControlPayload, 'a')));
+    EXPECT_EQ(frame.finish(false).error(), makeError(Errc::FrameTooLarge));
+    EXPECT_EQ(out, "before");
+}
+
 TEST(V2FrameEncoder, EncodesDataAsRawBytesAsDocumented) {
     std::string out;
     ASSERT_TRUE(appendData(out, 1, "hello", true));
