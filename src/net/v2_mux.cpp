@@ -73,7 +73,8 @@ void V2Stream::peerReset(std::optional<v2::ResetCode> code) {
 void V2Stream::discardInbound() {
     // Bytes nobody will read any more still hold connection window: give it back, or every
     // abandoned stream would shrink the connection for all the others.
-    std::int64_t unread = 0;
+    std::int64_t unread = held_;
+    held_ = 0;
     for (const auto& chunk : inbound_) {
         unread += static_cast<std::int64_t>(chunk.size());
     }
@@ -94,6 +95,7 @@ asio::awaitable<std::optional<v2::ResponseHead>> V2Stream::responseHead(Clock::d
 }
 
 asio::awaitable<std::optional<std::string>> V2Stream::read(Clock::duration idle) {
+    settle();
     auto deadline = Clock::now() + idle;
     while (inbound_.empty() && !peerEnded_ && !reset_ && mux_.isOpen()) {
         if (!co_await readSignal_.wait(deadline)) {
@@ -122,12 +124,18 @@ std::string V2Stream::take() {
     if (!inbound_.empty()) {
         lastProgress_ = Clock::now();
     }
-    // The consumer took the bytes: let the peer send as much again, on the stream and on the
-    // connection. Granting only now is what bounds the buffering to one window. Grants wait
-    // until a good part of a window is consumed: granting each small chunk back would cost a
-    // frame per chunk and make the sender cut ever smaller frames (silly window syndrome).
-    // The peer cannot stall on it: while its window is short, the rest of it is queued here
-    // for the consumer to take.
+    held_ += static_cast<std::int64_t>(chunk.size());  // granted back by settle()
+    return chunk;
+}
+
+void V2Stream::settle() {
+    // The consumer has written what it took and comes back for more: let the peer send as
+    // much again, on the stream and on the connection. Granting only now, not when the bytes
+    // leave the buffer, is what bounds everything a stream holds (queued here, or taken and
+    // still being written to a slow visitor) to its window. Grants wait until a good part of
+    // a window is consumed: granting each small chunk back would cost a frame per chunk and
+    // make the sender cut ever smaller frames (silly window syndrome). The peer cannot stall
+    // on it: while its window is short, the rest of it is queued here for the consumer.
     //
     // The window grows with the reader: when a grant is due and the reader has already taken
     // everything that arrived, the window, not the reader, is what limits the stream (on a
@@ -135,7 +143,11 @@ std::string V2Stream::take() {
     // A reader that stalls never grows its window, and the growth of all streams together is
     // capped (kMaxGrownWindows): readers that were fast and then stall (a visitor who pauses
     // a video) can hold no more than that beyond their initial windows.
-    const auto size = static_cast<std::uint32_t>(chunk.size());
+    if (held_ == 0) {
+        return;
+    }
+    const std::int64_t size = held_;
+    held_ = 0;
     std::string frames;
     pendingGrant_ += size;
     if (!peerEnded_ && pendingGrant_ >= windowTarget_ / 2) {
@@ -152,7 +164,6 @@ std::string V2Stream::take() {
     }
     mux_.consumed(size, frames);
     mux_.sendFrame(std::move(frames));
-    return chunk;
 }
 
 asio::awaitable<bool> V2Stream::waitForWindow(Clock::duration idle) {
@@ -323,7 +334,7 @@ bool V2Mux::sendResponseFrame(V2Stream& stream, std::string frame, bool endStrea
 
 // Connection window accounting. Every DATA byte received into a stream's buffer is credited
 // back to the sender exactly once: at once while the buffers of all streams together stay
-// within kBufferBudget, else when a reader takes it. A stream whose reader stalls therefore
+// within kBufferBudget, else when a reader is done with it. A stream whose reader stalls therefore
 // holds its own stream window and nothing of the connection's: stalled downloads cannot freeze
 // the other streams of the tunnel until they hold the whole budget. (The invariant that makes
 // the arithmetic exact: owed_ <= max(0, buffered_ - kBufferBudget).)
@@ -371,6 +382,13 @@ void V2Mux::wakeWriters() {
 
 void V2Mux::forget(Streams::iterator stream) {
     grownWindows_ -= stream->second->windowTarget_ - v2::kInitialStreamWindow;  // back to the pool
+    if (auto& held = stream->second->held_; held > 0) {
+        // Taken by a consumer that is done with the stream: back to the connection window.
+        std::string frames;
+        consumed(held, frames);
+        held = 0;
+        sendFrame(std::move(frames));
+    }
     streams_.erase(stream);
 }
 

@@ -32,10 +32,12 @@ public:
         std::chrono::steady_clock::duration timeout);
 
     /// The next body chunk from the peer; an empty optional at the end of the body (or on a
-    /// reset / timeout: check reset()). Grants the window back once the chunk is handed over.
+    /// reset / timeout: check reset()). The window of the chunks handed out before is granted
+    /// back now: the caller comes back for more once it has written them.
     asio::awaitable<std::optional<std::string>> read(std::chrono::steady_clock::duration idle);
 
-    /// A body chunk that has already arrived, without waiting; nullopt if none is here.
+    /// A body chunk that has already arrived, without waiting; nullopt if none is here. Its
+    /// window comes back with the next read(), like that of the chunk read() gave.
     std::optional<std::string> tryRead();
 
     /// The peer's trailer fields (after its body ended with a TRAILERS frame).
@@ -81,7 +83,8 @@ private:
     bool grantSend(std::int64_t bytes);               // false: window above kMaxWindow
     void peerReset(std::optional<v2::ResetCode> code = std::nullopt);
     void discardInbound();  // unread bytes go back to the connection window
-    std::string take();     // the first inbound chunk, its window granted back
+    std::string take();     // the first inbound chunk; it counts as held until settle()
+    void settle();          // the consumer is done with what it took: grant its window back
     asio::awaitable<bool> waitForWindow(std::chrono::steady_clock::duration idle);
     void giveBack(std::int64_t unused);
     bool send(std::string frame, bool large);
@@ -102,6 +105,7 @@ private:
     v2::HeaderList trailers_;
     std::int64_t receiveWindow_;     // bytes the peer may still send us
     std::int64_t sendWindow_;        // bytes we may still send
+    std::int64_t held_ = 0;          // taken by the consumer, still being written by it
     std::int64_t pendingGrant_ = 0;  // consumed, not yet granted back to the peer
     std::int64_t windowTarget_ = v2::kInitialStreamWindow;  // grows while the reader keeps up
     std::uint64_t bulkTicket_ = 0;  // our last bulk frame's number: later frames stay behind it
