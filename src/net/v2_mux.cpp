@@ -334,10 +334,10 @@ bool V2Mux::sendResponseFrame(V2Stream& stream, std::string frame, bool endStrea
 
 // Connection window accounting. Every DATA byte received into a stream's buffer is credited
 // back to the sender exactly once: at once while the buffers of all streams together stay
-// within kBufferBudget, else when a reader is done with it. A stream whose reader stalls therefore
-// holds its own stream window and nothing of the connection's: stalled downloads cannot freeze
-// the other streams of the tunnel until they hold the whole budget. (The invariant that makes
-// the arithmetic exact: owed_ <= max(0, buffered_ - kBufferBudget).)
+// within kBufferBudget, else when a reader is done with it. A stream whose reader stalls
+// therefore holds its own stream window and nothing of the connection's: stalled downloads
+// cannot freeze the other streams of the tunnel until they hold the whole budget. (The invariant
+// that makes the arithmetic exact: owed_ <= max(0, buffered_ - kBufferBudget).)
 void V2Mux::buffered(std::int64_t bytes, std::string& frames) {
     const std::int64_t within = std::clamp(kBufferBudget - buffered_, std::int64_t{0}, bytes);
     buffered_ += bytes;
@@ -382,13 +382,7 @@ void V2Mux::wakeWriters() {
 
 void V2Mux::forget(Streams::iterator stream) {
     grownWindows_ -= stream->second->windowTarget_ - v2::kInitialStreamWindow;  // back to the pool
-    if (auto& held = stream->second->held_; held > 0) {
-        // Taken by a consumer that is done with the stream: back to the connection window.
-        std::string frames;
-        consumed(held, frames);
-        held = 0;
-        sendFrame(std::move(frames));
-    }
+    stream->second->settle();  // what its consumer took goes back to the connection window
     streams_.erase(stream);
 }
 

@@ -142,15 +142,14 @@ bool ResponseFrameBuilder::put(std::string_view name, std::string_view value, bo
     putU16(out_, static_cast<std::uint32_t>(name.size()));
     const std::size_t nameAt = out_.size();
     out_.append(name);
-    for (std::size_t i = nameAt; i < out_.size(); ++i) {
-        char& c = out_[i];
-        if (lowercase) {
-            c = asciiLower(c);
-        }
-        if ((c >= 'A' && c <= 'Z') || !isTokenChar(c)) {
-            out_.resize(mark);
-            return false;
-        }
+    if (lowercase) {
+        std::transform(out_.begin() + static_cast<std::ptrdiff_t>(nameAt), out_.end(),
+                       out_.begin() + static_cast<std::ptrdiff_t>(nameAt),
+                       [](char c) { return asciiLower(c); });
+    }
+    if (!isValidHeaderName(std::string_view(out_).substr(nameAt))) {
+        out_.resize(mark);
+        return false;
     }
     putU32(out_, static_cast<std::uint32_t>(value.size()));
     out_.append(value);
