@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config git
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
+  libmimalloc-dev libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest
   postgresql python3 python3-websockets curl clang-format openssl
   chromium  # tests/integration/test_browser.py: a real browser through the relay
