@@ -5,23 +5,24 @@
 #include "common/ascii.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <iterator>
 
 namespace nexus::net {
 
 bool isHopByHop(std::string_view name) {
-    static constexpr std::array<std::string_view, 9> kHopByHop = {"connection",
-                                                                  "keep-alive",
-                                                                  "proxy-authenticate",
-                                                                  "proxy-authorization",
-                                                                  "proxy-connection",
-                                                                  "te",
-                                                                  "trailer",
-                                                                  "transfer-encoding",
-                                                                  "upgrade"};
-    return std::find(kHopByHop.begin(), kHopByHop.end(), name) != kHopByHop.end();
+    // By length first: the common end-to-end fields (content-type, date, etag…) have none of
+    // these lengths and are settled without comparing a byte.
+    switch (name.size()) {
+        case 2: return name == "te";
+        case 7: return name == "trailer" || name == "upgrade";
+        case 10: return name == "connection" || name == "keep-alive";
+        case 16: return name == "proxy-connection";
+        case 17: return name == "transfer-encoding";
+        case 18: return name == "proxy-authenticate";
+        case 19: return name == "proxy-authorization";
+        default: return false;
+    }
 }
 
 bool isToken(std::string_view text) {

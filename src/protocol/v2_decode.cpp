@@ -151,7 +151,7 @@ bool isValidHeaderName(std::string_view name) {
         return false;
     }
     for (const char c : name) {
-        if ((c >= 'A' && c <= 'Z') || !isTokenChar(c)) {
+        if (!isLowerTokenChar(c)) {
             return false;
         }
     }

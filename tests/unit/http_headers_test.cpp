@@ -32,8 +32,11 @@ TEST(HopByHop, IncludesTheLegacyProxyConnection) {
 }
 
 TEST(HopByHop, KeepsEndToEndHeaders) {
-    for (const char* name : {"host", "content-type", "content-length", "set-cookie", "cookie",
-                             "cf-connecting-ip", "x-forwarded-for", "sec-websocket-key"}) {
+    // Including names of the same lengths as hop-by-hop ones.
+    for (const char* name :
+         {"host", "content-type", "content-length", "set-cookie", "cookie", "cf-connecting-ip",
+          "x-forwarded-for", "sec-websocket-key", "tf", "expires", "connectiom", "x-request-id",
+          "content-disposition", "transfer-encodinG", "proxy-authenticatf", "vary-authorization"}) {
         EXPECT_FALSE(isHopByHop(name)) << name;
     }
 }
@@ -117,6 +120,38 @@ TEST(ContainsCrLfOrNul, FindsEachOfTheThreeAnywhere) {
     EXPECT_TRUE(containsCrLfOrNul("a\rb"));
     EXPECT_TRUE(containsCrLfOrNul("\nb"));
     EXPECT_TRUE(containsCrLfOrNul("ab\0"s));
+}
+
+TEST(ContainsCrLfOrNul, FindsThemAtEveryPositionOfLongValues) {
+    // Values are scanned eight bytes at a time, then byte by byte: every position of the
+    // words and of the tail must count.
+    for (std::size_t length = 1; length <= 40; ++length) {
+        for (std::size_t at = 0; at < length; ++at) {
+            for (const char bad : {'\r', '\n', '\0'}) {
+                std::string value(length, 'x');
+                value[at] = bad;
+                EXPECT_TRUE(containsCrLfOrNul(value)) << length << " " << at << " " << int(bad);
+            }
+        }
+    }
+}
+
+TEST(ContainsCrLfOrNul, IgnoresTheirNeighboursAndHighBytes) {
+    // Bytes one off the three, and bytes whose low seven bits match them, in every position.
+    std::string value;
+    for (const int c : {0x01, 0x09, 0x0b, 0x0c, 0x0e, 0x7f, 0x80, 0x8a, 0x8d, 0xff, 0x20}) {
+        value += static_cast<char>(c);
+    }
+    for (std::size_t shift = 0; shift < 8; ++shift) {
+        EXPECT_FALSE(containsCrLfOrNul(std::string(shift, 'a') + value + value)) << shift;
+    }
+}
+
+TEST(LowerTokenChar, IsTheTokenSetWithoutUpperCase) {
+    for (int c = 0; c < 256; ++c) {
+        const auto ch = static_cast<char>(c);
+        EXPECT_EQ(isLowerTokenChar(ch), isTokenChar(ch) && !(ch >= 'A' && ch <= 'Z')) << c;
+    }
 }
 
 TEST(TokenChar, AcceptsExactlyTheRfc9110Set) {
