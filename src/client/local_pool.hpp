@@ -6,8 +6,8 @@
 #include "client/agent_config.hpp"
 #include "common/error.hpp"
 
+#include "net/timed_stream.hpp"
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -17,7 +17,7 @@ namespace nexus::client {
 
 class LocalPool {
 public:
-    using Stream = boost::beast::tcp_stream;
+    using Stream = net::TimedStream;
 
     LocalPool(boost::asio::any_io_executor executor, const AgentConfig& config);
 

@@ -15,7 +15,7 @@ namespace {
 constexpr std::size_t kPiece = 64 * 1024;
 }  // namespace
 
-asio::awaitable<DirectSendEnd> sendFromSocket(V2Stream& stream, boost::beast::tcp_stream& socket,
+asio::awaitable<DirectSendEnd> sendFromSocket(V2Stream& stream, TimedStream& socket,
                                               std::uint64_t remaining,
                                               std::chrono::steady_clock::duration idle,
                                               ErrorCode& error) {

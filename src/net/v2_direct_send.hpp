@@ -5,7 +5,7 @@
 
 #include "net/v2_mux.hpp"
 
-#include <boost/beast/core/tcp_stream.hpp>
+#include "net/timed_stream.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -22,7 +22,7 @@ enum class DirectSendEnd {
 
 /// Reads `remaining` bytes from `socket` into DATA frames of `stream`, each read at most one
 /// frame and never more than the window allows, so the socket is never read past the body.
-asio::awaitable<DirectSendEnd> sendFromSocket(V2Stream& stream, boost::beast::tcp_stream& socket,
+asio::awaitable<DirectSendEnd> sendFromSocket(V2Stream& stream, TimedStream& socket,
                                               std::uint64_t remaining,
                                               std::chrono::steady_clock::duration idle,
                                               ErrorCode& error);

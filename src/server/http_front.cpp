@@ -47,7 +47,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     const std::string remote = ec ? "unknown" : net::formatEndpoint(endpoint);
     const Visitor visitor = describeVisitor(endpoint.address(), context_.config.trustedProxies);
     socket.set_option(tcp::no_delay(true), ec);
-    beast::tcp_stream stream(std::move(socket));
+    net::TimedStream stream(std::move(socket));
     beast::flat_buffer buffer;
     buffer.reserve(8 * 1024);  // a request head in one read, not in 512-byte pieces
     net::HeadArena arena;      // declared before the parser: it outlives the fields inside

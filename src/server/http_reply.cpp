@@ -14,7 +14,7 @@ namespace nexus::server {
 
 namespace http = boost::beast::http;
 
-boost::asio::awaitable<bool> writeReply(boost::beast::tcp_stream& stream, const Reply& reply) {
+boost::asio::awaitable<bool> writeReply(net::TimedStream& stream, const Reply& reply) {
     http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
     res.set(http::field::server, "nexus-relay");
     if (!reply.location.empty()) {
@@ -36,7 +36,7 @@ boost::asio::awaitable<bool> writeReply(boost::beast::tcp_stream& stream, const 
     co_return !ec;
 }
 
-boost::asio::awaitable<bool> writeText(boost::beast::tcp_stream& stream, unsigned status,
+boost::asio::awaitable<bool> writeText(net::TimedStream& stream, unsigned status,
                                        std::string_view body, bool keepAlive) {
     const Reply reply{.status = status, .body = std::string(body), .keepAlive = keepAlive};
     const bool written = co_await writeReply(stream, reply);

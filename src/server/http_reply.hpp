@@ -2,8 +2,8 @@
 // Writing the relay's own responses (redirects, errors, the offline page) to a visitor.
 #pragma once
 
+#include "net/timed_stream.hpp"
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include <string>
@@ -23,10 +23,10 @@ struct Reply {
 /// Writes the reply; returns false if the visitor went away.
 /// Coroutine rule in this code base: never pass a temporary with a destructor into a
 /// co_await expression (GCC 12 destroys such temporaries twice); name it first.
-boost::asio::awaitable<bool> writeReply(boost::beast::tcp_stream& stream, const Reply& reply);
+boost::asio::awaitable<bool> writeReply(net::TimedStream& stream, const Reply& reply);
 
 /// A plain-text reply; returns `keepAlive` if written, false if the visitor went away.
-boost::asio::awaitable<bool> writeText(boost::beast::tcp_stream& stream, unsigned status,
+boost::asio::awaitable<bool> writeText(net::TimedStream& stream, unsigned status,
                                        std::string_view body, bool keepAlive);
 
 /// The page shown when an instance's fallback URL would loop back through the relay.

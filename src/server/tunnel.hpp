@@ -7,9 +7,9 @@
 #include "common/error.hpp"
 #include "net/head_arena.hpp"
 
+#include "net/timed_stream.hpp"
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -24,7 +24,7 @@ namespace http = beast::http;
 
 /// One visitor request in flight on the HTTP front.
 struct HttpExchange {
-    beast::tcp_stream& stream;
+    net::TimedStream& stream;
     beast::flat_buffer& buffer;
     net::RequestParser<http::empty_body>& parser;  ///< header done, body not yet read
     std::string remote;                            ///< the front's TCP peer (Caddy)
