@@ -171,12 +171,15 @@ asio::awaitable<void> V2Exchange::wrapUp() {
 void V2Exchange::logHead() {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
-    const std::string line = fmt::format("Forwarding {} {} → HTTP {} ({} ms)", head_.method,
-                                         pathForLog(head_.target), status_, ms);
+    // Formatted in place: this line is written for every request.
+    fmt::memory_buffer line;
+    fmt::format_to(std::back_inserter(line), "Forwarding {} {} → HTTP {} ({} ms)", head_.method,
+                   pathForLog(head_.target), status_, ms);
     if (failure_) {
-        c_.log.warning(fmt::format("{}: {}", line, failure_.message()));
+        fmt::format_to(std::back_inserter(line), ": {}", failure_.message());
+        c_.log.warning(std::string_view(line.data(), line.size()));
     } else {
-        c_.log.info(line);
+        c_.log.info(std::string_view(line.data(), line.size()));
     }
 }
 
