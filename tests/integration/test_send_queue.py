@@ -43,7 +43,11 @@ from harness import RelayTestCase  # noqa: E402
 
 RATE = "100mbit"
 DOWNLOAD = 200 * 1024 * 1024  # longer than the test: about 17 s at 100 Mbit/s
-MAX_UNSENT = 256 * 1024  # the limit is 48 KiB at this rate, plus one frame being written
+# The limit is 48 KiB at this rate, plus one frame being written. A single sample can catch
+# the limit while its rate estimate peaks, so the bounds are on the median and the 90th
+# percentile; without the limit the socket held 780 KB at the median and 900 KB at the 90th.
+MEDIAN_UNSENT = 128 * 1024
+P90_UNSENT = 256 * 1024
 
 
 def run(*command):
@@ -103,14 +107,18 @@ class SendQueueTest(RelayTestCase):
             time.sleep(0.05)
         downloader.join()
         code, size = results["download"].split()
-        print(f"unsent bytes in the agent's tunnel socket: max {max(samples)}, "
-              f"median {sorted(samples)[len(samples) // 2]} over {len(samples)} samples; "
+        ordered = sorted(samples)
+        median = ordered[len(ordered) // 2]
+        p90 = ordered[len(ordered) * 9 // 10]
+        print(f"unsent bytes in the agent's tunnel socket: max {ordered[-1]}, p90 {p90}, "
+              f"median {median} over {len(samples)} samples; "
               f"{int(size) / 8e6:.1f} MB/s downloaded", file=sys.stderr)
         self.assertEqual(code, "200")  # cut by curl's -m 8: the body was still flowing
         self.assertGreater(int(size), 40 * 1000 * 1000, "the download did not fill the link")
         self.assertTrue(all(s == (200, b"ok") for s in small), small[:3])
         self.assertGreater(max(samples), 0, "never saw the tunnel socket busy")
-        self.assertLess(max(samples), MAX_UNSENT)
+        self.assertLess(median, MEDIAN_UNSENT)
+        self.assertLess(p90, P90_UNSENT)
 
 
 if __name__ == "__main__":
