@@ -31,7 +31,7 @@ V2Stream::V2Stream(V2Mux& mux, std::uint32_t id)
       receiveWindow_(v2::kInitialStreamWindow),
       sendWindow_(v2::kInitialStreamWindow) {}
 
-void V2Stream::deliverHead(v2::ResponseHead head) {
+void V2Stream::deliverHead(v2::ReceivedResponse head) {
     head_ = std::move(head);
     readSignal_.notify();
 }
@@ -84,7 +84,8 @@ void V2Stream::discardInbound() {
     mux_.sendFrame(std::move(update));
 }
 
-asio::awaitable<std::optional<v2::ResponseHead>> V2Stream::responseHead(Clock::duration timeout) {
+asio::awaitable<std::optional<v2::ReceivedResponse>> V2Stream::responseHead(
+    Clock::duration timeout) {
     const auto deadline = Clock::now() + timeout;
     while (!head_ && !reset_ && mux_.isOpen()) {
         if (!co_await readSignal_.wait(deadline)) {
@@ -505,7 +506,7 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
             return {};
         }
         case v2::FrameType::Response: {
-            auto head = v2::decodeResponse(frame.payload);
+            auto head = v2::decodeReceivedResponse(std::move(frame.payload));
             if (!head) {
                 return head.error();
             }

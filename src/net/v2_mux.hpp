@@ -28,7 +28,7 @@ public:
     std::uint32_t id() const { return id_; }
 
     /// The peer's response head (relay side); nullopt after the timeout or a reset.
-    asio::awaitable<std::optional<v2::ResponseHead>> responseHead(
+    asio::awaitable<std::optional<v2::ReceivedResponse>> responseHead(
         std::chrono::steady_clock::duration timeout);
 
     /// The next body chunk from the peer; an empty optional at the end of the body (or on a
@@ -78,7 +78,7 @@ public:
 
 private:
     friend class V2Mux;
-    void deliverHead(v2::ResponseHead head);
+    void deliverHead(v2::ReceivedResponse head);
     bool deliverData(std::string payload, bool end);  // false: window overrun
     bool grantSend(std::int64_t bytes);               // false: window above kMaxWindow
     void peerReset(std::optional<v2::ResetCode> code = std::nullopt);
@@ -97,7 +97,7 @@ private:
     // One reader (responseHead / read) and one writer (write) may wait at the same time.
     Signal readSignal_;   // head, data, end, reset
     Signal writeSignal_;  // window, reset
-    std::optional<v2::ResponseHead> head_;
+    std::optional<v2::ReceivedResponse> head_;
     std::deque<std::string> inbound_;
     // When the reader last took a chunk while more waited, or when the first of the waiting
     // chunks arrived: how long it has been stalled, for V2Mux::resetStalledReaders.

@@ -53,14 +53,12 @@ private:
     std::size_t at_ = 0;
 };
 
-Result<HeaderList> readHeaderBlock(Reader& in) {
-    std::uint32_t count = 0;
+/// Reads a header block's count and checks every field, handing each to `onField`.
+template <typename OnField>
+bool readFields(Reader& in, std::uint32_t& count, OnField onField) {
     if (!in.u16(count)) {
-        return violation();
+        return false;
     }
-    HeaderList headers;
-    // Each header takes at least 7 bytes (a 1-byte name): never reserve more than could fit.
-    headers.reserve(std::min<std::size_t>(count, in.remaining() / 7));
     for (std::uint32_t i = 0; i < count; ++i) {
         std::uint32_t nameLength = 0;
         std::uint32_t valueLength = 0;
@@ -68,11 +66,45 @@ Result<HeaderList> readHeaderBlock(Reader& in) {
         std::string_view value;
         if (!in.u16(nameLength) || !in.bytes(nameLength, name) || !isValidHeaderName(name) ||
             !in.u32(valueLength) || !in.bytes(valueLength, value) || !isValidHeaderValue(value)) {
-            return violation();
+            return false;
+        }
+        onField(name, value);
+    }
+    return true;
+}
+
+Result<HeaderList> readHeaderBlock(Reader& in) {
+    HeaderList headers;
+    std::uint32_t count = 0;
+    const bool ok = readFields(in, count, [&](std::string_view name, std::string_view value) {
+        if (headers.empty()) {
+            // Each header takes at least 7 bytes (a 1-byte name): never reserve more than fits.
+            headers.reserve(std::min<std::size_t>(count, in.remaining() / 7 + 1));
         }
         headers.emplace_back(name, value);
+    });
+    if (!ok) {
+        return violation();
     }
     return headers;
+}
+
+template <typename Fields>
+std::optional<std::uint64_t> contentLengthOf(const Fields& headers) {
+    std::optional<std::uint64_t> found;
+    for (const auto& [name, value] : headers) {
+        if (name != "content-length") {
+            continue;
+        }
+        std::uint64_t n = 0;
+        const char* end = value.data() + value.size();
+        const auto [stop, ec] = std::from_chars(value.data(), end, n);
+        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
+            return std::nullopt;
+        }
+        found = n;
+    }
+    return found;
 }
 
 /// The fixed payload size of a type, or 0 when it varies.
@@ -163,20 +195,20 @@ bool isValidHeaderValue(std::string_view value) {
 }
 
 std::optional<std::uint64_t> contentLength(const HeaderList& headers) {
-    std::optional<std::uint64_t> found;
-    for (const auto& [name, value] : headers) {
-        if (name != "content-length") {
-            continue;
+    return contentLengthOf(headers);
+}
+
+std::optional<std::uint64_t> contentLength(HeaderBlockView headers) {
+    return contentLengthOf(headers);
+}
+
+std::string_view ReceivedResponse::header(std::string_view name) const {
+    for (const auto& [n, v] : headers()) {
+        if (n == name) {
+            return v;
         }
-        std::uint64_t n = 0;
-        const char* end = value.data() + value.size();
-        const auto [stop, ec] = std::from_chars(value.data(), end, n);
-        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
-            return std::nullopt;
-        }
-        found = n;
     }
-    return found;
+    return {};
 }
 
 Result<FrameHeader> decodeHeader(std::string_view bytes) {
@@ -231,6 +263,17 @@ Result<ResponseHead> decodeResponse(std::string_view payload) {
         return violation();
     }
     return ResponseHead{static_cast<int>(status), std::move(*headers)};
+}
+
+Result<ReceivedResponse> decodeReceivedResponse(std::string payload) {
+    Reader in(payload);
+    std::uint32_t status = 0;
+    std::uint32_t count = 0;
+    if (!in.u16(status) || status < 100 || status > 999 ||
+        !readFields(in, count, [](std::string_view, std::string_view) {}) || in.remaining() != 0) {
+        return violation();
+    }
+    return ReceivedResponse{static_cast<int>(status), std::move(payload), count};
 }
 
 Result<HeaderList> decodeHeaderBlock(std::string_view payload) {

@@ -101,6 +101,78 @@ struct ResponseHead {
     HeaderList headers;
 };
 
+/// The fields of a header block checked whole by decodeReceivedResponse, read in place: the
+/// relay turns a RESPONSE frame into the visitor's head without a string per field.
+class HeaderBlockView {
+public:
+    class Iterator {
+    public:
+        using value_type = std::pair<std::string_view, std::string_view>;
+        using difference_type = std::ptrdiff_t;
+        Iterator() = default;
+        Iterator(const char* at, std::uint32_t left) : at_(at), left_(left) {}
+        value_type operator*() const {
+            const std::uint32_t nameLength = readBigEndian(at_, 2);
+            const char* value = at_ + 2 + nameLength + 4;
+            return {std::string_view(at_ + 2, nameLength),
+                    std::string_view(value, readBigEndian(at_ + 2 + nameLength, 4))};
+        }
+        Iterator& operator++() {
+            const std::uint32_t nameLength = readBigEndian(at_, 2);
+            at_ += 2 + nameLength + 4 + readBigEndian(at_ + 2 + nameLength, 4);
+            --left_;
+            return *this;
+        }
+        Iterator operator++(int) {
+            auto before = *this;
+            ++*this;
+            return before;
+        }
+        bool operator==(const Iterator& other) const { return left_ == other.left_; }
+
+    private:
+        static std::uint32_t readBigEndian(const char* at, int width) {
+            std::uint32_t v = 0;
+            for (int i = 0; i < width; ++i) {
+                v = (v << 8) | static_cast<unsigned char>(at[i]);
+            }
+            return v;
+        }
+
+        const char* at_ = nullptr;
+        std::uint32_t left_ = 0;  ///< fields from here to the end
+    };
+
+    HeaderBlockView() = default;
+    /// `fields`: the block after its count, already checked to hold `count` valid fields.
+    HeaderBlockView(std::string_view fields, std::uint32_t count)
+        : fields_(fields), count_(count) {}
+
+    Iterator begin() const { return {fields_.data(), count_}; }
+    Iterator end() const { return {nullptr, 0}; }
+    std::uint32_t size() const { return count_; }
+
+private:
+    std::string_view fields_;
+    std::uint32_t count_ = 0;
+};
+
+/// A RESPONSE frame as the relay keeps it: the payload, checked as decodeResponse checks it,
+/// with its fields left in place.
+struct ReceivedResponse {
+    int status = 0;
+    std::string payload;
+    std::uint32_t fieldCount = 0;
+
+    HeaderBlockView headers() const {
+        return {std::string_view(payload).substr(kFieldsOffset), fieldCount};
+    }
+    /// The first value of a field, empty when absent.
+    std::string_view header(std::string_view name) const;
+
+    static constexpr std::size_t kFieldsOffset = 4;  ///< after the status and the count
+};
+
 struct Goaway {
     GoawayCode code = GoawayCode::Shutdown;
     std::uint32_t retryAfterMs = 0;
@@ -119,6 +191,7 @@ bool isValidHeaderValue(std::string_view value);
 /// well-formed value (repeats of one value are allowed, RFC 9110 §8.6); nullopt when there is
 /// none, or when they conflict or are malformed: then no length is trusted at all.
 std::optional<std::uint64_t> contentLength(const HeaderList& headers);
+std::optional<std::uint64_t> contentLength(HeaderBlockView headers);
 
 // Encoders append one whole frame (header + payload) to `out`, reserving once, so it can go out
 // in one write. On error `out` is left unchanged. Errors: FrameTooLarge when the payload would
@@ -198,6 +271,8 @@ Result<FrameHeader> decodeHeader(std::string_view bytes);
 
 Result<RequestHead> decodeRequest(std::string_view payload);
 Result<ResponseHead> decodeResponse(std::string_view payload);
+/// The same checks as decodeResponse, keeping the payload instead of copying its fields.
+Result<ReceivedResponse> decodeReceivedResponse(std::string payload);
 /// A TRAILERS payload: exactly one header block.
 Result<HeaderList> decodeHeaderBlock(std::string_view payload);
 /// 1..kMaxWindow.

@@ -22,16 +22,17 @@ void appendDecimal(std::string& text, std::uint64_t value) {
     text.append(digits, end);
 }
 
-bool passes(const std::string& name, const std::string& value) {
+bool passes(std::string_view name, std::string_view value) {
     return net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name);
 }
 
 }  // namespace
 
-ResponseFraming chooseFraming(const v2::ResponseHead& response, bool headRequest, bool keepAlive,
-                              unsigned visitorVersion) {
+ResponseFraming chooseFraming(const v2::ReceivedResponse& response, bool headRequest,
+                              bool keepAlive, unsigned visitorVersion) {
     const int status = response.status;
-    ResponseFraming framing{.length = v2::contentLength(response.headers), .keepAlive = keepAlive};
+    ResponseFraming framing{.length = v2::contentLength(response.headers()),
+                            .keepAlive = keepAlive};
     if (headRequest || status < 200 || status == 204 || status == 304) {
         framing.body = BodyFraming::None;
         if (!headRequest) {
@@ -48,17 +49,19 @@ ResponseFraming chooseFraming(const v2::ResponseHead& response, bool headRequest
     return framing;
 }
 
-std::string responseHeadText(const v2::ResponseHead& response, const ResponseFraming& framing) {
+std::string responseHeadText(const v2::ReceivedResponse& response, const ResponseFraming& framing) {
     const auto known = http::obsolete_reason(static_cast<http::status>(response.status));
     // An unknown code gets an empty reason phrase, which HTTP allows, not Beast's placeholder.
     const std::string_view reason =
         known.starts_with('<') ? std::string_view() : std::string_view(known.data(), known.size());
     std::string text;
-    text.reserve(256);
+    // The fields with their separators take at most what they took in the frame (6 bytes
+    // of lengths against 4 of ": " and CRLF), plus the status line and the framing fields.
+    text.reserve(response.payload.size() + 128);
     text.append("HTTP/1.1 ");
     appendDecimal(text, response.status);
     text.append(" ").append(reason).append("\r\n");
-    for (const auto& [name, value] : response.headers) {
+    for (const auto& [name, value] : response.headers()) {
         if (passes(name, value) && name != "content-length") {
             text += name;
             text += ": ";

@@ -27,12 +27,12 @@ struct ResponseFraming {
 };
 
 /// The framing for a response head from the instance, given the visitor's request.
-ResponseFraming chooseFraming(const protocol::v2::ResponseHead& response, bool headRequest,
+ResponseFraming chooseFraming(const protocol::v2::ReceivedResponse& response, bool headRequest,
                               bool keepAlive, unsigned visitorVersion);
 
 /// Status line and fields: the instance's fields that are tokens with safe values and not
 /// hop-by-hop, then the relay's own framing fields; ends with the empty line.
-std::string responseHeadText(const protocol::v2::ResponseHead& response,
+std::string responseHeadText(const protocol::v2::ReceivedResponse& response,
                              const ResponseFraming& framing);
 
 /// The last chunk with the trailer fields that are safe to pass, and the final empty line.

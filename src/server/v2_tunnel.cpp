@@ -256,32 +256,23 @@ std::string expectedAccept(std::string_view key) {
         std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
-std::string headerValue(const v2::HeaderList& headers, std::string_view name) {
-    for (const auto& [n, v] : headers) {
-        if (n == name) {
-            return v;
-        }
-    }
-    return {};
-}
-
 }  // namespace
 
 asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
                                      const std::shared_ptr<net::V2Stream>& stream,
-                                     const v2::ResponseHead& response, const std::string& key) {
+                                     const v2::ReceivedResponse& response, const std::string& key) {
     // Switch only after a real, valid 101: anything else keeps HTTP framing (no smuggling).
-    if (key.empty() || !net::listsToken(headerValue(response.headers, "upgrade"), "websocket") ||
-        headerValue(response.headers, "sec-websocket-accept") != expectedAccept(key)) {
+    if (key.empty() || !net::listsToken(response.header("upgrade"), "websocket") ||
+        response.header("sec-websocket-accept") != expectedAccept(key)) {
         stream->reset(v2::ResetCode::ProtocolError);
         co_return co_await writeText(exchange.stream, 502, "Invalid upgrade response", false);
     }
     std::string head =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\n";
-    for (const auto& [name, value] : response.headers) {
+    for (const auto& [name, value] : response.headers()) {
         if (net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name)) {
-            head += name + ": " + value + "\r\n";
+            head.append(name).append(": ").append(value).append("\r\n");
         }
     }
     head += "\r\n";

@@ -40,7 +40,7 @@ private:
                                           const std::string& webSocketKey);
     boost::asio::awaitable<bool> pipe(HttpExchange& exchange,
                                       const std::shared_ptr<net::V2Stream>& stream,
-                                      const protocol::v2::ResponseHead& response,
+                                      const protocol::v2::ReceivedResponse& response,
                                       const std::string& key);
     boost::asio::awaitable<bool> pipeUp(HttpExchange& exchange,
                                         const std::shared_ptr<net::V2Stream>& stream);

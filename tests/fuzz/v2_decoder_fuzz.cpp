@@ -43,9 +43,19 @@ void roundTrip(const Frame& frame) {
         }
         case FrameType::Response: {
             auto head = decodeResponse(frame.payload);
+            // The relay's in-place reading accepts the same payloads and reads the same fields.
+            auto kept = decodeReceivedResponse(frame.payload);
+            check(static_cast<bool>(head) == static_cast<bool>(kept));
             if (!head) {
                 return;
             }
+            std::size_t i = 0;
+            for (const auto& [name, value] : kept->headers()) {
+                check(i < head->headers.size() && head->headers[i].first == name &&
+                      head->headers[i].second == value);
+                ++i;
+            }
+            check(i == head->headers.size() && kept->status == head->status);
             check(appendResponse(out, h.stream, *head, end).has_value());
             break;
         }

@@ -10,8 +10,13 @@ namespace {
 
 namespace v2 = protocol::v2;
 
-v2::ResponseHead head(int status, v2::HeaderList headers = {}) {
-    return v2::ResponseHead{status, std::move(headers)};
+// A response head as the relay receives it: encoded by the agent's encoder, then decoded.
+v2::ReceivedResponse head(int status, v2::HeaderList headers = {}) {
+    std::string frame;
+    EXPECT_TRUE(v2::appendResponse(frame, 1, v2::ResponseHead{status, std::move(headers)}, false));
+    auto received = v2::decodeReceivedResponse(frame.substr(v2::kHeaderSize));
+    EXPECT_TRUE(received);
+    return received ? std::move(*received) : v2::ReceivedResponse{};
 }
 
 TEST(ResponseFraming, AKnownLengthIsAnnouncedByTheRelay) {
@@ -60,15 +65,28 @@ TEST(ResponseFraming, ConflictingLengthsAreNotBelievedAndTheBodyIsChunked) {
     EXPECT_EQ(framing.body, BodyFraming::Chunked);
 }
 
-TEST(ResponseFraming, InstanceFramingAndUnsafeFieldsNeverReachTheVisitor) {
-    const v2::HeaderList fields{{"transfer-encoding", "chunked"},
-                                {"connection", "close"},
-                                {"x-split", "a\r\nset-cookie: evil=1"},
-                                {"bad name", "v"},
-                                {"x-ok", "yes"}};
+TEST(ResponseFraming, InstanceFramingNeverReachesTheVisitor) {
+    const v2::HeaderList fields{
+        {"transfer-encoding", "chunked"}, {"connection", "close"}, {"x-ok", "yes"}};
     const auto framing = chooseFraming(head(200, fields), false, true, 11);
     EXPECT_EQ(responseHeadText(head(200, fields), framing),
               "HTTP/1.1 200 OK\r\nx-ok: yes\r\ntransfer-encoding: chunked\r\n\r\n");
+}
+
+// A RESPONSE payload with one field, written byte by byte (the encoder refuses bad fields).
+std::string rawResponse(std::string_view name, std::string_view value) {
+    std::string payload = {'\x00', '\xc8', '\x00', '\x01', '\x00', static_cast<char>(name.size())};
+    payload += name;
+    payload += {'\x00', '\x00', '\x00', static_cast<char>(value.size())};
+    payload += value;
+    return payload;
+}
+
+TEST(ResponseFraming, UnsafeFieldsAreRefusedBeforeAnyHeadIsBuilt) {
+    EXPECT_TRUE(v2::decodeReceivedResponse(rawResponse("x-ok", "yes")));
+    EXPECT_FALSE(v2::decodeReceivedResponse(rawResponse("x-split", "a\r\nset-cookie: evil=1")));
+    EXPECT_FALSE(v2::decodeReceivedResponse(rawResponse("bad name", "v")));
+    EXPECT_FALSE(v2::decodeReceivedResponse(rawResponse("Upper", "v")));
 }
 
 TEST(ResponseFraming, AnUnknownStatusHasAnEmptyReason) {

@@ -458,6 +458,43 @@ TEST(V2PayloadDecoder, DecodesTheDocumentedPayloads) {
     EXPECT_EQ(goaway->retryAfterMs, 5000U);
 }
 
+// The relay keeps a RESPONSE payload whole and reads its fields in place: it must accept
+// exactly what decodeResponse accepts, and read the same fields.
+void expectSameAsDecodeResponse(const std::string& payload) {
+    const auto copied = decodeResponse(payload);
+    const auto kept = decodeReceivedResponse(payload);
+    ASSERT_EQ(static_cast<bool>(copied), static_cast<bool>(kept)) << payload.size() << " bytes";
+    if (!copied) {
+        return;
+    }
+    EXPECT_EQ(kept->status, copied->status);
+    HeaderList inPlace;
+    for (const auto& [name, value] : kept->headers()) {
+        inPlace.emplace_back(name, value);
+    }
+    EXPECT_EQ(inPlace, copied->headers);
+    EXPECT_EQ(contentLength(kept->headers()), contentLength(copied->headers));
+}
+
+TEST(V2PayloadDecoder, ReceivedResponseAcceptsAndReadsWhatDecodeResponseDoes) {
+    const std::string payload = payloadOf(kResponse);
+    for (std::size_t cut = 0; cut <= payload.size(); ++cut) {
+        expectSameAsDecodeResponse(payload.substr(0, cut));  // every truncation
+    }
+    expectSameAsDecodeResponse(payload + "x");
+    const std::string block = u16(3) + u16(1) + "a" + u32(0) + u16(14) + "content-length" + u32(2) +
+                              "42" + u16(5) + "x-big" + u32(300) + std::string(300, 'v');
+    expectSameAsDecodeResponse(u16(204) + block);
+    expectSameAsDecodeResponse(u16(204) + u16(1) + u16(1) + "A" + u32(0));  // uppercase
+    expectSameAsDecodeResponse(u16(204) + u16(1) + u16(1) + "a" + u32(1) + "\n");
+    const auto kept = decodeReceivedResponse(u16(204) + block);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->header("content-length"), "42");
+    EXPECT_EQ(kept->header("x-big"), std::string(300, 'v'));
+    EXPECT_EQ(kept->header("absent"), "");
+    EXPECT_EQ(kept->headers().size(), 3U);
+}
+
 TEST(V2PayloadDecoder, AcceptsAnEmptyHeaderBlock) {
     auto block = decodeHeaderBlock(hex("00 00"));
     ASSERT_TRUE(block);
@@ -894,7 +931,7 @@ TEST(ContentLength, TrustsNoLengthWhenValuesConflictOrAreMalformed) {
     EXPECT_EQ(contentLength({{"content-length", "+5"}}), std::nullopt);
     EXPECT_EQ(contentLength({{"content-length", "5 "}}), std::nullopt);
     EXPECT_EQ(contentLength({{"content-length", "18446744073709551616"}}), std::nullopt);
-    EXPECT_EQ(contentLength({}), std::nullopt);
+    EXPECT_EQ(contentLength(HeaderList{}), std::nullopt);
 }
 
 }  // namespace
