@@ -14,23 +14,36 @@ void putU8(std::string& out, std::uint32_t v) {
     out.push_back(static_cast<char>(v & 0xffU));
 }
 
+// Numbers are appended whole, not a byte at a time: every field of every head goes through
+// these, and each push_back checks the capacity again.
 void putU16(std::string& out, std::uint32_t v) {
-    putU8(out, v >> 8);
-    putU8(out, v);
+    const char bytes[2] = {static_cast<char>((v >> 8) & 0xffU), static_cast<char>(v & 0xffU)};
+    out.append(bytes, sizeof bytes);
 }
 
 void putU32(std::string& out, std::uint32_t v) {
-    putU16(out, v >> 16);
-    putU16(out, v);
+    const char bytes[4] = {static_cast<char>((v >> 24) & 0xffU),
+                           static_cast<char>((v >> 16) & 0xffU),
+                           static_cast<char>((v >> 8) & 0xffU), static_cast<char>(v & 0xffU)};
+    out.append(bytes, sizeof bytes);
 }
 
 void putHeader(std::string& out, std::size_t length, FrameType type, std::uint8_t flags,
                std::uint32_t stream) {
-    putU32(out, static_cast<std::uint32_t>(length));
-    putU8(out, static_cast<std::uint8_t>(type));
-    putU8(out, flags);
-    putU16(out, 0);  // reserved
-    putU32(out, stream);
+    const auto n = static_cast<std::uint32_t>(length);
+    const char bytes[kHeaderSize] = {static_cast<char>((n >> 24) & 0xffU),
+                                     static_cast<char>((n >> 16) & 0xffU),
+                                     static_cast<char>((n >> 8) & 0xffU),
+                                     static_cast<char>(n & 0xffU),
+                                     static_cast<char>(type),
+                                     static_cast<char>(flags),
+                                     0,
+                                     0,  // reserved
+                                     static_cast<char>((stream >> 24) & 0xffU),
+                                     static_cast<char>((stream >> 16) & 0xffU),
+                                     static_cast<char>((stream >> 8) & 0xffU),
+                                     static_cast<char>(stream & 0xffU)};
+    out.append(bytes, sizeof bytes);
 }
 
 /// Room for `n` more bytes, growing geometrically so that appending many frames to one buffer
