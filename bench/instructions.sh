@@ -88,18 +88,25 @@ def instructions(path):
     m = re.search(r"^([\d,]+) \S*\s*PROGRAM TOTALS", out, re.M)
     return int(m.group(1).replace(",", "")) if m else 0
 
+ALLOCATOR_ENTRIES = re.compile(
+    r"^(malloc|calloc|realloc|aligned_alloc|posix_memalign|memalign|operator new(\[\])?\(.*)$")
+
 def malloc_calls(path):
-    """Calls to malloc from the call graph: operator new and Asio's aligned frames both end
-    there, so each heap allocation counts once."""
-    names, callee, total = {}, None, 0
+    """Calls into the allocator's entry points (malloc, operator new, aligned_alloc, …) from
+    outside them: with glibc, operator new calls malloc, and mimalloc has its own operator new,
+    so each heap allocation counts once whichever allocator the build links."""
+    names, caller, callee, total = {}, None, None, 0
     for line in open(path):
-        m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line.strip())
+        m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line.strip())
         if m:
-            if m.group(2):
-                names[m.group(1)] = m.group(2)
-            if line.startswith("cfn="):
-                callee = names.get(m.group(1))
-        elif line.startswith("calls=") and callee == "malloc":
+            if m.group(3):
+                names[m.group(2)] = m.group(3)
+            if m.group(1) == "fn":
+                caller = names.get(m.group(2), "")
+            else:
+                callee = names.get(m.group(2), "")
+        elif (line.startswith("calls=") and callee and ALLOCATOR_ENTRIES.match(callee)
+              and not ALLOCATOR_ENTRIES.match(caller or "")):
             total += int(line[6:].split()[0])
     return total
 
