@@ -5,8 +5,8 @@
 
 #include "client/agent_config.hpp"
 #include "common/error.hpp"
-
 #include "net/timed_stream.hpp"
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>

@@ -3,9 +3,8 @@
 // HTTP parser's buffer and then a frame. The relay sends uploads this way, the agent downloads.
 #pragma once
 
-#include "net/v2_mux.hpp"
-
 #include "net/timed_stream.hpp"
+#include "net/v2_mux.hpp"
 
 #include <chrono>
 #include <cstdint>

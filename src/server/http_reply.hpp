@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net/timed_stream.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/status.hpp>
 

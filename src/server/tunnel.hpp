@@ -6,8 +6,8 @@
 
 #include "common/error.hpp"
 #include "net/head_arena.hpp"
-
 #include "net/timed_stream.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
