@@ -33,6 +33,10 @@ bool isSafeFieldValue(std::string_view text) {
     return !containsCrLfOrNul(text);
 }
 
+bool isPassableField(std::string_view name, std::string_view value) {
+    return isToken(name) && isSafeFieldValue(value) && !isHopByHop(name);
+}
+
 std::string chunkSizeLine(std::uint64_t size) {
     char digits[16];
     const auto end = std::to_chars(std::begin(digits), std::end(digits), size, 16).ptr;

@@ -18,6 +18,10 @@ bool isToken(std::string_view text);
 /// A header value without CR, LF or NUL (what could split or smuggle a message).
 bool isSafeFieldValue(std::string_view text);
 
+/// A field the relay may pass on to a visitor: a token name, a safe value, not hop-by-hop.
+/// The relay sets its own framing; nothing from a tunnel may split the shared connection.
+bool isPassableField(std::string_view lowercaseName, std::string_view value);
+
 /// "1a2b\r\n": the size line of a chunk in the chunked transfer coding.
 std::string chunkSizeLine(std::uint64_t size);
 

@@ -22,10 +22,6 @@ void appendDecimal(std::string& text, std::uint64_t value) {
     text.append(digits, end);
 }
 
-bool passes(std::string_view name, std::string_view value) {
-    return net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name);
-}
-
 }  // namespace
 
 ResponseFraming chooseFraming(const v2::ReceivedResponse& response, bool headRequest,
@@ -62,7 +58,7 @@ std::string responseHeadText(const v2::ReceivedResponse& response, const Respons
     appendDecimal(text, response.status);
     text.append(" ").append(reason).append("\r\n");
     for (const auto& [name, value] : response.headers()) {
-        if (passes(name, value) && name != "content-length") {
+        if (net::isPassableField(name, value) && name != "content-length") {
             text += name;
             text += ": ";
             text += value;
@@ -86,7 +82,8 @@ std::string responseHeadText(const v2::ReceivedResponse& response, const Respons
 std::string lastChunk(const v2::HeaderList& trailers) {
     std::string text = "0\r\n";
     for (const auto& [name, value] : trailers) {
-        if (passes(name, value) && name != "content-length" && name != "transfer-encoding") {
+        if (net::isPassableField(name, value) && name != "content-length" &&
+            name != "transfer-encoding") {
             text += name;
             text += ": ";
             text += value;

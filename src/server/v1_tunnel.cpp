@@ -165,7 +165,7 @@ asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1:
     for (const auto& [name, value] : response.headers) {
         // Re-frame ourselves and never pass a name or value that could split the response:
         // the front connection is shared by every tenant behind Caddy.
-        if (!net::isToken(name) || !net::isSafeFieldValue(value) || net::isHopByHop(name)) {
+        if (!net::isPassableField(name, value)) {
             continue;
         }
         if (name == "content-length") {

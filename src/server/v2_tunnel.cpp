@@ -271,7 +271,7 @@ asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\n";
     for (const auto& [name, value] : response.headers()) {
-        if (net::isToken(name) && net::isSafeFieldValue(value) && !net::isHopByHop(name)) {
+        if (net::isPassableField(name, value)) {
             head.append(name).append(": ").append(value).append("\r\n");
         }
     }

@@ -76,6 +76,16 @@ TEST(IsSafeFieldValue, RejectsCarriageReturnLineFeedAndNul) {
     EXPECT_FALSE(isSafeFieldValue("trailing\n"));
 }
 
+TEST(IsPassableField, PassesEndToEndFieldsOnly) {
+    EXPECT_TRUE(isPassableField("content-type", "text/html"));
+    EXPECT_TRUE(isPassableField("set-cookie", "a=1; Path=/"));
+    EXPECT_FALSE(isPassableField("transfer-encoding", "chunked"));  // hop-by-hop
+    EXPECT_FALSE(isPassableField("connection", "close"));
+    EXPECT_FALSE(isPassableField("bad name", "v"));                       // not a token
+    EXPECT_FALSE(isPassableField("x-split", "a\r\nset-cookie: evil=1"));  // could split
+    EXPECT_FALSE(isPassableField("", "v"));
+}
+
 TEST(ListsToken, FindsTokenAmongCommaSeparatedItems) {
     EXPECT_TRUE(listsToken("upgrade", "upgrade"));
     EXPECT_TRUE(listsToken("keep-alive, Upgrade", "upgrade"));
