@@ -41,10 +41,7 @@ private:
         if (width > remaining()) {
             return false;
         }
-        v = 0;
-        for (std::size_t i = 0; i < width; ++i) {
-            v = (v << 8) | static_cast<unsigned char>(bytes_[at_ + i]);
-        }
+        v = readBigEndian(bytes_.data() + at_, width);
         at_ += width;
         return true;
     }
@@ -144,11 +141,7 @@ bool streamAllowed(FrameType type, std::uint32_t stream) {
 }
 
 std::uint32_t readU32(std::string_view bytes, std::size_t at) {
-    std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4; ++i) {
-        v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
-    }
-    return v;
+    return readBigEndian(bytes.data() + at, 4);
 }
 
 }  // namespace

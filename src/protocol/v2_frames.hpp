@@ -101,6 +101,16 @@ struct ResponseHead {
     HeaderList headers;
 };
 
+/// The big-endian number in the `width` bytes at `at` (1, 2 or 4); the caller has checked
+/// that they are there.
+inline std::uint32_t readBigEndian(const char* at, std::size_t width) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < width; ++i) {
+        v = (v << 8) | static_cast<unsigned char>(at[i]);
+    }
+    return v;
+}
+
 /// The fields of a header block checked whole by decodeReceivedResponse, read in place: the
 /// relay turns a RESPONSE frame into the visitor's head without a string per field.
 class HeaderBlockView {
@@ -131,14 +141,6 @@ public:
         bool operator==(const Iterator& other) const { return left_ == other.left_; }
 
     private:
-        static std::uint32_t readBigEndian(const char* at, int width) {
-            std::uint32_t v = 0;
-            for (int i = 0; i < width; ++i) {
-                v = (v << 8) | static_cast<unsigned char>(at[i]);
-            }
-            return v;
-        }
-
         const char* at_ = nullptr;
         std::uint32_t left_ = 0;  ///< fields from here to the end
     };
