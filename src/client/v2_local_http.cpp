@@ -28,12 +28,6 @@ bool isWebSocketUpgrade(const v2::HeaderList& headers) {
     });
 }
 
-namespace {
-void appendField(std::string& text, std::string_view name, std::string_view value) {
-    text.append(name).append(": ").append(value).append("\r\n");
-}
-}  // namespace
-
 LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool webSocket,
                               const AgentConfig& config) {
     LocalRequest request;
@@ -53,26 +47,26 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
             }
             hostSeen = true;
         }
-        appendField(text, name, value);
+        net::appendField(text, name, value);
     }
     if (config.hostHeader) {
-        appendField(text, "Host", *config.hostHeader);
+        net::appendField(text, "Host", *config.hostHeader);
     } else if (!hostSeen) {
-        appendField(text, "Host", config.localHost + ":" + std::to_string(config.localPort));
+        net::appendField(text, "Host", config.localHost + ":" + std::to_string(config.localPort));
     }
     if (webSocket) {
-        appendField(text, "Connection", "Upgrade");
+        net::appendField(text, "Connection", "Upgrade");
     }
     const auto length = v2::contentLength(head.headers);
     if (hasBody) {
         if (length) {
-            appendField(text, "Content-Length", std::to_string(*length));
+            net::appendField(text, "Content-Length", std::to_string(*length));
         } else {
             request.chunked = true;
-            appendField(text, "Transfer-Encoding", "chunked");
+            net::appendField(text, "Transfer-Encoding", "chunked");
         }
     } else if (bodyMethod(head.method) || length) {
-        appendField(text, "Content-Length", "0");  // as v1 does: a POST without a body says so
+        net::appendField(text, "Content-Length", "0");  // as v1 does: a POST without a body says so
     }
     text.append("\r\n");
     return request;

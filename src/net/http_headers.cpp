@@ -37,6 +37,10 @@ bool isPassableField(std::string_view name, std::string_view value) {
     return isToken(name) && isSafeFieldValue(value) && !isHopByHop(name);
 }
 
+void appendField(std::string& text, std::string_view name, std::string_view value) {
+    text.append(name).append(": ").append(value).append("\r\n");
+}
+
 std::string chunkSizeLine(std::uint64_t size) {
     char digits[16];
     const auto end = std::to_chars(std::begin(digits), std::end(digits), size, 16).ptr;

@@ -22,6 +22,9 @@ bool isSafeFieldValue(std::string_view text);
 /// The relay sets its own framing; nothing from a tunnel may split the shared connection.
 bool isPassableField(std::string_view lowercaseName, std::string_view value);
 
+/// Appends "name: value\r\n" to a message head being built.
+void appendField(std::string& text, std::string_view name, std::string_view value);
+
 /// "1a2b\r\n": the size line of a chunk in the chunked transfer coding.
 std::string chunkSizeLine(std::uint64_t size);
 

@@ -59,10 +59,7 @@ std::string responseHeadText(const v2::ReceivedResponse& response, const Respons
     text.append(" ").append(reason).append("\r\n");
     for (const auto& [name, value] : response.headers()) {
         if (net::isPassableField(name, value) && name != "content-length") {
-            text += name;
-            text += ": ";
-            text += value;
-            text += "\r\n";
+            net::appendField(text, name, value);
         }
     }
     if (framing.length) {
@@ -84,10 +81,7 @@ std::string lastChunk(const v2::HeaderList& trailers) {
     for (const auto& [name, value] : trailers) {
         if (net::isPassableField(name, value) && name != "content-length" &&
             name != "transfer-encoding") {
-            text += name;
-            text += ": ";
-            text += value;
-            text += "\r\n";
+            net::appendField(text, name, value);
         }
     }
     text += "\r\n";

@@ -272,7 +272,7 @@ asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
         "Connection: Upgrade\r\n";
     for (const auto& [name, value] : response.headers()) {
         if (net::isPassableField(name, value)) {
-            head.append(name).append(": ").append(value).append("\r\n");
+            net::appendField(head, name, value);
         }
     }
     head += "\r\n";

@@ -86,6 +86,12 @@ TEST(IsPassableField, PassesEndToEndFieldsOnly) {
     EXPECT_FALSE(isPassableField("", "v"));
 }
 
+TEST(AppendField, WritesOneHeaderLine) {
+    std::string head = "HTTP/1.1 200 OK\r\n";
+    appendField(head, "content-type", "text/plain");
+    EXPECT_EQ(head, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n");
+}
+
 TEST(ListsToken, FindsTokenAmongCommaSeparatedItems) {
     EXPECT_TRUE(listsToken("upgrade", "upgrade"));
     EXPECT_TRUE(listsToken("keep-alive, Upgrade", "upgrade"));
