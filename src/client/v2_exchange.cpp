@@ -93,7 +93,7 @@ asio::awaitable<bool> V2Exchange::failBeforeHead() {
         abandon(v2::ResetCode::Cancel);
         co_return false;
     }
-    if (attempt_ == 0 && !hasBody_ && !webSocket_ && reused_ && !parser_->got_some() &&
+    if (attempt_ == 0 && !hasBody_ && !webSocket_ && reused_ && !gotSome_ &&
         (headWriteFailed_ || isIdempotent(head_.method))) {
         retry_ = true;
         co_return false;

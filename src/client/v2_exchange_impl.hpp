@@ -5,7 +5,6 @@
 
 #include "client/v2_exchange.hpp"
 #include "client/v2_local_http.hpp"
-#include "net/head_arena.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <limits>
 #include <optional>
 
 namespace nexus::client::detail {
@@ -43,9 +43,14 @@ private:
     asio::awaitable<bool> sendHead();
     asio::awaitable<bool> upload();
     asio::awaitable<bool> download();
-    asio::awaitable<bool> forwardBody(bool prefetched, std::size_t got, ErrorCode readError);
-    asio::awaitable<std::size_t> readBody(ErrorCode& ec);
-    asio::awaitable<bool> forwardRest(std::uint64_t remaining);
+    asio::awaitable<std::optional<std::size_t>> readHead();
+    asio::awaitable<bool> refuse(std::string_view text);
+    asio::awaitable<bool> forwardLength(std::uint64_t length);
+    asio::awaitable<bool> forwardBuffered(
+        bool last, std::size_t count = std::numeric_limits<std::size_t>::max());
+    asio::awaitable<bool> forwardFromSocket(std::uint64_t remaining);
+    asio::awaitable<bool> forwardChunked();
+    asio::awaitable<std::size_t> readChunk(ErrorCode& ec);
     void abandonStalledSend();
     asio::awaitable<bool> failBeforeHead();
     asio::awaitable<bool> pipeUp();
@@ -64,17 +69,16 @@ private:
     bool webSocket_ = false;
     bool hasBody_ = false;
     LocalRequest request_;
-    net::HeadArena arena_;  ///< the response head's fields; outlives parser_
-    std::optional<net::ResponseParser<http::buffer_body>> parser_;
+    std::optional<http::response_parser<http::buffer_body>> parser_;  ///< chunked bodies only
     std::unique_ptr<LocalPool::Stream> local_;
     beast::flat_buffer buffer_;
-    std::unique_ptr<char[]> chunk_;  ///< response body pieces, one DATA frame at most
-    std::size_t chunkSize_ = 0;
-    std::size_t headerFields_ = 0;  ///< fields of the response head; trailers come after
+    std::unique_ptr<char[]> chunk_;  ///< decoded pieces of a chunked body, one DATA frame each
     int attempt_ = 0;
     bool reused_ = false;
     bool retry_ = false;
     bool headWriteFailed_ = false;
+    bool gotSome_ = false;      ///< the app sent a byte of its response
+    bool invalidHead_ = false;  ///< its head was larger than allowed
     bool headSent_ = false;
     bool answered_ = false;  // the head is the agent's own 4xx/5xx, already logged as such
     bool uploadClean_ = false;

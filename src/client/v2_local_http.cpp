@@ -72,54 +72,32 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
     return request;
 }
 
-namespace {
-// The hop-by-hop fields (net::isHopByHop), by the parser's own field codes: no lowercased
-// copy of the name is needed to recognise them.
-bool isHopByHop(http::field name) {
-    switch (name) {
-        case http::field::connection:
-        case http::field::keep_alive:
-        case http::field::proxy_authenticate:
-        case http::field::proxy_authorization:
-        case http::field::proxy_connection:
-        case http::field::te:
-        case http::field::trailer:
-        case http::field::transfer_encoding:
-        case http::field::upgrade: return true;
-        default: return false;
-    }
-}
-}  // namespace
-
-Result<void> appendResponseFrame(std::string& out, std::uint32_t stream,
-                                 const http::response_header<net::Fields>& response,
-                                 std::size_t headerFields, bool endStream) {
-    const int status = static_cast<int>(response.result_int());
-    const bool switching = status == 101;
-    v2::ResponseFrameBuilder frame(out, stream, status);
-    std::size_t index = 0;
-    for (const auto& field : response) {
-        if (index++ == headerFields) {
-            break;
+Result<LocalBodyFraming> appendResponseFrame(std::string& out, std::uint32_t stream,
+                                             ResponseHeadReader& reader, bool headRequest) {
+    v2::ResponseFrameBuilder frame(out, stream, reader.status());
+    while (const auto field = reader.nextField()) {
+        if (!field->hopByHop) {
+            // A field that cannot travel (a value with CR/LF/NUL is refused by the reader
+            // already; a name too long for the frame) is dropped, not the response.
+            (void)frame.addLowercased(field->name, field->value);
         }
-        const http::field name = field.name();
-        const bool upgradeField =
-            switching && (name == http::field::upgrade || name == http::field::connection);
-        if (isHopByHop(name) && !upgradeField) {
-            continue;
-        }
-        // A field that cannot travel (a name that is no token, a value with CR/LF/NUL) is
-        // dropped, not the response.
-        (void)frame.addLowercased(field.name_string(), field.value());
     }
-    return frame.finish(endStream);
+    if (reader.error()) {
+        frame.cancel();
+        return reader.error();
+    }
+    const auto framing = reader.framing(headRequest);
+    if (auto finished = frame.finish(framing == LocalBodyFraming::None && reader.status() != 101);
+        !finished) {
+        return finished.error();
+    }
+    return framing;
 }
 
-v2::HeaderList trailerFields(const http::response_header<net::Fields>& response,
-                             std::size_t headerFields) {
+v2::HeaderList trailerFields(const http::fields& fields, std::size_t headerFields) {
     v2::HeaderList trailers;
     std::size_t index = 0;
-    for (const auto& field : response) {
+    for (const auto& field : fields) {
         if (index++ < headerFields) {
             continue;
         }

@@ -4,10 +4,10 @@
 #pragma once
 
 #include "client/agent_config.hpp"
-#include "net/head_arena.hpp"
+#include "client/local_response_head.hpp"
 #include "protocol/v2_frames.hpp"
 
-#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/fields.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -33,20 +33,19 @@ struct LocalRequest {
 LocalRequest makeLocalRequest(const protocol::v2::RequestHead& head, bool hasBody, bool webSocket,
                               const AgentConfig& config);
 
-/// Appends the RESPONSE frame for the relay, encoded straight from the first `headerFields`
-/// of the parser's fields (the parser appends a chunked body's trailers after them): lowercase
-/// names, repeats kept, hop-by-hop headers dropped (but `upgrade` and `connection` on a 101),
-/// content-length kept, unsafe fields dropped. FrameTooLarge for a head beyond the frame's
-/// limit (`out` is then unchanged).
-Result<void> appendResponseFrame(std::string& out, std::uint32_t stream,
-                                 const boost::beast::http::response_header<net::Fields>& response,
-                                 std::size_t headerFields, bool endStream);
+/// Reads the fields of a head whose status line `reader` has read into a RESPONSE frame
+/// appended to `out`: lowercase names, repeats kept, hop-by-hop fields dropped (but `upgrade`
+/// and `connection` on a 101), fields that cannot travel dropped, END_STREAM when no body
+/// follows. Returns how the body is delimited. ProtocolViolation for a malformed head,
+/// FrameTooLarge for one beyond the frame's limit; `out` is then unchanged.
+Result<LocalBodyFraming> appendResponseFrame(std::string& out, std::uint32_t stream,
+                                             ResponseHeadReader& reader, bool headRequest);
 
 /// The trailer fields of a chunked response: the fields the parser added after the first
 /// `headerFields` (Beast appends trailers to the header). Same filter as the head, and never a
 /// field that frames or routes the message.
-protocol::v2::HeaderList trailerFields(
-    const boost::beast::http::response_header<net::Fields>& response, std::size_t headerFields);
+protocol::v2::HeaderList trailerFields(const boost::beast::http::fields& fields,
+                                       std::size_t headerFields);
 
 /// The path without its query string, for logs (a query may carry tokens or personal data).
 std::string_view pathForLog(std::string_view target);

@@ -271,7 +271,13 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
     auto recorded = context_.directory.run(std::move(recordTransport), std::chrono::seconds(5));
     asio::co_spawn(context_.executor, std::move(recorded), asio::detached);
 
-    const ErrorCode reason = v2Tunnel ? co_await v2Tunnel->run() : co_await v1Tunnel->run();
+    // Not `c ? co_await a : co_await b`: GCC 12 miscompiles co_await inside a conditional.
+    ErrorCode reason;
+    if (v2Tunnel) {
+        reason = co_await v2Tunnel->run();
+    } else {
+        reason = co_await v1Tunnel->run();
+    }
     const bool removed = context_.registry.removeIf(tunnel.get());
     if (reason == makeError(Errc::Revoked)) {
         log.warning(fmt::format("Tunnel revoked: slug \"{}\" from {}", info.slug, peer),

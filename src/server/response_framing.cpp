@@ -57,8 +57,10 @@ std::string responseHeadText(const v2::ReceivedResponse& response, const Respons
     text.append("HTTP/1.1 ");
     appendDecimal(text, response.status);
     text.append(" ").append(reason).append("\r\n");
+    // The v2 decoder let through only lowercase token names and values without CR, LF or
+    // NUL (decodeReceivedResponse): what is left to drop frames or routes the message.
     for (const auto& [name, value] : response.headers()) {
-        if (net::isPassableField(name, value) && name != "content-length") {
+        if (!net::isHopByHop(name) && name != "content-length") {
             net::appendField(text, name, value);
         }
     }

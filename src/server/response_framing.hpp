@@ -30,8 +30,9 @@ struct ResponseFraming {
 ResponseFraming chooseFraming(const protocol::v2::ReceivedResponse& response, bool headRequest,
                               bool keepAlive, unsigned visitorVersion);
 
-/// Status line and fields: the instance's fields that are tokens with safe values and not
-/// hop-by-hop, then the relay's own framing fields; ends with the empty line.
+/// Status line and fields: the instance's fields that are not hop-by-hop (decodeReceivedResponse
+/// admitted only tokens with safe values), then the relay's own framing fields; ends with the
+/// empty line.
 std::string responseHeadText(const protocol::v2::ReceivedResponse& response,
                              const ResponseFraming& framing);
 

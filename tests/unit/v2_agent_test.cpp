@@ -531,6 +531,60 @@ TEST_F(V2AgentTest, TrailersOfAChunkedResponseCrossAsATrailersFrame) {
     EXPECT_EQ(reply.trailers, expected);
 }
 
+// The local app answers every request with these bytes, then closes the connection.
+std::function<asio::awaitable<void>(std::shared_ptr<tcp::socket>)> rawAnswer(std::string bytes) {
+    return
+        [bytes = std::move(bytes)](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+            beast::flat_buffer buffer;
+            http::request<http::string_body> request;
+            auto [ec, n] = co_await http::async_read(*socket, buffer, request, kTuple);
+            if (!ec) {
+                co_await asio::async_write(*socket, asio::buffer(bytes), kTuple);
+            }
+            socket->close();
+        };
+}
+
+TEST_F(V2AgentTest, InterimResponsesAreSkippedAndTheFinalOneForwarded) {
+    handler_ = rawAnswer(
+        "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    const Reply reply = fetch(get("/hinted"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    EXPECT_EQ(header(reply.head->headers, "link"), "(absent)");
+    EXPECT_EQ(reply.body, "ok");
+    EXPECT_TRUE(reply.ended);
+}
+
+TEST_F(V2AgentTest, ABodyWithoutLengthEndsWhenTheAppClosesTheConnection) {
+    const std::string body = pattern(300 * 1024, 7);
+    handler_ =
+        rawAnswer("HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + body);
+    const Reply reply = fetch(get("/legacy"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 200);
+    EXPECT_EQ(reply.body.size(), body.size());
+    EXPECT_TRUE(reply.body == body);
+    EXPECT_TRUE(reply.ended);
+    EXPECT_FALSE(reply.reset);
+}
+
+TEST_F(V2AgentTest, AMalformedOrOversizedResponseHeadIsA502) {
+    const std::vector<std::string> heads{
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello",
+        "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70 * 1024, 'x') + "\r\n\r\n",
+    };
+    for (const auto& head : heads) {
+        handler_ = rawAnswer(head);
+        const Reply reply = fetch(get("/broken"));
+        ASSERT_TRUE(reply.head) << head.substr(0, 60);
+        EXPECT_EQ(reply.head->status, 502) << head.substr(0, 60);
+        EXPECT_EQ(reply.body, "Invalid response from the local server");
+    }
+}
+
 TEST_F(V2AgentTest, RequestHeadersReachTheLocalAppWithoutHopByHopOnes) {
     v2::RequestHead request{"GET",
                             "/h",
