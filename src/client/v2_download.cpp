@@ -84,6 +84,9 @@ asio::awaitable<bool> V2Exchange::download() {
         }
         status = reader.status();
         if (status >= 200 || status == 101) {
+            // A field takes 2 bytes more in the frame than on the wire (6 of lengths against
+            // ": " and CRLF) and at least 4 on the wire: one allocation holds the frame.
+            frame.reserve(v2::kHeaderSize + 4 + headSize + headSize / 2);
             framing = appendResponseFrame(frame, stream_->id(), reader, headRequest);
             length = reader.contentLength();
             keepAlive_ = reader.keepAlive(headRequest);

@@ -10,6 +10,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace nexus::client {
@@ -171,10 +172,11 @@ asio::awaitable<void> V2Exchange::wrapUp() {
 void V2Exchange::logHead() {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
-    // Formatted in place: this line is written for every request.
+    // Formatted in place, from a format compiled with the program: this line is written for
+    // every request.
     fmt::memory_buffer line;
-    fmt::format_to(std::back_inserter(line), "Forwarding {} {} → HTTP {} ({} ms)", head_.method,
-                   pathForLog(head_.target), status_, ms);
+    fmt::format_to(std::back_inserter(line), FMT_COMPILE("Forwarding {} {} → HTTP {} ({} ms)"),
+                   head_.method, pathForLog(head_.target), status_, ms);
     if (failure_) {
         fmt::format_to(std::back_inserter(line), ": {}", failure_.message());
         c_.log.warning(std::string_view(line.data(), line.size()));
