@@ -13,6 +13,9 @@
 # Contestants: direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite
 # (v1 rows force --protocol v1 when the build has protocol v2; missing tools are skipped and
 # reported). Peer tools: bench/install-peers.sh. Every process started here is stopped on exit.
+# NEXUS_RELAY_BIN=DIR/src/nexus-relay measures the binary of another build directory (default:
+# build/, debugoptimized); the report names that directory's build type. The peers are release
+# builds, so a comparison wants one too: meson setup build-release --buildtype=release.
 # Diagnostic: BENCH_TUNNEL_PRELOAD=/tmp/force_nodelay.so (built from bench/force_nodelay.c) runs
 # every tunnel process with TCP_NODELAY forced on, to tell Nagle/delayed-ACK stalls from real work.
 # By default the whole run happens in a private network namespace holding only a loopback
@@ -24,7 +27,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 # shellcheck source=bench/origin.sh
 source "$ROOT/bench/origin.sh"  # nginx_conf: the origin's configuration
-ORIG_CMD=${BENCH_ORIG_CMD:-"${BENCH_TUNNEL_PRELOAD:+BENCH_TUNNEL_PRELOAD=$BENCH_TUNNEL_PRELOAD }${BENCH_TUNNEL_PRELOAD_FOR:+BENCH_TUNNEL_PRELOAD_FOR=$BENCH_TUNNEL_PRELOAD_FOR }${BENCH_TOOLS_DIR:+BENCH_TOOLS_DIR=$BENCH_TOOLS_DIR }bench/run.sh${*:+ $*}"}
+ORIG_CMD=${BENCH_ORIG_CMD:-"${NEXUS_RELAY_BIN:+NEXUS_RELAY_BIN=$NEXUS_RELAY_BIN }${BENCH_TUNNEL_PRELOAD:+BENCH_TUNNEL_PRELOAD=$BENCH_TUNNEL_PRELOAD }${BENCH_TUNNEL_PRELOAD_FOR:+BENCH_TUNNEL_PRELOAD_FOR=$BENCH_TUNNEL_PRELOAD_FOR }${BENCH_TOOLS_DIR:+BENCH_TOOLS_DIR=$BENCH_TOOLS_DIR }bench/run.sh${*:+ $*}"}
 
 DURATION=10
 ROUNDS=1
@@ -580,7 +583,8 @@ done
 # ---- report -------------------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 meta="$T/meta.json"
-BUILD_TYPE=$(meson introspect "$ROOT/build" --buildoptions 2>/dev/null | $PY -c '
+# The build directory the binary came from (BUILD/src/nexus-relay), for its options.
+BUILD_TYPE=$(meson introspect "$(dirname "$(dirname "$RELAY_SRC_BIN")")" --buildoptions 2>/dev/null | $PY -c '
 import json, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 print(o["buildtype"], "-O%s" % o["optimization"], "b_ndebug=%s" % o["b_ndebug"])' 2>/dev/null || echo unknown)
