@@ -219,21 +219,21 @@ asio::awaitable<void> Agent::serveV2(std::shared_ptr<net::FrameConnection> conne
                         streams, net::V2Mux::kStallLimit.count(), bytes / 1024,
                         net::V2Mux::kBufferBudget >> 20));
     });
-    mux->onRequest(
-        [this, weak](std::shared_ptr<net::V2Stream> stream, v2::RequestHead head, bool endStream) {
-            auto owner = weak.lock();
-            if (!owner) {
-                return;
-            }
-            if (v2_.inFlight >= config_.maxInFlight) {
-                stream->reset(v2::ResetCode::Refused);  // the relay answers 503; safe to retry
-                return;
-            }
-            asio::co_spawn(
-                executor_,
-                serveV2Stream(v2_, std::move(owner), std::move(stream), std::move(head), endStream),
-                asio::detached);
-        });
+    mux->onRequest([this, weak](std::shared_ptr<net::V2Stream> stream, v2::ReceivedRequest head,
+                                bool endStream) {
+        auto owner = weak.lock();
+        if (!owner) {
+            return;
+        }
+        if (v2_.inFlight >= config_.maxInFlight) {
+            stream->reset(v2::ResetCode::Refused);  // the relay answers 503; safe to retry
+            return;
+        }
+        asio::co_spawn(
+            executor_,
+            serveV2Stream(v2_, std::move(owner), std::move(stream), std::move(head), endStream),
+            asio::detached);
+    });
     const ErrorCode reason = co_await mux->run();
     if (const auto& goaway = mux->peerGoaway()) {
         log_.warning(fmt::format("Relay is going away ({}); retry after {} ms",

@@ -57,7 +57,8 @@ asio::awaitable<bool> V2Exchange::download() {
     buffer_.reserve(16 * 1024);
     gotSome_ = false;
     invalidHead_ = false;
-    const bool headRequest = head_.method == "HEAD";  // its response has no body, whatever it says
+    const bool headRequest =
+        head_.method() == "HEAD";  // its response has no body, whatever it says
     std::string frame;
     std::size_t headSize = 0;
     int status = 0;

@@ -29,12 +29,12 @@ bool isIdempotent(std::string_view method) {
 }  // namespace
 
 asio::awaitable<void> V2Exchange::run() {
-    if (!net::isToken(head_.method)) {
+    if (!net::isToken(head_.method())) {
         co_await answer(400, "Invalid HTTP method");
-    } else if (!isOriginForm(head_.target)) {
+    } else if (!isOriginForm(head_.target())) {
         co_await answer(400, "Invalid request target");
     } else {
-        webSocket_ = isWebSocketUpgrade(head_.headers);
+        webSocket_ = isWebSocketUpgrade(head_.headers());
         hasBody_ = !endStream_ && !webSocket_;  // an upgrade's bytes wait for the 101
         request_ = makeLocalRequest(head_, hasBody_, webSocket_, c_.config);
         for (attempt_ = 0; attempt_ < 2; ++attempt_) {
@@ -77,7 +77,7 @@ asio::awaitable<bool> V2Exchange::connect() {
         // may be sent again if the app closed it meanwhile (failBeforeHead): that saves a
         // system call per request under load. Anything else is checked first.
         const bool retryable =
-            attempt_ == 0 && !hasBody_ && !webSocket_ && isIdempotent(head_.method);
+            attempt_ == 0 && !hasBody_ && !webSocket_ && isIdempotent(head_.method());
         const bool trusted = retryable && idleFor < std::chrono::seconds(1);
         if (reused && !trusted && !LocalPool::looksReusable(**stream)) {
             continue;  // closed by the app while idle: drop it, take the next
@@ -95,7 +95,7 @@ asio::awaitable<bool> V2Exchange::failBeforeHead() {
         co_return false;
     }
     if (attempt_ == 0 && !hasBody_ && !webSocket_ && reused_ && !gotSome_ &&
-        (headWriteFailed_ || isIdempotent(head_.method))) {
+        (headWriteFailed_ || isIdempotent(head_.method()))) {
         retry_ = true;
         co_return false;
     }
@@ -159,12 +159,12 @@ asio::awaitable<void> V2Exchange::wrapUp() {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
     if (!headSent_) {
         // The relay gave up (visitor gone, its own timeout) before the app answered.
-        c_.log.warning(fmt::format("Forwarding {} {} → no response ({} ms): {}", head_.method,
-                                   pathForLog(head_.target), ms.count(),
+        c_.log.warning(fmt::format("Forwarding {} {} → no response ({} ms): {}", head_.method(),
+                                   pathForLog(head_.target()), ms.count(),
                                    failure_ ? failure_.message() : "cancelled by the relay"));
     } else if (!answered_ && failure_) {
         c_.log.warning(fmt::format("Forwarding {} {} → HTTP {} broken after {} ms: {}",
-                                   head_.method, pathForLog(head_.target), status_, ms.count(),
+                                   head_.method(), pathForLog(head_.target()), status_, ms.count(),
                                    failure_.message()));
     }
 }
@@ -176,7 +176,7 @@ void V2Exchange::logHead() {
     // every request.
     fmt::memory_buffer line;
     fmt::format_to(std::back_inserter(line), FMT_COMPILE("Forwarding {} {} → HTTP {} ({} ms)"),
-                   head_.method, pathForLog(head_.target), status_, ms);
+                   head_.method(), pathForLog(head_.target()), status_, ms);
     if (failure_) {
         fmt::format_to(std::back_inserter(line), ": {}", failure_.message());
         c_.log.warning(std::string_view(line.data(), line.size()));
@@ -189,7 +189,7 @@ void V2Exchange::logHead() {
 
 boost::asio::awaitable<void> serveV2Stream(V2Context& context, std::shared_ptr<net::V2Mux> mux,
                                            std::shared_ptr<net::V2Stream> stream,
-                                           protocol::v2::RequestHead head, bool endStream) {
+                                           protocol::v2::ReceivedRequest head, bool endStream) {
     ++context.inFlight;
     detail::V2Exchange exchange(context, std::move(mux), std::move(stream), head, endStream);
     co_await exchange.run();

@@ -41,6 +41,6 @@ struct V2Context {
 /// session outlives the stream.
 boost::asio::awaitable<void> serveV2Stream(V2Context& context, std::shared_ptr<net::V2Mux> mux,
                                            std::shared_ptr<net::V2Stream> stream,
-                                           protocol::v2::RequestHead head, bool endStream);
+                                           protocol::v2::ReceivedRequest head, bool endStream);
 
 }  // namespace nexus::client

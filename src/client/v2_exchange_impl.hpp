@@ -29,7 +29,8 @@ inline constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 class V2Exchange {
 public:
     V2Exchange(V2Context& context, std::shared_ptr<net::V2Mux> mux,
-               std::shared_ptr<net::V2Stream> stream, const v2::RequestHead& head, bool endStream)
+               std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest& head,
+               bool endStream)
         : c_(context),
           mux_(std::move(mux)),
           stream_(std::move(stream)),
@@ -63,7 +64,7 @@ private:
     V2Context& c_;
     std::shared_ptr<net::V2Mux> mux_;
     std::shared_ptr<net::V2Stream> stream_;
-    const v2::RequestHead& head_;
+    const v2::ReceivedRequest& head_;
     const bool endStream_;
     const Clock::time_point started_ = Clock::now();
     bool webSocket_ = false;

@@ -22,20 +22,20 @@ bool bodyMethod(std::string_view method) {
 
 }  // namespace
 
-bool isWebSocketUpgrade(const v2::HeaderList& headers) {
+bool isWebSocketUpgrade(v2::HeaderBlockView headers) {
     return std::any_of(headers.begin(), headers.end(), [](const auto& field) {
         return field.first == "upgrade" && net::listsToken(field.second, "websocket");
     });
 }
 
-LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool webSocket,
+LocalRequest makeLocalRequest(const v2::ReceivedRequest& head, bool hasBody, bool webSocket,
                               const AgentConfig& config) {
     LocalRequest request;
     std::string& text = request.head;
     text.reserve(512);
-    text.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
+    text.append(head.method()).append(" ").append(head.target()).append(" HTTP/1.1\r\n");
     bool hostSeen = false;
-    for (const auto& [name, value] : head.headers) {
+    for (const auto& [name, value] : head.headers()) {
         const bool upgradeField = webSocket && name == "upgrade";
         if ((net::isHopByHop(name) && !upgradeField) || name == "content-length" ||
             !net::isToken(name) || !net::isSafeFieldValue(value)) {
@@ -57,7 +57,7 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
     if (webSocket) {
         net::appendField(text, "Connection", "Upgrade");
     }
-    const auto length = v2::contentLength(head.headers);
+    const auto length = v2::contentLength(head.headers());
     if (hasBody) {
         if (length) {
             net::appendField(text, "Content-Length", std::to_string(*length));
@@ -65,7 +65,7 @@ LocalRequest makeLocalRequest(const v2::RequestHead& head, bool hasBody, bool we
             request.chunked = true;
             net::appendField(text, "Transfer-Encoding", "chunked");
         }
-    } else if (bodyMethod(head.method) || length) {
+    } else if (bodyMethod(head.method()) || length) {
         net::appendField(text, "Content-Length", "0");  // as v1 does: a POST without a body says so
     }
     text.append("\r\n");

@@ -18,7 +18,7 @@ namespace nexus::client {
 
 /// The request carries `upgrade: websocket` (its `connection: upgrade` and `upgrade` headers
 /// then cross to the local app, and a 101 turns the stream into a pipe).
-bool isWebSocketUpgrade(const protocol::v2::HeaderList& headers);
+bool isWebSocketUpgrade(protocol::v2::HeaderBlockView headers);
 
 /// A request head for the local app, as the bytes that go on the wire.
 struct LocalRequest {
@@ -30,8 +30,8 @@ struct LocalRequest {
 /// WebSocket upgrade), Host passes through unless config.hostHeader overrides it. With a body
 /// (`hasBody`), a valid content-length is kept, else the body goes chunked. Method, target and
 /// fields were checked by the v2 decoder and again here: nothing can split the head.
-LocalRequest makeLocalRequest(const protocol::v2::RequestHead& head, bool hasBody, bool webSocket,
-                              const AgentConfig& config);
+LocalRequest makeLocalRequest(const protocol::v2::ReceivedRequest& head, bool hasBody,
+                              bool webSocket, const AgentConfig& config);
 
 /// Reads the fields of a head whose status line `reader` has read into a RESPONSE frame
 /// appended to `out`: lowercase names, repeats kept, hop-by-hop fields dropped (but `upgrade`

@@ -29,7 +29,7 @@ asio::awaitable<bool> V2Exchange::upload() {
     if (!co_await sendHead()) {
         co_return false;  // download() sees the broken connection and answers 502
     }
-    const auto declared = v2::contentLength(head_.headers);
+    const auto declared = v2::contentLength(head_.headers());
     std::uint64_t sent = 0;
     for (;;) {
         auto chunk = co_await stream_->read(c_.limits.idleTimeout);

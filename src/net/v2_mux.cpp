@@ -494,7 +494,7 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
     V2Stream* stream = found == streams_.end() ? nullptr : found->second.get();
     switch (h.type) {
         case v2::FrameType::Request: {
-            auto head = v2::decodeRequest(frame.payload);
+            auto head = v2::decodeReceivedRequest(std::move(frame.payload));
             if (!head || !onRequest_ || h.stream <= lastPeerStreamId_) {
                 return makeError(Errc::ProtocolViolation);
             }

@@ -118,7 +118,7 @@ private:
 class V2Mux : public std::enable_shared_from_this<V2Mux> {
 public:
     /// Called for each REQUEST frame (agent side); the mux has already created the stream.
-    using OnRequest = std::function<void(std::shared_ptr<V2Stream>, v2::RequestHead, bool)>;
+    using OnRequest = std::function<void(std::shared_ptr<V2Stream>, v2::ReceivedRequest, bool)>;
 
     V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> connection);
 

@@ -245,6 +245,21 @@ Result<RequestHead> decodeRequest(std::string_view payload) {
     return RequestHead{std::string(method), std::string(target), std::move(*headers)};
 }
 
+Result<ReceivedRequest> decodeReceivedRequest(std::string payload) {
+    Reader in(payload);
+    std::uint32_t methodLength = 0;
+    std::uint32_t targetLength = 0;
+    std::uint32_t count = 0;
+    std::string_view method;
+    std::string_view target;
+    if (!in.u8(methodLength) || !in.bytes(methodLength, method) || !isValidMethod(method) ||
+        !in.u16(targetLength) || !in.bytes(targetLength, target) || !isValidTarget(target) ||
+        !readFields(in, count, [](std::string_view, std::string_view) {}) || in.remaining() != 0) {
+        return violation();
+    }
+    return ReceivedRequest{std::move(payload), targetLength, count};
+}
+
 Result<ResponseHead> decodeResponse(std::string_view payload) {
     Reader in(payload);
     std::uint32_t status = 0;

@@ -175,6 +175,27 @@ struct ReceivedResponse {
     static constexpr std::size_t kFieldsOffset = 4;  ///< after the status and the count
 };
 
+/// A REQUEST frame as the agent keeps it: the payload, checked as decodeRequest checks it,
+/// with the method, target and fields read in place (the agent writes them straight into the
+/// local app's request head).
+struct ReceivedRequest {
+    std::string payload;
+    std::uint32_t targetLength = 0;
+    std::uint32_t fieldCount = 0;
+
+    std::string_view method() const { return std::string_view(payload).substr(1, methodLength()); }
+    std::string_view target() const {
+        return std::string_view(payload).substr(1 + methodLength() + 2, targetLength);
+    }
+    HeaderBlockView headers() const {
+        return {std::string_view(payload).substr(1 + methodLength() + 2 + targetLength + 2),
+                fieldCount};
+    }
+
+private:
+    std::size_t methodLength() const { return static_cast<unsigned char>(payload[0]); }
+};
+
 struct Goaway {
     GoawayCode code = GoawayCode::Shutdown;
     std::uint32_t retryAfterMs = 0;
@@ -272,6 +293,8 @@ Result<FrameHeader> decodeHeader(std::string_view bytes);
 // over is ProtocolViolation.
 
 Result<RequestHead> decodeRequest(std::string_view payload);
+/// The same checks as decodeRequest, keeping the payload instead of copying its parts.
+Result<ReceivedRequest> decodeReceivedRequest(std::string payload);
 Result<ResponseHead> decodeResponse(std::string_view payload);
 /// The same checks as decodeResponse, keeping the payload instead of copying its fields.
 Result<ReceivedResponse> decodeReceivedResponse(std::string payload);

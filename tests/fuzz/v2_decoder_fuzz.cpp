@@ -35,9 +35,20 @@ void roundTrip(const Frame& frame) {
     switch (h.type) {
         case FrameType::Request: {
             auto head = decodeRequest(frame.payload);
+            // The agent's in-place reading accepts the same payloads and reads the same parts.
+            auto kept = decodeReceivedRequest(frame.payload);
+            check(static_cast<bool>(head) == static_cast<bool>(kept));
             if (!head) {
                 return;
             }
+            check(kept->method() == head->method && kept->target() == head->target);
+            std::size_t i = 0;
+            for (const auto& [name, value] : kept->headers()) {
+                check(i < head->headers.size() && head->headers[i].first == name &&
+                      head->headers[i].second == value);
+                ++i;
+            }
+            check(i == head->headers.size());
             check(appendRequest(out, h.stream, *head, end).has_value());
             break;
         }

@@ -227,14 +227,14 @@ protected:
         relayConnection_ = relayConnection;
         relayMux_ = std::make_shared<net::V2Mux>(io_.get_executor(), relayConnection);
         agentMux_ = std::make_shared<net::V2Mux>(io_.get_executor(), agentConnection);
-        agentMux_->onRequest(
-            [this](std::shared_ptr<net::V2Stream> stream, v2::RequestHead head, bool endStream) {
-                auto mux = agentMux_;
-                asio::co_spawn(io_,
-                               serveV2Stream(context_, std::move(mux), std::move(stream),
-                                             std::move(head), endStream),
-                               asio::detached);
-            });
+        agentMux_->onRequest([this](std::shared_ptr<net::V2Stream> stream, v2::ReceivedRequest head,
+                                    bool endStream) {
+            auto mux = agentMux_;
+            asio::co_spawn(io_,
+                           serveV2Stream(context_, std::move(mux), std::move(stream),
+                                         std::move(head), endStream),
+                           asio::detached);
+        });
         asio::co_spawn(io_, relayMux_->run(), asio::detached);
         asio::co_spawn(io_, agentMux_->run(), [this](std::exception_ptr, ErrorCode ec) {
             agentEnd_ = ec;
@@ -771,7 +771,7 @@ asio::awaitable<void> writeSome(std::shared_ptr<net::V2Stream> stream, std::size
 
 TEST_F(V2AgentTest, AReaderAndAWriterWaitingOnOneStreamDoNotWakeEachOtherForever) {
     std::shared_ptr<net::V2Stream> held;
-    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::RequestHead&,
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
                                  bool) { held = std::move(stream); });
     v2::RequestHead request = get("/pipe");
     auto relayStream = relayMux_->openStream(request, false);
@@ -797,7 +797,7 @@ TEST_F(V2AgentTest, AReaderAndAWriterWaitingOnOneStreamDoNotWakeEachOtherForever
 
 TEST_F(V2AgentTest, UnreadBytesOfAResetStreamGoBackToTheConnectionWindow) {
     std::vector<std::shared_ptr<net::V2Stream>> held;  // never read
-    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::RequestHead&,
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
                                  bool) { held.push_back(std::move(stream)); });
     int sent = 0;
     runUntilDone([](std::shared_ptr<net::V2Mux> mux, int& sent) -> asio::awaitable<void> {

@@ -495,6 +495,46 @@ TEST(V2PayloadDecoder, ReceivedResponseAcceptsAndReadsWhatDecodeResponseDoes) {
     EXPECT_EQ(kept->headers().size(), 3U);
 }
 
+// The agent keeps a REQUEST payload whole and reads its parts in place: it must accept exactly
+// what decodeRequest accepts, and read the same method, target and fields.
+void expectSameAsDecodeRequest(const std::string& payload) {
+    const auto copied = decodeRequest(payload);
+    const auto kept = decodeReceivedRequest(payload);
+    ASSERT_EQ(static_cast<bool>(copied), static_cast<bool>(kept)) << payload.size() << " bytes";
+    if (!copied) {
+        return;
+    }
+    EXPECT_EQ(kept->method(), copied->method);
+    EXPECT_EQ(kept->target(), copied->target);
+    HeaderList inPlace;
+    for (const auto& [name, value] : kept->headers()) {
+        inPlace.emplace_back(name, value);
+    }
+    EXPECT_EQ(inPlace, copied->headers);
+}
+
+TEST(V2PayloadDecoder, ReceivedRequestAcceptsAndReadsWhatDecodeRequestDoes) {
+    const std::string payload = payloadOf(kRequest);
+    for (std::size_t cut = 0; cut <= payload.size(); ++cut) {
+        expectSameAsDecodeRequest(payload.substr(0, cut));  // every truncation
+    }
+    expectSameAsDecodeRequest(payload + "x");
+    const std::string block = u16(2) + u16(4) + "host" + u32(3) + "a.b" + u16(5) + "x-big" +
+                              u32(300) + std::string(300, 'v');
+    expectSameAsDecodeRequest("\x08PROPFIND"s + u16(6) + "/a?b=c" + block);
+    expectSameAsDecodeRequest("\x03GET"s + u16(1) + "/" + u16(0));  // no fields, short payload
+    expectSameAsDecodeRequest("\x03GET"s + u16(1) + "/" + u16(1) + u16(1) + "A" + u32(0));
+    expectSameAsDecodeRequest("\x03GET"s + u16(1) + "/" + u16(1) + u16(1) + "a" + u32(1) + "\r");
+    expectSameAsDecodeRequest("\x03G T"s + u16(1) + "/" + u16(0));
+    // Moved, a short payload (held inside the string itself) still reads right.
+    auto kept = decodeReceivedRequest("\x03GET"s + u16(1) + "/" + u16(0));
+    ASSERT_TRUE(kept);
+    const ReceivedRequest moved = std::move(*kept);
+    EXPECT_EQ(moved.method(), "GET");
+    EXPECT_EQ(moved.target(), "/");
+    EXPECT_EQ(moved.headers().size(), 0U);
+}
+
 TEST(V2PayloadDecoder, AcceptsAnEmptyHeaderBlock) {
     auto block = decodeHeaderBlock(hex("00 00"));
     ASSERT_TRUE(block);
