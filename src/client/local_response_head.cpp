@@ -6,6 +6,7 @@
 #include "net/http_headers.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -13,8 +14,7 @@ namespace nexus::client {
 
 namespace {
 
-// The fields the reader acts on, by lowercase name: a switch on the length settles most
-// names without comparing a byte.
+// The fields the reader acts on.
 enum class FieldKind { Other, ContentLength, TransferEncoding, Connection, Upgrade, HopByHop };
 
 bool equalsLowercase(std::string_view name, std::string_view lowercase) {
@@ -22,36 +22,33 @@ bool equalsLowercase(std::string_view name, std::string_view lowercase) {
                       [](char a, char b) { return asciiLower(a) == b; });
 }
 
+struct KnownField {
+    std::string_view name;
+    FieldKind kind;
+};
+
+constexpr std::array<KnownField, 10> kKnownFields{{
+    {"content-length", FieldKind::ContentLength},
+    {"transfer-encoding", FieldKind::TransferEncoding},
+    {"connection", FieldKind::Connection},
+    {"upgrade", FieldKind::Upgrade},
+    {"te", FieldKind::HopByHop},
+    {"trailer", FieldKind::HopByHop},
+    {"keep-alive", FieldKind::HopByHop},
+    {"proxy-connection", FieldKind::HopByHop},
+    {"proxy-authenticate", FieldKind::HopByHop},
+    {"proxy-authorization", FieldKind::HopByHop},
+}};
+
 FieldKind kindOf(std::string_view name) {
-    switch (name.size()) {
-        case 2: return equalsLowercase(name, "te") ? FieldKind::HopByHop : FieldKind::Other;
-        case 7:
-            if (equalsLowercase(name, "upgrade")) {
-                return FieldKind::Upgrade;
-            }
-            return equalsLowercase(name, "trailer") ? FieldKind::HopByHop : FieldKind::Other;
-        case 10:
-            if (equalsLowercase(name, "connection")) {
-                return FieldKind::Connection;
-            }
-            return equalsLowercase(name, "keep-alive") ? FieldKind::HopByHop : FieldKind::Other;
-        case 14:
-            return equalsLowercase(name, "content-length") ? FieldKind::ContentLength
-                                                           : FieldKind::Other;
-        case 16:
-            return equalsLowercase(name, "proxy-connection") ? FieldKind::HopByHop
-                                                             : FieldKind::Other;
-        case 17:
-            return equalsLowercase(name, "transfer-encoding") ? FieldKind::TransferEncoding
-                                                              : FieldKind::Other;
-        case 18:
-            return equalsLowercase(name, "proxy-authenticate") ? FieldKind::HopByHop
-                                                               : FieldKind::Other;
-        case 19:
-            return equalsLowercase(name, "proxy-authorization") ? FieldKind::HopByHop
-                                                                : FieldKind::Other;
-        default: return FieldKind::Other;
+    // By length first: the common fields (date, content-type, etag…) match none of these
+    // lengths and are settled without comparing a byte.
+    for (const auto& known : kKnownFields) {
+        if (known.name.size() == name.size() && equalsLowercase(name, known.name)) {
+            return known.kind;
+        }
     }
+    return FieldKind::Other;
 }
 
 bool isSpace(char c) {

@@ -458,6 +458,15 @@ TEST(V2PayloadDecoder, DecodesTheDocumentedPayloads) {
     EXPECT_EQ(goaway->retryAfterMs, 5000U);
 }
 
+// The fields read in place, copied out for comparison.
+HeaderList listOf(HeaderBlockView fields) {
+    HeaderList list;
+    for (const auto& [name, value] : fields) {
+        list.emplace_back(name, value);
+    }
+    return list;
+}
+
 // The relay keeps a RESPONSE payload whole and reads its fields in place: it must accept
 // exactly what decodeResponse accepts, and read the same fields.
 void expectSameAsDecodeResponse(const std::string& payload) {
@@ -468,11 +477,7 @@ void expectSameAsDecodeResponse(const std::string& payload) {
         return;
     }
     EXPECT_EQ(kept->status, copied->status);
-    HeaderList inPlace;
-    for (const auto& [name, value] : kept->headers()) {
-        inPlace.emplace_back(name, value);
-    }
-    EXPECT_EQ(inPlace, copied->headers);
+    EXPECT_EQ(listOf(kept->headers()), copied->headers);
     EXPECT_EQ(contentLength(kept->headers()), contentLength(copied->headers));
 }
 
@@ -506,11 +511,7 @@ void expectSameAsDecodeRequest(const std::string& payload) {
     }
     EXPECT_EQ(kept->method(), copied->method);
     EXPECT_EQ(kept->target(), copied->target);
-    HeaderList inPlace;
-    for (const auto& [name, value] : kept->headers()) {
-        inPlace.emplace_back(name, value);
-    }
-    EXPECT_EQ(inPlace, copied->headers);
+    EXPECT_EQ(listOf(kept->headers()), copied->headers);
 }
 
 TEST(V2PayloadDecoder, ReceivedRequestAcceptsAndReadsWhatDecodeRequestDoes) {
