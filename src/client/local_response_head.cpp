@@ -79,6 +79,31 @@ std::string_view lastListItem(std::string_view value) {
     return {};
 }
 
+// True if the text holds a control character other than HTAB (NUL, a bare CR or LF among
+// them): RFC 9110 §5.5 allows only HTAB, SP, visible characters and obs-text in a field value,
+// and RFC 9112 §4 the same in a reason phrase. Eight bytes at a time, as every line of every
+// head goes through it; a word with a suspect byte (usually a tab) is looked at byte by byte.
+bool holdsControl(std::string_view text) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+    std::size_t at = 0;
+    for (; at + sizeof(std::uint64_t) <= text.size(); at += sizeof(std::uint64_t)) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, text.data() + at, sizeof word);
+        const std::uint64_t below = (word - kOnes * 0x20) & ~word & kHighs;  // a byte < 0x20
+        if ((below | detail::hasZeroByte(word ^ (kOnes * 0x7f))) != 0) {     // or a DEL
+            break;
+        }
+    }
+    for (; at < text.size(); ++at) {
+        const auto c = static_cast<unsigned char>(text[at]);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 std::optional<std::size_t> responseHeadSize(std::string_view bytes) {
@@ -107,7 +132,8 @@ bool ResponseHeadReader::fail() {
     return false;
 }
 
-// The next line without its CRLF; nullopt (and the head invalid) for a bare CR, LF or NUL.
+// The next line without its CRLF; nullopt (and the head invalid) for a control character in
+// it other than HTAB, a bare CR, LF or NUL included.
 std::optional<std::string_view> ResponseHeadReader::line() {
     const auto end = rest_.find("\r\n");
     if (end == std::string_view::npos) {
@@ -116,7 +142,7 @@ std::optional<std::string_view> ResponseHeadReader::line() {
     }
     const auto text = rest_.substr(0, end);
     rest_.remove_prefix(end + 2);
-    if (containsCrLfOrNul(text)) {
+    if (holdsControl(text)) {
         fail();
         return std::nullopt;
     }

@@ -42,7 +42,8 @@ struct ResponseField {
 /// Reads a complete head (responseHeadSize bytes): statusLine() first, then nextField() until
 /// it has no more, then framing(). Any malformed line makes the head invalid (error()):
 /// - a status line other than `HTTP/1.0` or `HTTP/1.1`, a three-digit code and a reason;
-/// - a line not ended by CRLF, or holding a bare CR, LF or NUL;
+/// - a line not ended by CRLF, or holding a control character other than HTAB (a bare CR,
+///   LF or NUL among them);
 /// - a field without a token name directly followed by a colon, or continued on the next
 ///   line (obsolete line folding);
 /// - a content-length that is not a number, or given twice, or next to a transfer-encoding

@@ -75,6 +75,15 @@ TEST(ResponseHeadReader, ReadsStatusFieldsInOrderAndTheLength) {
     EXPECT_TRUE(read.keepAlive);
 }
 
+TEST(ResponseHeadReader, AcceptsTabsAndBytesAboveAsciiInValuesAndReasons) {
+    const auto read = readHead(
+        "HTTP/1.1 200 Tr\xc3\xa8s bien\r\nX-Tabbed: a\tb\tc d e f g h\r\n"
+        "X-Name: caf\xc3\xa9 \xe2\x98\x95 and more than eight bytes\r\n\r\n");
+    ASSERT_TRUE(read.ok);
+    ASSERT_EQ(read.fields.size(), 2u);
+    EXPECT_EQ(read.fields[0].second, "a\tb\tc d e f g h");
+}
+
 TEST(ResponseHeadReader, AcceptsAStatusLineWithoutReason) {
     EXPECT_TRUE(readHead("HTTP/1.1 204\r\n\r\n").ok);
     EXPECT_TRUE(readHead("HTTP/1.1 204 \r\n\r\n").ok);
@@ -158,6 +167,10 @@ TEST(ResponseHeadReader, RefusesMalformedHeads) {
         "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n",
         std::string_view("HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n", 30),
         "HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: b\x01c\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: 0123456789\x1f\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nA: del\x7f\r\n\r\n",
+        "HTTP/1.1 200 O\x02K\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA : b\r\n\r\n",
         "HTTP/1.1 200 OK\r\n: b\r\n\r\n",
         "HTTP/1.1 200 OK\r\nNo colon\r\n\r\n",
