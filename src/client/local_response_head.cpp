@@ -40,9 +40,21 @@ constexpr std::array<KnownField, 10> kKnownFields{{
     {"proxy-authorization", FieldKind::HopByHop},
 }};
 
+constexpr std::uint32_t lengthsOf(const std::array<KnownField, 10>& fields) {
+    std::uint32_t mask = 0;
+    for (const auto& field : fields) {
+        mask |= 1U << field.name.size();
+    }
+    return mask;
+}
+constexpr std::uint32_t kKnownLengths = lengthsOf(kKnownFields);  // bit n: a name of n bytes
+
 FieldKind kindOf(std::string_view name) {
-    // By length first: the common fields (date, content-type, etag…) match none of these
-    // lengths and are settled without comparing a byte.
+    // By length first: the common fields (date, server, content-type, etag…) have none of
+    // these lengths and are settled without comparing a byte.
+    if (name.size() >= 32 || ((kKnownLengths >> name.size()) & 1U) == 0) {
+        return FieldKind::Other;
+    }
     for (const auto& known : kKnownFields) {
         if (known.name.size() == name.size() && equalsLowercase(name, known.name)) {
             return known.kind;
