@@ -57,8 +57,8 @@ asio::awaitable<bool> V2Exchange::download() {
     buffer_.reserve(16 * 1024);
     gotSome_ = false;
     invalidHead_ = false;
-    const bool headRequest =
-        head_.method() == "HEAD";  // its response has no body, whatever it says
+    // A response to HEAD has no body, whatever its head announces.
+    const bool headRequest = head_.method() == "HEAD";
     std::string frame;
     std::size_t headSize = 0;
     int status = 0;
@@ -124,7 +124,8 @@ asio::awaitable<bool> V2Exchange::download() {
         auto down = pipeDown();
         auto both = std::move(up) && std::move(down);
         const auto [wentUp, wentDown] = co_await std::move(both);
-        co_return wentUp&& wentDown;
+        const bool clean = wentUp && wentDown;
+        co_return clean;
     }
     bool forwarded = true;
     switch (*framing) {
