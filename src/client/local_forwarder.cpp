@@ -61,8 +61,10 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
     bool hostSeen = false;
     for (const auto& [name, value] : in.headers) {
         const std::string key = asciiLower(name);
-        if (net::isHopByHop(key) || key == "content-length" || !net::isToken(key) ||
-            !net::isSafeFieldValue(value)) {
+        // The body goes with the head anyway: an Expect (from a relay that forwards it) would
+        // only draw a 100 Continue the parser below would take for the response.
+        if (net::isHopByHop(key) || key == "content-length" || key == "expect" ||
+            !net::isToken(key) || !net::isSafeFieldValue(value)) {
             continue;
         }
         if (key == "host") {

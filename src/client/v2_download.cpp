@@ -146,7 +146,13 @@ asio::awaitable<bool> V2Exchange::download() {
 // The agent's 502 in place of a response it cannot forward; the connection is not reused.
 asio::awaitable<bool> V2Exchange::refuse(std::string_view text) {
     co_await answer(502, text);
-    abandon(v2::ResetCode::Cancel);
+    // No reset after a whole answer: the relay drops what it has not read yet of a stream
+    // that is reset, and the visitor would get nothing (an upgrade's stream stays open on the
+    // relay's side until it has the response). wrapUp() resets if the answer did not finish,
+    // else waits for the relay's end.
+    if (local_) {
+        local_->close();
+    }
     co_return false;
 }
 

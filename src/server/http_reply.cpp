@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -33,6 +34,14 @@ boost::asio::awaitable<bool> writeReply(net::TimedStream& stream, const Reply& r
     stream.expires_after(std::chrono::seconds(30));
     auto [ec, n] =
         co_await http::async_write(stream, res, boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return !ec;
+}
+
+boost::asio::awaitable<bool> writeContinue(net::TimedStream& stream) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream.expires_after(std::chrono::seconds(30));
+    auto [ec, n] = co_await boost::asio::async_write(
+        stream, boost::asio::buffer(kContinue), boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return !ec;
 }
 

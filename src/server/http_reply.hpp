@@ -30,6 +30,9 @@ boost::asio::awaitable<bool> writeReply(net::TimedStream& stream, const Reply& r
 boost::asio::awaitable<bool> writeText(net::TimedStream& stream, unsigned status,
                                        std::string_view body, bool keepAlive);
 
+/// "HTTP/1.1 100 Continue": the visitor may send the body it holds back; false if it went away.
+boost::asio::awaitable<bool> writeContinue(net::TimedStream& stream);
+
 /// The page shown when an instance's fallback URL would loop back through the relay.
 std::string offlinePage(std::string_view slug);
 

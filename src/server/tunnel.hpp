@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "net/head_arena.hpp"
+#include "net/http_headers.hpp"
 #include "net/timed_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +36,15 @@ struct HttpExchange {
         const bool bodyPending =
             parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
         return parser.get().keep_alive() && !bodyPending;
+    }
+
+    /// The visitor holds its body back until told to send it (`Expect: 100-continue`, a
+    /// case-insensitive token, RFC 9110 §10.1.1). The relay answers it itself: the
+    /// expectation is never forwarded.
+    bool expectsContinue() const {
+        const bool bodyPending =
+            parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
+        return bodyPending && net::listsToken(parser.get()[http::field::expect], "100-continue");
     }
 };
 

@@ -91,7 +91,9 @@ v1::HeaderList requestHeaders(const http::request<http::string_body, net::Fields
     v1::HeaderList headers;
     for (const auto& field : request) {
         std::string name = asciiLower(field.name_string());
-        if (!net::isHopByHop(name)) {
+        // The relay answered Expect itself; forwarded, it would draw a second 100 Continue
+        // from the local app, which the agent would take for the response.
+        if (!net::isHopByHop(name) && name != "expect") {
             headers.emplace_back(std::move(name), std::string(field.value()));
         }
     }
@@ -113,6 +115,11 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     const std::string tooLarge = "Request body too large for this tunnel";
     if (exchange.parser.content_length() && *exchange.parser.content_length() > kMaxBody) {
         co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+    }
+    // The body fits and the agent is there: a visitor waiting for 100 Continue sends it now
+    // rather than after its own timeout (or never).
+    if (exchange.expectsContinue() && !co_await writeContinue(exchange.stream)) {
+        co_return false;
     }
     net::RequestParser<http::string_body> parser{std::move(exchange.parser)};
     parser.body_limit(kMaxBody);

@@ -122,15 +122,10 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
         co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
                                      exchange.keepAliveWithoutBody());
     }
-    if (request[http::field::expect] == "100-continue" && hasBody) {
-        // The tunnel is there: let the visitor send the body now.
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        auto [ec, n] = co_await asio::async_write(exchange.stream, asio::buffer(kContinue),
-                                                  asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            stream->reset(v2::ResetCode::Cancel);
-            co_return false;
-        }
+    // The tunnel is there: let the visitor send the body now.
+    if (exchange.expectsContinue() && !co_await writeContinue(exchange.stream)) {
+        stream->reset(v2::ResetCode::Cancel);
+        co_return false;
     }
     std::string key = upgrade ? std::string(request["Sec-WebSocket-Key"]) : std::string();
     bool uploadDone = !hasBody;
