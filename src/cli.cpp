@@ -68,6 +68,7 @@ struct ServerOptions {
     server::ServerConfig config;
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
+    int responseHeadTimeout = 60, streamIdleTimeout = 120;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
 
@@ -121,6 +122,16 @@ struct ServerOptions {
                        "Seconds a visitor waits for the agent's response")
             ->capture_default_str()
             ->check(CLI::Range(1, 3600));
+        app.add_option("--response-head-timeout", responseHeadTimeout,
+                       "Protocol v2: seconds the agent has to send a response's status and "
+                       "headers (504 after)")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 3600));
+        app.add_option("--stream-idle-timeout", streamIdleTimeout,
+                       "Protocol v2: seconds a request or response body may stall before the "
+                       "stream is cut; a moving body never is")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 86400));
     }
 
     // One line saying what is wrong, or empty.
@@ -145,6 +156,8 @@ struct ServerOptions {
         config.pingInterval = std::chrono::seconds(pingInterval);
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
         config.responseTimeout = std::chrono::seconds(responseTimeout);
+        config.responseHeadTimeout = std::chrono::seconds(responseHeadTimeout);
+        config.streamIdleTimeout = std::chrono::seconds(streamIdleTimeout);
         return config;
     }
 };

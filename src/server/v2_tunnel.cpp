@@ -160,7 +160,7 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
     while (!parser.is_done() && !stream->wasReset()) {
         parser.get().body().data = buffer.get();
         parser.get().body().size = size;
-        exchange.stream.expires_after(kIdleTimeout);
+        exchange.stream.expires_after(context_.config.streamIdleTimeout);
         auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
                                                  asio::as_tuple(asio::use_awaitable));
         if (ec && ec != http::error::need_buffer) {
@@ -168,7 +168,8 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
             break;
         }
         const std::size_t got = size - parser.get().body().size;
-        if (got > 0 && !co_await stream->write(std::string_view(buffer.get(), got), kIdleTimeout)) {
+        if (got > 0 && !co_await stream->write(std::string_view(buffer.get(), got),
+                                               context_.config.streamIdleTimeout)) {
             ok = false;
             break;
         }
@@ -192,7 +193,7 @@ asio::awaitable<bool> V2Tunnel::uploadKnownLength(HttpExchange& exchange, net::V
     if (early > 0) {
         const std::string_view bytes(static_cast<const char*>(exchange.buffer.data().data()),
                                      early);
-        if (!co_await stream.write(bytes, kIdleTimeout, early == length)) {
+        if (!co_await stream.write(bytes, context_.config.streamIdleTimeout, early == length)) {
             co_return false;
         }
         exchange.buffer.consume(early);
@@ -201,7 +202,8 @@ asio::awaitable<bool> V2Tunnel::uploadKnownLength(HttpExchange& exchange, net::V
         co_return true;
     }
     ErrorCode readError;
-    co_return co_await net::sendFromSocket(stream, exchange.stream, length - early, kIdleTimeout,
+    co_return co_await net::sendFromSocket(stream, exchange.stream, length - early,
+                                           context_.config.streamIdleTimeout,
                                            readError) == net::DirectSendEnd::Complete;
 }
 
@@ -209,7 +211,7 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
                                          const std::shared_ptr<net::V2Stream>& stream, bool head,
                                          bool keepAlive, const bool& uploadDone,
                                          const std::string& webSocketKey) {
-    auto response = co_await stream->responseHead(kHeadTimeout);
+    auto response = co_await stream->responseHead(context_.config.responseHeadTimeout);
     if (!response) {
         const auto [status, text] = failureBeforeHead(*stream, info().slug, mux_->isOpen());
         stream->reset(v2::ResetCode::Timeout);
@@ -219,7 +221,7 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
         co_return co_await pipe(exchange, stream, *response, webSocketKey);
     }
     const auto framing = chooseFraming(*response, head, keepAlive, exchange.parser.get().version());
-    ResponseWriter writer{exchange, *stream, framing, kIdleTimeout};
+    ResponseWriter writer{exchange, *stream, framing, context_.config.streamIdleTimeout};
     writer.prepend(responseHeadText(*response, framing));
     // The head goes out at once unless body bytes are already here to go with it: a stream of
     // events must show its head before its first event.

@@ -22,10 +22,8 @@ public:
     /// Runs the session until it ends; returns why.
     boost::asio::awaitable<ErrorCode> run();
 
-    /// How long the agent has to produce a response head.
-    static constexpr std::chrono::seconds kHeadTimeout{60};
-    /// A moving stream is never cut; one that stalls this long in either direction is.
-    static constexpr std::chrono::seconds kIdleTimeout{120};
+    // The response-head deadline and the idle timeout of a stream are the operator's
+    // (ServerConfig::responseHeadTimeout, streamIdleTimeout).
     /// An open WebSocket may be quiet for long; applications ping well within this.
     static constexpr std::chrono::seconds kPipeIdleTimeout{3600};
 
