@@ -29,7 +29,8 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
     std::string serverName, std::chrono::steady_clock::duration timeout);
 
 /// Server: accepts the upgrade on a plain socket (TLS ends at the proxy in front).
-/// `forwardedFor` receives the first X-Forwarded-For address when the peer is loopback.
+/// `forwardedFor` receives the first X-Forwarded-For address, if any: the caller believes it
+/// only from a trusted proxy.
 asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketAccept(
     tcp::socket socket, std::chrono::steady_clock::duration timeout, std::string& forwardedFor);
 

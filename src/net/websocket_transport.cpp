@@ -209,11 +209,9 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketAccept(
         co_return makeError(Errc::ProtocolViolation);
     }
     // Behind the local proxy every agent would share 127.0.0.1; the proxy's header tells
-    // them apart for the failure limits. Only a loopback peer is believed.
-    if (!ec && remote.address().is_loopback()) {
-        const auto header = request["X-Forwarded-For"];
-        forwardedFor = std::string(header.substr(0, header.find(',')));
-    }
+    // them apart for the failure limits. Whether the peer is believed is the caller's call.
+    const auto header = request["X-Forwarded-For"];
+    forwardedFor = std::string(header.substr(0, header.find(',')));
     websocket::stream<tcp::socket> ws(std::move(socket));
     auto done = co_await withDeadline(ws.async_accept(request, asio::as_tuple(asio::use_awaitable)),
                                       executor, timeout);

@@ -6,6 +6,7 @@
 #include "net/frame_connection.hpp"
 #include "net/websocket.hpp"
 #include "protocol/v1_messages.hpp"
+#include "server/forwarding_headers.hpp"
 #include "server/v1_tunnel.hpp"
 #include "server/v2_tunnel.hpp"
 
@@ -154,7 +155,9 @@ asio::awaitable<void> ControlListener::admitWebSocket(tcp::socket socket, asio::
     }
     ErrorCode notAnAddress;
     const auto forwarded = asio::ip::make_address(forwardedFor, notAnAddress);
-    if (!forwardedFor.empty() && !notAnAddress) {
+    // The same proxies as the HTTP front's (--trusted-proxy, loopback by default).
+    if (!forwardedFor.empty() && !notAnAddress &&
+        describeVisitor(ip, context_.config.trustedProxies).trusted) {
         ip = net::canonicalAddress(forwarded);
     }
     co_await handshake(std::move(*transport), ip, slot);

@@ -58,6 +58,14 @@ Result<AddressRange> parseAddressRange(std::string_view text) {
             return makeError(Errc::InvalidArgument);
         }
     }
+    if (network.is_v6() && network.to_v6().is_v4_mapped()) {
+        // ::ffff:a.b.c.d/N is the IPv4 range a.b.c.d/(N-96); a shorter prefix would reach past
+        // the mapped addresses, and an IPv4 mask shifted by more than 32 bits is undefined.
+        if (prefix < 96) {
+            return makeError(Errc::InvalidArgument);
+        }
+        prefix -= 96;
+    }
     return AddressRange{unmapped(network), prefix};
 }
 

@@ -113,19 +113,26 @@ class ForwardingHeadersTest(RelayTestCase):
     def test_headers_from_a_trusted_proxy_pass_unchanged(self):
         relay = self.start_relay(ws_port=0)
         self.tunnel(relay, "demo", "--insecure-plaintext")
-        headers = self.received_headers(relay)
+        headers = self.received_headers(relay, ("X-Forwarded-Host", "visitor.example"),
+                                        ("X-Forwarded-Proto", "https"))
         self.assertEqual(headers.get("x-forwarded-for"), "203.0.113.9")
         self.assertEqual(headers.get("cf-connecting-ip"), "203.0.113.9")
+        self.assertEqual(headers.get("x-forwarded-host"), "visitor.example")
+        self.assertEqual(headers.get("x-forwarded-proto"), "https")
 
     def test_headers_from_an_untrusted_peer_are_replaced(self):
         # Trusting only a range the test client is not in makes 127.0.0.1 untrusted.
         relay = self.start_relay(ws_port=0, trusted_proxy="192.0.2.1")
         self.tunnel(relay, "demo", "--insecure-plaintext")
-        headers = self.received_headers(relay, ("X-Forwarded-Host", "evil.example"))
+        headers = self.received_headers(relay, ("X-Forwarded-Host", "evil.example"),
+                                        ("Forwarded", "for=203.0.113.9;proto=https"),
+                                        ("X-Real-IP", "203.0.113.9"))
         self.assertEqual(headers.get("x-forwarded-for"), "127.0.0.1")
         self.assertEqual(headers.get("x-forwarded-host"), f"demo.{DOMAIN}")
         self.assertEqual(headers.get("x-forwarded-proto"), "http")
         self.assertNotIn("cf-connecting-ip", headers)
+        self.assertNotIn("forwarded", headers)
+        self.assertNotIn("x-real-ip", headers)
 
 
 if __name__ == "__main__":
