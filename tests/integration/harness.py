@@ -138,7 +138,7 @@ class LoggedProcess:
 
 
 class Relay(LoggedProcess):
-    def __init__(self, log_dir, name, database, tcp_port, http_port, options):
+    def __init__(self, log_dir, name, database, tcp_port, http_port, options, env=None):
         self.tcp_port = tcp_port
         self.http_port = http_port
         self.database = database
@@ -152,7 +152,7 @@ class Relay(LoggedProcess):
         options.setdefault("ws_port", 0)
         for flag, value in options.items():
             args += ["--" + flag.replace("_", "-"), str(value)]
-        super().__init__(name, args, log_dir)
+        super().__init__(name, args, log_dir, env=env)
 
     def wait_ready(self, timeout=10):
         self.wait_for(rf"Control listener on 127\.0\.0\.1:{self.tcp_port}\b", timeout)
@@ -317,10 +317,11 @@ class RelayTestCase(unittest.TestCase):
 
     # Relay and directory
 
-    def start_relay(self, tcp_port=None, http_port=None, wait=True, **options):
-        """Options are server flags with '_' for '-', e.g. register_timeout=2."""
+    def start_relay(self, tcp_port=None, http_port=None, wait=True, env=None, **options):
+        """Options are server flags with '_' for '-', e.g. register_timeout=2; `env` replaces
+        the relay's environment."""
         relay = Relay(self.tmp, self._name("relay"), self.database,
-                      tcp_port or free_port(), http_port or free_port(), options)
+                      tcp_port or free_port(), http_port or free_port(), options, env)
         self._processes.append(relay)
         return relay.wait_ready() if wait else relay
 
