@@ -171,7 +171,9 @@ struct ClientOptions {
     int heartbeatTimeout = 90, registerTimeout = 10;
 
     void attach(CLI::App& app) {
-        app.add_option("--server", server, "Relay control address, host:port")
+        app.add_option("--server", server,
+                       "Relay control address, host:port, or the WebSocket door's URL: "
+                       "wss://HOST[:PORT]/PATH (ws:// only with --insecure-plaintext)")
             ->capture_default_str();
         app.add_option("--slug", config.slug, "Your slug: the instance is SLUG.nexusnode.app")
             ->required();

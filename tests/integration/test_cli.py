@@ -22,6 +22,14 @@ class CliTest(RelayTestCase):
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
 
+    def test_client_help_says_server_takes_a_websocket_url_too(self):
+        result = run_binary("client", "--help")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        server = result.stdout[result.stdout.index("--server"):result.stdout.index("--slug")]
+        self.assertIn("host:port", server)
+        self.assertIn("wss://", server)
+        self.assertIn("ws://", server.replace("wss://", ""))
+
     def listed(self):
         """`directory list` as {slug: (status, token kind, url)}, after checking the header."""
         result = self.directory("list")

@@ -57,7 +57,12 @@ class DoorsTest(RelayTestCase):
                                  "127.0.0.1", wait=False)
         relay.wait_for(r"TLS requested but no certificate is configured")
         agent.wait_for(r"TLS handshake with \S+ failed")
+        # A second refused attempt: by then a plaintext fallback, had there been one, would
+        # have registered, and the relay would have said so.
+        agent.wait_for(r"TLS handshake with \S+ failed", timeout=10, occurrences=2)
+        relay.wait_for(r"TLS requested but no certificate is configured", occurrences=2)
         self.assertEqual(agent.registrations(), 0)
+        self.assertEqual(relay.count(r"Tunnel registered"), 0)
 
     def test_same_port_serves_plaintext_v1_agents(self):
         relay = self.tls_relay()
