@@ -23,13 +23,19 @@ class ScriptedApp:
     """Serves on 127.0.0.1 in threads; `handler(request)` answers each request and returns
     True to read the next request on the same connection, False to close it."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, receive_buffer=None):
+        """`receive_buffer`: SO_RCVBUF of every connection, to keep the kernel from holding
+        megabytes of a body the app does not read."""
         self._handler = handler
         self.requests = []  # (method, path, headers) of every request, in arrival order
         self.connections = 0
         self._sockets = []
         self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._listener = socket.socket()
+        if receive_buffer is not None:
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 
