@@ -96,7 +96,8 @@ class StreamTimeoutsTest(RelayTestCase):
 
 
 class MovingStreamsOutliveTheTimeoutsTest(RelayTestCase):
-    """About 5 s per test: the streams must outlast both 2 s timeouts."""
+    """About 5 s for the events, 8 s for the WebSocket: the streams must outlast both 2 s
+    timeouts."""
 
     def setUp(self):
         super().setUp()
