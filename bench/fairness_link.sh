@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Fairness on a link like a home uplink, side by side with direct access and with bore.
 #
-#   bench/fairness_link.sh [--rate 100mbit] [--queue 512kb] [--samples 300] [--no-bore]
+#   bench/fairness_link.sh [--rate 100mbit] [--queue 512kb] [--visitor-rate 25M]
+#                          [--samples 300] [--no-bore]
 #
 # Small GETs (1 KiB, one keep-alive connection) are timed on an idle tunnel, then while one
-# visitor downloads a 1 GiB file through the same tunnel, in two settings:
-#   loopback  nothing shaped: the CPU is the bottleneck (two cores for the relay, the agent,
-#             nginx, curl and the measurer), so the figures mostly show the kernel's scheduler;
-#             "direct" (the same requests and download straight to nginx) is the control.
+# visitor downloads a 1 GiB file through the same tunnel, in three settings:
+#   visitor   nothing shaped; the downloading visitor reads at VISITOR_RATE bytes/s (curl
+#             --limit-rate; 25M is a 200 Mbit/s visitor): the tunnel and the CPU have room, and
+#             what the small requests meet is what the tunnel makes them wait for: the
+#             download's bytes queued ahead of them, which flow control keeps to a window.
+#   loopback  nothing shaped, the visitor reads at full speed: the CPU is the bottleneck (two
+#             cores for the relay, the agent, nginx, curl and the measurer), so the figures
+#             mostly show the kernel's scheduler; "direct" (the same requests and download
+#             straight to nginx) is the control.
 #   link      only the tunnel's own TCP port is shaped with HTB to RATE, behind a QUEUE-byte
 #             FIFO, MTU 1500: the uplink is the bottleneck, as for an agent at home, and what
 #             queues ahead of a small response is what the tunnel put there.
@@ -19,11 +25,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-RATE=100mbit QUEUE=512kb SAMPLES=300 BORE=1
+RATE=100mbit QUEUE=512kb VISITOR_RATE=25M SAMPLES=300 BORE=1
 while (($#)); do
     case $1 in
         --rate) RATE=$2; shift 2 ;;
         --queue) QUEUE=$2; shift 2 ;;
+        --visitor-rate) VISITOR_RATE=$2; shift 2 ;;
         --samples) SAMPLES=$2; shift 2 ;;
         --no-bore) BORE=0; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -32,7 +39,7 @@ while (($#)); do
 done
 if [[ -z ${FAIRNESS_IN_NETNS:-} ]]; then
     export FAIRNESS_IN_NETNS=1
-    exec unshare -n -- "$0" --rate "$RATE" --queue "$QUEUE" --samples "$SAMPLES" \
+    exec unshare -n -- "$0" --rate "$RATE" --queue "$QUEUE" --visitor-rate "$VISITOR_RATE" --samples "$SAMPLES" \
         $( ((BORE)) || echo --no-bore)
 fi
 
@@ -99,15 +106,17 @@ shape() {  # shape on|off: HTB on the tunnels' own ports (both directions), MTU 
     done
 }
 
-measure() {  # measure SETTING NAME PORT HOST
-    python3 - "$@" "$SAMPLES" <<'EOF'
+measure() {  # measure SETTING NAME PORT HOST [VISITOR_RATE]
+    python3 - "$1" "$2" "$3" "$4" "$SAMPLES" "${5:-}" <<'EOF'
 import http.client, subprocess, sys, time
 setting, name, port, host, samples = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+limit = ["--limit-rate", sys.argv[6]] if sys.argv[6] else []
 
-def latencies(n):
+def latencies(n, seconds=0.0):  # n samples, and for at least `seconds`
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     out = []
-    for _ in range(n):
+    until = time.perf_counter() + seconds
+    while len(out) < n or time.perf_counter() < until:
         start = time.perf_counter()
         conn.request("GET", "/small", headers={"Host": host})
         response = conn.getresponse()
@@ -121,18 +130,21 @@ def pct(values, q):
     return values[min(len(values) - 1, int(len(values) * q))] * 1e3
 
 latencies(20)
-idle = latencies(samples)
+# A visitor held to a rate reads in bursts: measure across many of them.
+span = 3.0 if limit else 0.0
+idle = latencies(samples, span)
+launched = time.perf_counter()
 download = subprocess.Popen(
-    ["curl", "-sS", "-o", "/dev/null", "-H", f"Host: {host}", "-w", "%{size_download}",
+    ["curl", "-sS", "-o", "/dev/null", "-H", f"Host: {host}", "-w", "%{size_download}", *limit,
      f"http://127.0.0.1:{port}/big"], stdout=subprocess.PIPE, text=True)
 def written():  # what curl has written to /dev/null so far
     with open(f"/proc/{download.pid}/io") as io:
         return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
 
 time.sleep(1.0)  # flowing at full speed
-started, before = time.perf_counter(), written()
-loaded = latencies(samples)
-elapsed, moved = time.perf_counter() - started, written() - before
+loaded = latencies(samples, span)
+# From the start: a window of the visitor's bursts would be too coarse.
+elapsed, moved = time.perf_counter() - launched, written()
 running = download.poll() is None
 download.terminate()
 download.communicate()
@@ -144,11 +156,14 @@ print(f"| {setting} | {name} | {pct(idle, .5):.2f} / {pct(idle, .99):.2f} | "
 EOF
 }
 
-echo "Small GETs: $SAMPLES per row, p50 / p99 in ms; link setting: $RATE behind a $QUEUE FIFO on the tunnel's port."
+echo "Small GETs: $SAMPLES per row, p50 / p99 in ms; visitor setting: the download read at $VISITOR_RATE bytes/s; link setting: $RATE behind a $QUEUE FIFO on the tunnel's port."
 echo
 echo "| setting | path | idle p50 / p99 | during a 1 GiB download p50 / p99 | p99 ratio | download MB/s meanwhile |"
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 shape off
+measure visitor direct "$APP_PORT" direct "$VISITOR_RATE"
+measure visitor nexus-relay "$RELAY_HTTP" demo.nexusnode.app "$VISITOR_RATE"
+[[ -z $BORE_BIN ]] || measure visitor bore "$BORE_PORT" bore "$VISITOR_RATE"
 measure loopback direct "$APP_PORT" direct
 measure loopback nexus-relay "$RELAY_HTTP" demo.nexusnode.app
 [[ -z $BORE_BIN ]] || measure loopback bore "$BORE_PORT" bore
