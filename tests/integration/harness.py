@@ -351,14 +351,21 @@ class RelayTestCase(unittest.TestCase):
             agent.wait_registered()
         return agent
 
-    def stream_tunnel(self, slug="demo"):
+    def stream_tunnel(self, slug="demo", tls=False):
         """A relay, the streaming test app (tests/testkit/stream_site.py) and an agent on
-        protocol v2: (relay, site, agent, visitor Host)."""
+        protocol v2: (relay, site, agent, visitor Host). With `tls`, the agent-relay leg is
+        TLS as users run it, verified against a CA made for the test."""
         from stream_site import StreamSite
-        relay = self.start_relay()
+        from test_ca import make_test_ca
+        extra, options = ["--insecure-plaintext"], {}
+        if tls:
+            pki = make_test_ca(str(self.tmp / "pki"))
+            extra = ["--ca-file", pki["ca.pem"]]
+            options = {"tls_cert": pki["relay.pem"], "tls_key": pki["relay.key"]}
+        relay = self.start_relay(**options)
         site = StreamSite()
-        agent = self.start_agent(slug, self.add_slug(slug), site.port, relay.tcp_port)
-        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \(v2\)')
+        agent = self.start_agent(slug, self.add_slug(slug), site.port, relay.tcp_port, *extra)
+        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* over {"tls" if tls else "tcp"} \(v2\)')
         return relay, site, agent, f"{slug}.{DOMAIN}"
 
     def tunnel(self, relay, slug="demo", *extra):

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Protocol v2 through the real binaries: bodies of any size both ways with bounded memory,
-server-sent events delivered as they are produced, WebSocket pass-through."""
+server-sent events delivered as they are produced, WebSocket pass-through; the agent-relay
+leg is TLS, as by default."""
 
 import asyncio
 import hashlib
@@ -42,7 +43,8 @@ def raw_request(port, head, body_chunks=(), timeout=300):
 class StreamingTest(RelayTestCase):
     def setUp(self):
         super().setUp()
-        self.relay, self.site, self.agent, self.host = self.stream_tunnel()
+        # TLS on the agent-relay leg, as users run it (the default).
+        self.relay, self.site, self.agent, self.host = self.stream_tunnel(tls=True)
 
     def assert_bounded_memory(self, what):
         relay, agent = memory_kib(self.relay.pid, "VmHWM"), memory_kib(self.agent.pid, "VmHWM")
