@@ -448,7 +448,7 @@ run_relay() {  # run_relay NAME plain|tls v1|v2
     done
     LOG "$name: ${reg:-no registration logged}"
     local what="nexus-relay (binary sha256 $RELAY_SHA…)"
-    if [[ $mode == tls ]]; then what+=", agent–relay leg over TLS 1.2+ (openssl-made CA, P-256 certificate)"
+    if [[ $mode == tls ]]; then what+=", agent–relay leg over TLS 1.3 with AES-128-GCM (openssl-made CA, P-256 certificate)"
     else what+=", agent with --insecure-plaintext"; fi
     what+="${proto_flag:+, --protocol v1 on both ends}; the relay logged: ${reg:-nothing}"
     measure "$name" "http://127.0.0.1:$http" "$what; visitors send Host: $HOST_HDR" "$proto"

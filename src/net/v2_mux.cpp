@@ -65,7 +65,11 @@ bool V2Stream::grantSend(std::int64_t bytes) {
 void V2Stream::peerReset(std::optional<v2::ResetCode> code) {
     reset_ = true;
     peerResetCode_ = code;
-    discardInbound();
+    // After its END the peer resets only our direction (an app that answered without reading
+    // the whole upload): its complete answer stays for our reader.
+    if (!peerEnded_) {
+        discardInbound();
+    }
     readSignal_.notify();
     writeSignal_.notify();
 }
@@ -73,6 +77,7 @@ void V2Stream::peerReset(std::optional<v2::ResetCode> code) {
 void V2Stream::discardInbound() {
     // Bytes nobody will read any more still hold connection window: give it back, or every
     // abandoned stream would shrink the connection for all the others.
+    lostInbound_ = lostInbound_ || !inbound_.empty();
     std::int64_t unread = held_;
     held_ = 0;
     for (const auto& chunk : inbound_) {
@@ -103,7 +108,7 @@ asio::awaitable<std::optional<std::string>> V2Stream::read(Clock::duration idle)
             co_return std::nullopt;
         }
     }
-    if (inbound_.empty() || reset_) {
+    if (inbound_.empty()) {
         if (peerEnded_ && sentEnd_) {
             mux_.release(id_);  // both directions done
         }
@@ -113,7 +118,7 @@ asio::awaitable<std::optional<std::string>> V2Stream::read(Clock::duration idle)
 }
 
 std::optional<std::string> V2Stream::tryRead() {
-    if (inbound_.empty() || reset_) {
+    if (inbound_.empty()) {
         return std::nullopt;
     }
     return take();
@@ -291,10 +296,11 @@ void V2Stream::reset(v2::ResetCode code) {
         std::string frame;
         v2::appendReset(frame, id_, code);
         send(std::move(frame), false);
-        discardInbound();
-        readSignal_.notify();
-        writeSignal_.notify();
     }
+    // Also after the peer's reset: what its finished answer still holds is given up now.
+    discardInbound();
+    readSignal_.notify();
+    writeSignal_.notify();
     mux_.release(id_);
 }
 

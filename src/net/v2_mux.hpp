@@ -74,6 +74,9 @@ public:
     std::optional<v2::ResetCode> peerResetCode() const { return peerResetCode_; }
     bool finished() const { return sentEnd_; }
     bool peerEnded() const { return peerEnded_ && inbound_.empty(); }
+    /// The peer's direction ended and its reader got every byte of it, even if a reset
+    /// followed (a reset after the peer's END discards nothing until we reset too).
+    bool deliveredWhole() const { return peerEnded() && !lostInbound_; }
     bool hasInbound() const { return !inbound_.empty(); }
 
 private:
@@ -112,6 +115,7 @@ private:
     bool peerEnded_ = false;
     bool sentEnd_ = false;
     bool reset_ = false;
+    bool lostInbound_ = false;  ///< a reset threw away bytes that had arrived unread
     std::optional<v2::ResetCode> peerResetCode_;
 };
 

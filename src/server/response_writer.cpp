@@ -65,7 +65,7 @@ asio::awaitable<bool> ResponseWriter::copyBody() {
         if (framing_.length && sent > *framing_.length) {
             co_return false;  // more than announced: never let it reach the shared connection
         }
-        const bool ended = stream_.peerEnded() && !stream_.wasReset();
+        const bool ended = stream_.deliveredWhole();
         if (!chunk && !ended) {
             co_return false;  // reset, idle timeout or tunnel gone: the body is cut
         }

@@ -145,7 +145,9 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
         const bool ok =
             co_await uploadKnownLength(exchange, *stream, *exchange.parser.content_length());
         done = true;
-        if (!ok) {
+        // After the agent's reset the stream's answer may still be on its way to the visitor:
+        // resetting again would throw it away.
+        if (!ok && !stream->wasReset()) {
             stream->reset(v2::ResetCode::Cancel);
         }
         co_return ok;
@@ -175,7 +177,10 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
         }
     }
     done = true;
-    if (ok && !stream->wasReset()) {
+    if (stream->wasReset()) {
+        co_return false;  // the agent's reset: the answer may still be on its way (see above)
+    }
+    if (ok) {
         stream->finish();
     } else {
         stream->reset(v2::ResetCode::Cancel);

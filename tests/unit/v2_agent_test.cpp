@@ -815,5 +815,76 @@ TEST_F(V2AgentTest, UnreadBytesOfAResetStreamGoBackToTheConnectionWindow) {
     EXPECT_EQ(sent, 30) << "abandoned bytes kept holding connection window";
 }
 
+// The agent finished its answer, then reset the stream to stop the rest of an upload it no
+// longer wants: the relay must still hand the whole answer to its visitor.
+TEST_F(V2AgentTest, AFinishedAnswerSurvivesTheAgentsResetThatFollowsIt) {
+    std::shared_ptr<net::V2Stream> held;
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
+                                 bool) { held = std::move(stream); });
+    v2::RequestHead request = get("/upload");
+    auto relayStream = relayMux_->openStream(request, false);
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (!held && io_.run_one_until(deadline) > 0) {
+    }
+    ASSERT_TRUE(held);
+    const std::string answer(200 * 1024, 'a');  // within the initial stream window
+    runUntilDone([](std::shared_ptr<net::V2Mux> mux, std::shared_ptr<net::V2Stream> stream,
+                    const std::string& answer) -> asio::awaitable<void> {
+        EXPECT_TRUE(mux->sendResponse(*stream, v2::ResponseHead{413, {}}, false));
+        EXPECT_TRUE(co_await stream->write(answer, 2s));
+        stream->finish();
+        stream->reset(v2::ResetCode::Cancel);
+    }(agentMux_, held, answer));
+    io_.run_for(50ms);  // the RESET has reached the relay before its reader starts
+    ASSERT_TRUE(relayStream->wasReset());
+    std::size_t received = 0;
+    runUntilDone(
+        [](std::shared_ptr<net::V2Stream> stream, std::size_t& received) -> asio::awaitable<void> {
+            auto head = co_await stream->responseHead(2s);
+            EXPECT_TRUE(head && head->status == 413);
+            while (auto chunk = co_await stream->read(2s)) {
+                received += chunk->size();
+            }
+        }(relayStream, received));
+    EXPECT_EQ(received, answer.size());
+    EXPECT_TRUE(relayStream->deliveredWhole());
+}
+
+// A relay whose visitor left gives up such an answer unread: its bytes go back to the
+// connection window, or the tunnel would freeze once they filled the relay's 16 MiB budget
+// and the 4 MiB window.
+TEST_F(V2AgentTest, AnUnreadFinishedAnswerGoesBackToTheConnectionWindowWhenTheRelayResets) {
+    std::vector<std::shared_ptr<net::V2Stream>> held;
+    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
+                                 bool) { held.push_back(std::move(stream)); });
+    int answered = 0;
+    runUntilDone([](std::shared_ptr<net::V2Mux> relay, std::shared_ptr<net::V2Mux> agent,
+                    std::vector<std::shared_ptr<net::V2Stream>>& held,
+                    int& answered) -> asio::awaitable<void> {
+        const std::string chunk(200 * 1024, 'x');
+        for (int i = 0; i < 120; ++i) {  // 24000 KiB in all: over the budget and the window
+            v2::RequestHead request = get("/unread");
+            auto relayStream = relay->openStream(request, false);
+            asio::steady_timer pause(co_await asio::this_coro::executor, 5ms);
+            while (held.size() <= static_cast<std::size_t>(i)) {
+                co_await pause.async_wait(kTuple);
+                pause.expires_after(5ms);
+            }
+            auto& agentStream = held.back();
+            EXPECT_TRUE(agent->sendResponse(*agentStream, v2::ResponseHead{200, {}}, false));
+            if (!co_await agentStream->write(chunk, 2s)) {
+                co_return;
+            }
+            agentStream->finish();
+            agentStream->reset(v2::ResetCode::Cancel);
+            pause.expires_after(5ms);
+            co_await pause.async_wait(kTuple);
+            relayStream->reset(v2::ResetCode::Cancel);  // nobody will read it
+            ++answered;
+        }
+    }(relayMux_, agentMux_, held, answered));
+    EXPECT_EQ(answered, 120) << "a finished answer given up unread kept its connection window";
+}
+
 }  // namespace
 }  // namespace nexus::client
