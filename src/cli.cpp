@@ -305,6 +305,7 @@ int runCommandLine(int argc, char** argv) {
 
     try {
         std::vector<char*> pointers;
+        pointers.reserve(args.size());
         for (auto& arg : args) {
             pointers.push_back(arg.data());
         }

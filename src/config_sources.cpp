@@ -2,6 +2,8 @@
 // Config files ("name = value" lines, '#' comments) and token sources.
 #include "config_sources.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -11,7 +13,7 @@
 namespace nexus {
 namespace {
 
-std::string trim(std::string text) {
+std::string trim(const std::string& text) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) {
         return {};
@@ -41,14 +43,14 @@ std::string readConfig(const std::string& path, std::vector<std::string>& flags)
         }
         const auto equals = line.find('=');
         if (equals == std::string::npos) {
-            return path + ":" + std::to_string(number) + ": expected 'name = value'";
+            return fmt::format("{}:{}: expected 'name = value'", path, number);
         }
         const std::string name = trim(line.substr(0, equals));
         const std::string value = unquote(trim(line.substr(equals + 1)));
         if (name.empty() || name == "config") {
-            return path + ":" + std::to_string(number) + ": invalid name '" + name + "'";
+            return fmt::format("{}:{}: invalid name '{}'", path, number, name);
         }
-        flags.push_back("--" + name + "=" + value);
+        flags.push_back(fmt::format("--{}={}", name, value));
     }
     return {};
 }

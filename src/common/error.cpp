@@ -42,8 +42,8 @@ public:
 }  // namespace
 
 const boost::system::error_category& nexusCategory() noexcept {
-    static const NexusCategory category;
-    return category;
+    static const NexusCategory kCategory;
+    return kCategory;
 }
 
 }  // namespace nexus

@@ -50,8 +50,8 @@ struct is_error_code_enum<nexus::Errc> : std::true_type {};
 }  // namespace boost::system
 
 namespace nexus {
-inline ErrorCode make_error_code(
-    Errc e) noexcept {  // NOLINT(readability-identifier-naming): ADL hook
+// NOLINTNEXTLINE(readability-identifier-naming): the name Boost.System's ADL lookup needs.
+inline ErrorCode make_error_code(Errc e) noexcept {
     return makeError(e);
 }
 }  // namespace nexus

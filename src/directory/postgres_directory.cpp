@@ -130,9 +130,11 @@ public:
             if (!rows) {
                 return rows.error();
             }
-            std::vector<Instance> instances;
             const PGresult* result = rows->get();
-            for (int row = 0; row < PQntuples(result); ++row) {
+            const int rowCount = PQntuples(result);
+            std::vector<Instance> instances;
+            instances.reserve(static_cast<std::size_t>(rowCount));
+            for (int row = 0; row < rowCount; ++row) {
                 instances.push_back(Instance{integer(result, row, 0), value(result, row, 1),
                                              value(result, row, 2), value(result, row, 3),
                                              isHashedToken(value(result, row, 4))});

@@ -17,7 +17,7 @@ namespace nexus::net {
 template <typename T>
 class Completion {
 public:
-    explicit Completion(boost::asio::any_io_executor executor) : timer_(std::move(executor)) {}
+    explicit Completion(boost::asio::any_io_executor executor) : timer_(executor) {}
 
     /// Fills the result (first call wins) and wakes the waiter. Call on the waiter's executor.
     void complete(T value) {

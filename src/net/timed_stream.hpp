@@ -58,16 +58,16 @@ struct TimedState : std::enable_shared_from_this<TimedState> {
 /// short reports a timeout, as with Beast.
 template <typename Handler>
 struct TimedHandler {
-    Handler handler_;
-    std::shared_ptr<TimedState> state_;
-    TimedState::Clock::time_point TimedState::*slot_;
+    Handler handler;
+    std::shared_ptr<TimedState> state;
+    TimedState::Clock::time_point TimedState::*slot;
 
     void operator()(ErrorCode ec, std::size_t n) {
-        (*state_).*slot_ = TimedState::kNever;
-        if (ec && state_->expired) {
+        (*state).*slot = TimedState::kNever;
+        if (ec && state->expired) {
             ec = boost::beast::error::timeout;
         }
-        std::move(handler_)(ec, n);
+        std::move(handler)(ec, n);
     }
 };
 
@@ -75,6 +75,7 @@ struct TimedHandler {
 
 class TimedStream {
 public:
+    // NOLINTBEGIN(readability-identifier-naming): Asio's AsyncStream names, tcp_stream's expires_*.
     using executor_type = boost::asio::any_io_executor;
     using Clock = std::chrono::steady_clock;
 
@@ -98,7 +99,7 @@ public:
     auto async_read_some(const Buffers& buffers, Token&& token) {
         return start(&detail::TimedState::readDeadline, std::forward<Token>(token),
                      [buffers](auto& socket, auto&& handler) {
-                         socket.async_read_some(buffers, std::move(handler));
+                         socket.async_read_some(buffers, std::forward<decltype(handler)>(handler));
                      });
     }
 
@@ -106,9 +107,10 @@ public:
     auto async_write_some(const Buffers& buffers, Token&& token) {
         return start(&detail::TimedState::writeDeadline, std::forward<Token>(token),
                      [buffers](auto& socket, auto&& handler) {
-                         socket.async_write_some(buffers, std::move(handler));
+                         socket.async_write_some(buffers, std::forward<decltype(handler)>(handler));
                      });
     }
+    // NOLINTEND(readability-identifier-naming)
 
 private:
     template <typename Token, typename Operation>
@@ -137,11 +139,11 @@ struct boost::asio::associator<Associator, nexus::net::detail::TimedHandler<Hand
                                DefaultCandidate> : Associator<Handler, DefaultCandidate> {
     static typename Associator<Handler, DefaultCandidate>::type get(
         const nexus::net::detail::TimedHandler<Handler>& h) noexcept {
-        return Associator<Handler, DefaultCandidate>::get(h.handler_);
+        return Associator<Handler, DefaultCandidate>::get(h.handler);
     }
     static auto get(const nexus::net::detail::TimedHandler<Handler>& h,
                     const DefaultCandidate& c) noexcept
-        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler_, c)) {
-        return Associator<Handler, DefaultCandidate>::get(h.handler_, c);
+        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
     }
 };

@@ -117,8 +117,10 @@ class HeaderBlockView {
 public:
     class Iterator {
     public:
+        // NOLINTBEGIN(readability-identifier-naming): the standard iterator concepts' names.
         using value_type = std::pair<std::string_view, std::string_view>;
         using difference_type = std::ptrdiff_t;
+        // NOLINTEND(readability-identifier-naming)
         Iterator() = default;
         Iterator(const char* at, std::uint32_t left) : at_(at), left_(left) {}
         value_type operator*() const {

@@ -27,7 +27,7 @@ using asio::ip::tcp;
 /// Counts a connection against the pre-registration caps for as long as it is held.
 class ControlListener::PreAuthSlot {
 public:
-    PreAuthSlot(ControlListener& owner, asio::ip::address ip) : owner_(&owner), ip_(ip) {
+    PreAuthSlot(ControlListener& owner, asio::ip::address ip) : owner_(&owner), ip_(std::move(ip)) {
         ++owner_->unauthenticated_;
         ++owner_->unauthenticatedByIp_[ip_];
     }

@@ -128,6 +128,7 @@ asio::awaitable<void> RelayServer::watchRevocations() {
             continue;
         }
         std::vector<std::int64_t> ids;
+        ids.reserve(tunnels.size());
         for (const auto& tunnel : tunnels) {
             ids.push_back(tunnel->info().instanceId);
         }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer looks for.
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace {
@@ -56,7 +57,11 @@ int main(int argc, char** argv) {
             case 0: break;  // valid frames
             case 1:         // a few flipped bytes
                 for (std::size_t k = 1 + below(4); k > 0; --k) {
-                    input[1 + below(input.size() - 1)] ^= static_cast<char>(1 + below(255));
+                    // The mask before the position (the right side of `^=` came first), so the
+                    // seed still gives the same inputs.
+                    const std::size_t mask = 1 + below(255);
+                    char& byte = input[1 + below(input.size() - 1)];
+                    byte = static_cast<char>(static_cast<unsigned char>(byte) ^ mask);
                 }
                 break;
             case 2: input.resize(1 + below(input.size())); break;  // truncated

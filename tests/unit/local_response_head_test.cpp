@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace {
 
+using namespace std::string_view_literals;
 using nexus::client::LocalBodyFraming;
 using nexus::client::ResponseHeadReader;
 using nexus::client::responseHeadSize;
@@ -165,7 +167,7 @@ TEST(ResponseHeadReader, RefusesMalformedHeads) {
         "HTTP/1.1 200 O\nK\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA: b\nC: d\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n",
-        std::string_view("HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n", 30),
+        "HTTP/1.1 200 OK\r\nA: b\0c\r\n\r\n"sv,
         "HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA: b\x01c\r\n\r\n",
         "HTTP/1.1 200 OK\r\nA: 0123456789\x1f\r\n\r\n",
