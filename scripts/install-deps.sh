@@ -7,7 +7,7 @@ packages=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libmimalloc-dev libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
   libgtest-dev libgmock-dev googletest
-  postgresql python3 python3-websockets curl clang-format openssl
+  postgresql python3 python3-websockets curl clang-format clang-tidy openssl
   chromium  # tests/integration/test_browser.py: a real browser through the relay
   iproute2  # tests/integration/test_send_queue.py: tc and ss in a private network namespace
 )
