@@ -214,6 +214,17 @@ class HttpResult:
         return f"<HTTP {self.status} {self.headers} {self.body[:200]!r}>"
 
 
+def read_head(reader):
+    """(status line, {lowercase name: value}) of the next response on `reader` (a binary file
+    of a socket)."""
+    status = reader.readline().decode()
+    headers = {}
+    while (line := reader.readline().decode().strip()):
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
 def http_request(port, host, path="/", method="GET", body=None, headers=(), timeout=10):
     """One request on a fresh connection, with an explicit Host (None: no Host at all)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)

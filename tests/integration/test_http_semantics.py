@@ -10,21 +10,11 @@ import socket
 import time
 import unittest
 
-from harness import DOMAIN, RelayTestCase
+from harness import DOMAIN, RelayTestCase, read_head
 from scripted_app import ScriptedApp, answer, read_body
 from stream_site import StreamSite
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-def read_head(reader):
-    """(status line, {lowercase name: value}) of the next response on `reader`."""
-    status = reader.readline().decode()
-    headers = {}
-    while (line := reader.readline().decode().strip()):
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers
 
 
 class ExpectContinueTest(RelayTestCase):

@@ -11,21 +11,12 @@ import threading
 import time
 import unittest
 
-from harness import DOMAIN, RelayTestCase, run_binary
+from harness import DOMAIN, RelayTestCase, read_head, run_binary
 from scripted_app import ScriptedApp
 from stream_site import EchoWebSocketServer, StreamSite
 
 HEAD_TIMEOUT = 2
 IDLE_TIMEOUT = 2
-
-
-def read_head(reader):
-    status = reader.readline().decode()
-    headers = {}
-    while (line := reader.readline().decode().strip()):
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers
 
 
 class TimeoutFlagsTest(RelayTestCase):
