@@ -17,6 +17,7 @@ import time
 import unittest
 
 from harness import BIN, DOMAIN, EM_DASH, LoggedProcess, RelayTestCase, free_port, wait_until
+from accept_loop import accept_in_background
 from test_ca import make_test_ca
 import v1_peer
 
@@ -36,15 +37,8 @@ class TlsTerminatingProxy:
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                raw, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+        accept_in_background(self._listener, lambda raw: threading.Thread(
+            target=self._serve, args=(raw,), daemon=True).start())
 
     def _serve(self, raw):
         raw.settimeout(10)
@@ -91,16 +85,11 @@ class SilentListener:
         self._held = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_in_background(self._listener, self._hold)
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted.append(time.monotonic())
-            self._held.append(conn)
+    def _hold(self, conn):
+        self.accepted.append(time.monotonic())
+        self._held.append(conn)
 
     def stop(self):
         self._listener.close()

@@ -6,6 +6,8 @@ something other than a real 101. Anything http.server would tidy up is the point
 import socket
 import threading
 
+from accept_loop import accept_in_background
+
 
 class Request:
     def __init__(self, method, path, headers, conn, reader):
@@ -37,18 +39,13 @@ class ScriptedApp:
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
         self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_in_background(self._listener, self._accepted)
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._sockets.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _accepted(self, conn):
+        with self._lock:
+            self.connections += 1
+            self._sockets.append(conn)
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn):
         reader = conn.makefile("rb")
