@@ -37,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nexus::client {
@@ -200,6 +201,8 @@ asio::awaitable<void> relayExchange(std::shared_ptr<net::V2Mux> mux, v2::Request
     reply.reset = stream->wasReset();
 }
 
+v2::RequestHead get(std::string target);
+
 class V2AgentTest : public ::testing::Test {
 protected:
     using Request = http::request<http::string_body>;
@@ -255,6 +258,22 @@ protected:
             socket->close(ignored);
         }
         io_.run_for(500ms);
+    }
+
+    // Opens a stream from the relay side and returns it with the agent's end of it, which no
+    // exchange code serves: the test drives both ends by hand.
+    std::pair<std::shared_ptr<net::V2Stream>, std::shared_ptr<net::V2Stream>> openHeldStream(
+        const std::string& target) {
+        auto held = std::make_shared<std::shared_ptr<net::V2Stream>>();
+        agentMux_->onRequest([held](std::shared_ptr<net::V2Stream> stream,
+                                    const v2::ReceivedRequest&,
+                                    bool) { *held = std::move(stream); });
+        v2::RequestHead request = get(target);
+        auto relayStream = relayMux_->openStream(request, false);
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
+        while (!*held && io_.run_one_until(deadline) > 0) {
+        }
+        return {relayStream, *held};
     }
 
     // Runs `task` to completion (or fails after 10 s) while everything else keeps running.
@@ -770,14 +789,7 @@ asio::awaitable<void> writeSome(std::shared_ptr<net::V2Stream> stream, std::size
 }
 
 TEST_F(V2AgentTest, AReaderAndAWriterWaitingOnOneStreamDoNotWakeEachOtherForever) {
-    std::shared_ptr<net::V2Stream> held;
-    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
-                                 bool) { held = std::move(stream); });
-    v2::RequestHead request = get("/pipe");
-    auto relayStream = relayMux_->openStream(request, false);
-    const auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (!held && io_.run_one_until(deadline) > 0) {
-    }
+    auto [relayStream, held] = openHeldStream("/pipe");
     ASSERT_TRUE(held);
     ASSERT_TRUE(agentMux_->sendResponse(*held, v2::ResponseHead{200, {}}, false));
     bool readDone = false;
@@ -818,14 +830,7 @@ TEST_F(V2AgentTest, UnreadBytesOfAResetStreamGoBackToTheConnectionWindow) {
 // The agent finished its answer, then reset the stream to stop the rest of an upload it no
 // longer wants: the relay must still hand the whole answer to its visitor.
 TEST_F(V2AgentTest, AFinishedAnswerSurvivesTheAgentsResetThatFollowsIt) {
-    std::shared_ptr<net::V2Stream> held;
-    agentMux_->onRequest([&held](std::shared_ptr<net::V2Stream> stream, const v2::ReceivedRequest&,
-                                 bool) { held = std::move(stream); });
-    v2::RequestHead request = get("/upload");
-    auto relayStream = relayMux_->openStream(request, false);
-    const auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (!held && io_.run_one_until(deadline) > 0) {
-    }
+    auto [relayStream, held] = openHeldStream("/upload");
     ASSERT_TRUE(held);
     const std::string answer(200 * 1024, 'a');  // within the initial stream window
     runUntilDone([](std::shared_ptr<net::V2Mux> mux, std::shared_ptr<net::V2Stream> stream,
