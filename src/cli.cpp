@@ -64,11 +64,36 @@ struct DirectoryOptions {
     }
 };
 
+// Protocol v2's timeouts, which the relay and the agent each apply on their own side.
+struct StreamTimeoutOptions {
+    int responseHead = 60, streamIdle = 120, upgradeIdle = 3600;
+
+    // `answerer`: who must send the response head; `silentSide`: whose silence closes an
+    // open WebSocket.
+    void attach(CLI::App& app, const std::string& answerer, const std::string& silentSide) {
+        app.add_option("--response-head-timeout", responseHead,
+                       "Protocol v2: seconds " + answerer +
+                           " has to send a response's status and headers (504 after)")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 3600));
+        app.add_option("--stream-idle-timeout", streamIdle,
+                       "Protocol v2: seconds a request or response body may stall before the "
+                       "stream is cut; a moving body never is")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 86400));
+        app.add_option("--upgrade-idle-timeout", upgradeIdle,
+                       "Protocol v2: seconds an open WebSocket may carry nothing " + silentSide +
+                           " before it is closed")
+            ->capture_default_str()
+            ->check(CLI::Range(1, 86400));
+    }
+};
+
 struct ServerOptions {
     server::ServerConfig config;
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
-    int responseHeadTimeout = 60, streamIdleTimeout = 120;
+    StreamTimeoutOptions streams;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
 
@@ -122,16 +147,7 @@ struct ServerOptions {
                        "Seconds a visitor waits for the agent's response")
             ->capture_default_str()
             ->check(CLI::Range(1, 3600));
-        app.add_option("--response-head-timeout", responseHeadTimeout,
-                       "Protocol v2: seconds the agent has to send a response's status and "
-                       "headers (504 after)")
-            ->capture_default_str()
-            ->check(CLI::Range(1, 3600));
-        app.add_option("--stream-idle-timeout", streamIdleTimeout,
-                       "Protocol v2: seconds a request or response body may stall before the "
-                       "stream is cut; a moving body never is")
-            ->capture_default_str()
-            ->check(CLI::Range(1, 86400));
+        streams.attach(app, "the agent", "from the agent");
     }
 
     // One line saying what is wrong, or empty.
@@ -156,8 +172,9 @@ struct ServerOptions {
         config.pingInterval = std::chrono::seconds(pingInterval);
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
         config.responseTimeout = std::chrono::seconds(responseTimeout);
-        config.responseHeadTimeout = std::chrono::seconds(responseHeadTimeout);
-        config.streamIdleTimeout = std::chrono::seconds(streamIdleTimeout);
+        config.responseHeadTimeout = std::chrono::seconds(streams.responseHead);
+        config.streamIdleTimeout = std::chrono::seconds(streams.streamIdle);
+        config.upgradeIdleTimeout = std::chrono::seconds(streams.upgradeIdle);
         return config;
     }
 };
@@ -169,6 +186,7 @@ struct ClientOptions {
     std::string protocol = "auto";
     bool insecurePlaintext = false;
     int heartbeatTimeout = 90, registerTimeout = 10;
+    StreamTimeoutOptions streams;
 
     void attach(CLI::App& app) {
         app.add_option("--server", server,
@@ -206,6 +224,7 @@ struct ClientOptions {
                        "relay agrees; v1: never offer it")
             ->capture_default_str()
             ->check(CLI::IsMember({"auto", "v1"}));
+        streams.attach(app, "the local app", "in either direction");
     }
 
     // One line saying what is wrong, or empty.
@@ -243,6 +262,9 @@ struct ClientOptions {
         config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
         config.registerTimeout = std::chrono::seconds(registerTimeout);
         config.offerV2 = protocol != "v1";
+        config.v2Limits = {.headTimeout = std::chrono::seconds(streams.responseHead),
+                           .idleTimeout = std::chrono::seconds(streams.streamIdle),
+                           .pipeIdleTimeout = std::chrono::seconds(streams.upgradeIdle)};
         config.serverName = serverName.empty() ? config.server.host : serverName;
         const bool secureWebSocket = config.webSocket && config.webSocket->secure;
         if (!insecurePlaintext || secureWebSocket) {

@@ -12,6 +12,19 @@
 
 namespace nexus::client {
 
+/// Timeouts of a v2 exchange with the local app: the operator's --response-head-timeout,
+/// --stream-idle-timeout and --upgrade-idle-timeout (tests shorten them further).
+struct V2Limits {
+    /// The local app must send its status line and headers within this, else 504.
+    std::chrono::steady_clock::duration headTimeout = std::chrono::seconds(60);
+    /// A body that moves is never cut; any one wait (local read or write, tunnel read or
+    /// window) longer than this is.
+    std::chrono::steady_clock::duration idleTimeout = std::chrono::seconds(120);
+    /// An upgraded (WebSocket) stream may stay quiet longer (applications ping well within
+    /// it); either direction silent this long closes it. The relay has its own, an hour too.
+    std::chrono::steady_clock::duration pipeIdleTimeout = std::chrono::hours(1);
+};
+
 struct AgentConfig {
     net::HostPort server{"relay.nexusnode.app", 7443};
     std::string serverText = "relay.nexusnode.app:7443";  ///< as given, for logs
@@ -34,6 +47,7 @@ struct AgentConfig {
     std::chrono::seconds heartbeatTimeout{90};  ///< silence after which the relay is dead
     /// The local app must answer within this (below the deployed relay's 15 s wait).
     std::chrono::seconds localTimeout{12};
+    V2Limits v2Limits;
     /// --protocol auto: offer v2 in `register` and use it when the relay agrees; false
     /// (--protocol v1) never offers it.
     bool offerV2 = true;

@@ -9,30 +9,18 @@
 #include "common/log.hpp"
 #include "net/v2_mux.hpp"
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 
 namespace nexus::client {
-
-/// Timeouts of an exchange with the local app (tests shorten them).
-struct V2Limits {
-    /// The local app must send its status line and headers within this.
-    std::chrono::steady_clock::duration headTimeout = std::chrono::seconds(60);
-    /// A body that moves is never cut; any one wait (local read or write, tunnel read or
-    /// window) longer than this is.
-    std::chrono::steady_clock::duration idleTimeout = std::chrono::seconds(120);
-    /// An upgraded (WebSocket) stream may stay quiet longer: the relay's own pipe timeout.
-    std::chrono::steady_clock::duration pipeIdleTimeout = std::chrono::hours(1);
-};
 
 /// Shared by every exchange of the agent; must outlive them (the Agent owns it).
 struct V2Context {
     const AgentConfig& config;
     LocalPool& pool;
     Logger& log;
-    V2Limits limits{};
-    std::size_t inFlight = 0;  ///< exchanges running now
+    V2Limits limits = config.v2Limits;  ///< the operator's; tests shorten them
+    std::size_t inFlight = 0;           ///< exchanges running now
 };
 
 /// Serves one stream to the end: validates the request (400), reaches the local app (502 if

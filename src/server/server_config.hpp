@@ -36,11 +36,15 @@ struct ServerConfig {
     /// How long a visitor waits for the agent's answer (the deployed relay's 15 s).
     std::chrono::seconds responseTimeout{15};
     /// Protocol v2: how long the agent has to produce a response head. Streams have no total
-    /// limit; the agent's own head timeout (60 s) still applies when this is longer.
+    /// limit; the agent's own head timeout (60 s by default) still applies when this is longer.
     std::chrono::seconds responseHeadTimeout{60};
     /// Protocol v2: a moving stream is never cut; one whose body stalls this long in either
-    /// direction is (the agent cuts at its own 120 s too). Open WebSockets are not bound by it.
+    /// direction is (the agent cuts at its own, 120 s by default). Open WebSockets are bound by
+    /// upgradeIdleTimeout instead.
     std::chrono::seconds streamIdleTimeout{120};
+    /// Protocol v2: an open WebSocket may be quiet for long (applications ping well within
+    /// this); nothing from the agent for this long closes it.
+    std::chrono::seconds upgradeIdleTimeout{3600};
     /// How often live tunnels are checked against the directory (revocation within 5 s).
     std::chrono::seconds revocationInterval{2};
 

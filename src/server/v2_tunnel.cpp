@@ -298,7 +298,7 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
         const std::string early(static_cast<const char*>(exchange.buffer.data().data()),
                                 exchange.buffer.size());
         exchange.buffer.consume(exchange.buffer.size());
-        if (!co_await stream->write(early, kPipeIdleTimeout)) {
+        if (!co_await stream->write(early, context_.config.upgradeIdleTimeout)) {
             co_return false;
         }
     }
@@ -308,7 +308,8 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
     for (;;) {
         auto [ec, n] = co_await exchange.stream.socket().async_read_some(
             asio::buffer(buffer.get(), size), asio::as_tuple(asio::use_awaitable));
-        if (n > 0 && !co_await stream->write(std::string_view(buffer.get(), n), kPipeIdleTimeout)) {
+        if (n > 0 && !co_await stream->write(std::string_view(buffer.get(), n),
+                                             context_.config.upgradeIdleTimeout)) {
             co_return false;
         }
         if (ec) {
@@ -321,11 +322,22 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
 asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
                                          const std::shared_ptr<net::V2Stream>& stream) {
     for (;;) {
-        auto chunk = co_await stream->read(kPipeIdleTimeout);
+        auto chunk = co_await stream->read(context_.config.upgradeIdleTimeout);
         if (!chunk) {
             ErrorCode ignored;
-            exchange.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-            co_return stream->peerEnded();
+            if (stream->peerEnded()) {
+                // The agent's half-close: the visitor may still finish its side of the close.
+                exchange.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                co_return true;
+            }
+            // Nothing from the agent within the upgrade idle timeout, or its reset: the pipe
+            // is over both ways. The reset lets the agent drop its local connection now rather
+            // than at its own timeout, and the shutdown wakes pipeUp's read of a visitor that
+            // would otherwise hold the stream open by never closing.
+            stream->reset(v2::ResetCode::Timeout);
+            exchange.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            exchange.stream.socket().cancel(ignored);
+            co_return false;
         }
         auto [ec, n] = co_await asio::async_write(exchange.stream.socket(), asio::buffer(*chunk),
                                                   asio::as_tuple(asio::use_awaitable));

@@ -22,11 +22,6 @@ public:
     /// Runs the session until it ends; returns why.
     boost::asio::awaitable<ErrorCode> run();
 
-    // The response-head deadline and the idle timeout of a stream are the operator's
-    // (ServerConfig::responseHeadTimeout, streamIdleTimeout).
-    /// An open WebSocket may be quiet for long; applications ping well within this.
-    static constexpr std::chrono::seconds kPipeIdleTimeout{3600};
-
 private:
     boost::asio::awaitable<bool> upload(HttpExchange& exchange,
                                         const std::shared_ptr<net::V2Stream>& stream, bool& done);

@@ -379,6 +379,16 @@ class RelayTestCase(unittest.TestCase):
         relay.wait_for(rf'Tunnel registered: slug "{slug}" .* over {"tls" if tls else "tcp"} \(v2\)')
         return relay, site, agent, f"{slug}.{DOMAIN}"
 
+    def scripted_tunnel(self, relay, slug, handler, *extra):
+        """A ScriptedApp (tests/testkit/scripted_app.py) answering with `handler` and a
+        registered agent for `slug` on protocol v2 in front of it; returns the app."""
+        from scripted_app import ScriptedApp
+        app = ScriptedApp(handler)
+        self._sites.append(app)
+        self.start_agent(slug, self.add_slug(slug), app.port, relay.tcp_port, *extra)
+        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \(v2\)')
+        return app
+
     def tunnel(self, relay, slug="demo", *extra):
         """A slug in the directory, a sample site and a registered agent for it."""
         token = self.add_slug(slug)
