@@ -120,8 +120,9 @@ asio::awaitable<bool> V2Exchange::download() {
     logHead();
     if (switching) {
         upgraded_ = true;
-        auto up = pipeUp();
-        auto down = pipeDown();
+        net::PipeActivity activity(c_.limits.pipeIdleTimeout);
+        auto up = pipeUp(activity);
+        auto down = pipeDown(activity);
         auto both = std::move(up) && std::move(down);
         const auto [wentUp, wentDown] = co_await std::move(both);
         const bool clean = wentUp && wentDown;

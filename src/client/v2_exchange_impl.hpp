@@ -5,6 +5,7 @@
 
 #include "client/v2_exchange.hpp"
 #include "client/v2_local_http.hpp"
+#include "net/pipe_activity.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,8 +55,8 @@ private:
     asio::awaitable<std::size_t> readChunk(ErrorCode& ec);
     void abandonStalledSend();
     asio::awaitable<bool> failBeforeHead();
-    asio::awaitable<bool> pipeUp();
-    asio::awaitable<bool> pipeDown();
+    asio::awaitable<bool> pipeUp(net::PipeActivity& activity);
+    asio::awaitable<bool> pipeDown(net::PipeActivity& activity);
     asio::awaitable<void> answer(int status, std::string_view text);
     asio::awaitable<void> wrapUp();
     void abandon(v2::ResetCode code);

@@ -76,31 +76,41 @@ asio::awaitable<bool> V2Exchange::upload() {
     co_return uploadClean_;
 }
 
-// Upgraded stream, tunnel to app. Ends with a half-close, like the relay's side.
-asio::awaitable<bool> V2Exchange::pipeUp() {
+// Upgraded stream, tunnel to app. Ends with a half-close, like the relay's side. This half
+// keeps the pipe's idle clock: it gives up once neither direction has moved for the timeout.
+asio::awaitable<bool> V2Exchange::pipeUp(net::PipeActivity& activity) {
     for (;;) {
-        auto chunk = co_await stream_->read(c_.limits.pipeIdleTimeout);
+        auto chunk = co_await stream_->read(activity.remaining());
         if (!chunk) {
             if (stream_->peerEnded() && !stream_->wasReset()) {
                 ErrorCode ignored;
                 local_->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                 co_return true;
             }
+            if (!stream_->wasReset() && !activity.idle()) {
+                continue;  // a silent visitor, but the app's bytes kept the pipe in use
+            }
+            if (!stream_->wasReset() && !failure_) {
+                failure_ = makeError(Errc::Timeout);  // what the log says, not pipeDown's abort
+            }
             abandon(v2::ResetCode::Timeout);
             co_return false;
         }
+        activity.moved();
         local_->expires_after(c_.limits.pipeIdleTimeout);
         auto [ec, n] = co_await asio::async_write(*local_, asio::buffer(*chunk), kTuple);
         if (ec) {
-            failure_ = ec;
+            failure_ = failure_ ? failure_ : ec;
             abandon(v2::ResetCode::LocalUnreachable);
             co_return false;
         }
     }
 }
 
-// Upgraded stream, app to tunnel, starting with what the app sent right after its 101.
-asio::awaitable<bool> V2Exchange::pipeDown() {
+// Upgraded stream, app to tunnel, starting with what the app sent right after its 101. Its
+// reads have no deadline of their own (a silent app is fine while the visitor talks): pipeUp
+// closes the local connection once the whole pipe is idle, which ends the read here.
+asio::awaitable<bool> V2Exchange::pipeDown(net::PipeActivity& activity) {
     if (buffer_.size() > 0) {
         const std::string early = beast::buffers_to_string(buffer_.data());
         buffer_.consume(buffer_.size());
@@ -111,9 +121,12 @@ asio::awaitable<bool> V2Exchange::pipeDown() {
     }
     const auto chunk = std::make_unique_for_overwrite<char[]>(kPipeChunkSize);
     for (;;) {
-        local_->expires_after(c_.limits.pipeIdleTimeout);
+        local_->expires_never();  // set just before the read: pipeUp's writes set their own
         auto [ec, n] =
             co_await local_->async_read_some(asio::buffer(chunk.get(), kPipeChunkSize), kTuple);
+        if (n > 0) {
+            activity.moved();
+        }
         if (n > 0 &&
             !co_await stream_->write(std::string_view(chunk.get(), n), c_.limits.pipeIdleTimeout)) {
             abandon(v2::ResetCode::Timeout);
@@ -124,7 +137,7 @@ asio::awaitable<bool> V2Exchange::pipeDown() {
             co_return true;
         }
         if (ec) {
-            failure_ = ec;
+            failure_ = failure_ ? failure_ : ec;
             abandon(v2::ResetCode::LocalUnreachable);
             co_return false;
         }

@@ -285,14 +285,17 @@ asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
         stream->reset(v2::ResetCode::Cancel);
         co_return false;
     }
-    auto [up, down] = co_await (pipeUp(exchange, stream) && pipeDown(exchange, stream));
+    net::PipeActivity activity(context_.config.upgradeIdleTimeout);
+    auto [up, down] =
+        co_await (pipeUp(exchange, stream, activity) && pipeDown(exchange, stream, activity));
     (void)up;
     (void)down;
     co_return false;  // the connection belonged to the WebSocket; it is not reused
 }
 
 asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
-                                       const std::shared_ptr<net::V2Stream>& stream) {
+                                       const std::shared_ptr<net::V2Stream>& stream,
+                                       net::PipeActivity& activity) {
     // Bytes the visitor sent right after its request are already in the parser's buffer.
     if (exchange.buffer.size() > 0) {
         const std::string early(static_cast<const char*>(exchange.buffer.data().data()),
@@ -306,8 +309,12 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
     const std::size_t size = 16 * 1024;
     const auto buffer = std::make_unique_for_overwrite<char[]>(size);
     for (;;) {
+        // No deadline of its own: pipeDown ends the pipe once neither direction has moved.
         auto [ec, n] = co_await exchange.stream.socket().async_read_some(
             asio::buffer(buffer.get(), size), asio::as_tuple(asio::use_awaitable));
+        if (n > 0) {
+            activity.moved();
+        }
         if (n > 0 && !co_await stream->write(std::string_view(buffer.get(), n),
                                              context_.config.upgradeIdleTimeout)) {
             co_return false;
@@ -320,9 +327,10 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
 }
 
 asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
-                                         const std::shared_ptr<net::V2Stream>& stream) {
+                                         const std::shared_ptr<net::V2Stream>& stream,
+                                         net::PipeActivity& activity) {
     for (;;) {
-        auto chunk = co_await stream->read(context_.config.upgradeIdleTimeout);
+        auto chunk = co_await stream->read(activity.remaining());
         if (!chunk) {
             ErrorCode ignored;
             if (stream->peerEnded()) {
@@ -330,16 +338,24 @@ asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
                 exchange.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
                 co_return true;
             }
-            // Nothing from the agent within the upgrade idle timeout, or its reset: the pipe
-            // is over both ways. The reset lets the agent drop its local connection now rather
-            // than at its own timeout, and the shutdown wakes pipeUp's read of a visitor that
-            // would otherwise hold the stream open by never closing.
+            if (!stream->wasReset() && !activity.idle()) {
+                continue;  // silent agent, but the visitor's bytes kept the pipe in use
+            }
+            // Neither direction moved within the upgrade idle timeout, or the agent's reset
+            // (a closed tunnel resets every stream): the pipe is over both ways. The reset lets the
+            // agent drop its local connection now rather than at its own timeout, and the shutdown
+            // wakes pipeUp's read of a visitor that would otherwise hold the stream open by never
+            // closing.
             stream->reset(v2::ResetCode::Timeout);
             exchange.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
             exchange.stream.socket().cancel(ignored);
             co_return false;
         }
-        auto [ec, n] = co_await asio::async_write(exchange.stream.socket(), asio::buffer(*chunk),
+        activity.moved();
+        // A visitor that reads nothing for the whole timeout ends the pipe: its unread bytes
+        // would otherwise hold the stream, and the agent's side of it, for ever.
+        exchange.stream.expires_after(context_.config.upgradeIdleTimeout);
+        auto [ec, n] = co_await asio::async_write(exchange.stream, asio::buffer(*chunk),
                                                   asio::as_tuple(asio::use_awaitable));
         if (ec) {
             stream->reset(v2::ResetCode::Cancel);

@@ -3,6 +3,7 @@
 // directions as they arrive, paced by flow control; a 101 turns the stream into a raw pipe.
 #pragma once
 
+#include "net/pipe_activity.hpp"
 #include "net/v2_mux.hpp"
 #include "server/server_context.hpp"
 #include "server/tunnel.hpp"
@@ -36,9 +37,11 @@ private:
                                       const protocol::v2::ReceivedResponse& response,
                                       const std::string& key);
     boost::asio::awaitable<bool> pipeUp(HttpExchange& exchange,
-                                        const std::shared_ptr<net::V2Stream>& stream);
+                                        const std::shared_ptr<net::V2Stream>& stream,
+                                        net::PipeActivity& activity);
     boost::asio::awaitable<bool> pipeDown(HttpExchange& exchange,
-                                          const std::shared_ptr<net::V2Stream>& stream);
+                                          const std::shared_ptr<net::V2Stream>& stream,
+                                          net::PipeActivity& activity);
 
     ServerContext& context_;
     std::shared_ptr<net::V2Mux> mux_;

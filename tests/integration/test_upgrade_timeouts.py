@@ -3,8 +3,9 @@
 """The idle timeout of an upgraded (WebSocket) pipe as the operator sets it
 (--upgrade-idle-timeout), on the relay and on the agent: a silent pipe is closed at the
 deadline, both towards the visitor and towards the local app, while one that carries a
-message each second stays open well past it. The pipe is raw bytes between the 101 and the
-end, so the visitor and the app here exchange plain bytes, not WebSocket frames."""
+message each second stays open well past it, even when only one side sends. The pipe is raw
+bytes between the 101 and the end, so the visitor and the app here exchange plain bytes, not
+WebSocket frames."""
 
 import base64
 import hashlib
@@ -33,12 +34,20 @@ class RelayUpgradeTimeoutTest(RelayTestCase):
         self.app_closed = threading.Event()
         self.app_closed_at = None
 
+        self.app_received = 0
+
         def handle(request):
             request.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                          f"Connection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n\r\n")
             try:
+                if request.path == "/talk":  # sends a byte every half second, reads nothing
+                    while True:
+                        request.conn.sendall(b"t")
+                        time.sleep(0.5)
                 while data := request.conn.recv(65536):
-                    request.conn.sendall(data)  # an echo
+                    self.app_received += len(data)
+                    if request.path == "/ws":
+                        request.conn.sendall(data)  # an echo; /sink only reads
             except OSError:
                 pass  # a reset is a close too
             self.app_closed_at = time.monotonic()
@@ -47,11 +56,11 @@ class RelayUpgradeTimeoutTest(RelayTestCase):
 
         self.scripted_tunnel(self.relay, "ws", handle, *self.AGENT_FLAGS)
 
-    def open_pipe(self):
-        """A visitor's socket after the 101, unbuffered: what follows is the app's echo."""
+    def open_pipe(self, path="/ws"):
+        """A visitor's socket after the 101, unbuffered: what follows is the app's bytes."""
         sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=10)
         self.addCleanup(sock.close)
-        sock.sendall(f"GET /ws HTTP/1.1\r\nHost: ws.{DOMAIN}\r\nUpgrade: websocket\r\n"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: ws.{DOMAIN}\r\nUpgrade: websocket\r\n"
                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n".encode())
         status, _ = read_head(sock.makefile("rb", buffering=0))
@@ -90,6 +99,33 @@ class RelayUpgradeTimeoutTest(RelayTestCase):
             time.sleep(1)
         self.echo(sock, b"still there")
         self.assertFalse(self.app_closed.is_set(), "a pipe in use was closed")
+
+    # A pipe is idle only when neither direction moves: a feed one side sends is in use.
+    def test_a_pipe_only_the_visitor_sends_on_stays_open_past_the_deadline(self):
+        sock = self.open_pipe("/sink")
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < 3 * PIPE_TIMEOUT:
+            sock.sendall(b"v")
+            sent += 1
+            time.sleep(0.5)
+        deadline = time.monotonic() + 5
+        while self.app_received < sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertFalse(self.app_closed.is_set(), "a pipe the visitor sends on was closed")
+        self.assertEqual(self.app_received, sent)
+
+    def test_a_pipe_only_the_app_sends_on_stays_open_past_the_deadline(self):
+        sock = self.open_pipe("/talk")
+        sock.settimeout(PIPE_TIMEOUT)
+        started = time.monotonic()
+        received = 0
+        while time.monotonic() - started < 3 * PIPE_TIMEOUT:
+            piece = sock.recv(64)
+            self.assertTrue(piece, "a pipe the app sends on was closed towards the visitor")
+            received += len(piece)
+        self.assertGreaterEqual(received, 2 * 3 * PIPE_TIMEOUT - 2)
+        self.assertFalse(self.app_closed.is_set(), "a pipe the app sends on was closed")
 
 
 class AgentUpgradeTimeoutTest(RelayUpgradeTimeoutTest):
