@@ -68,9 +68,8 @@ struct DirectoryOptions {
 struct StreamTimeoutOptions {
     int responseHead = 60, streamIdle = 120, upgradeIdle = 3600;
 
-    // `answerer`: who must send the response head; `silentSide`: whose silence closes an
-    // open WebSocket.
-    void attach(CLI::App& app, const std::string& answerer, const std::string& silentSide) {
+    // `answerer`: who must send the response head.
+    void attach(CLI::App& app, const std::string& answerer) {
         app.add_option("--response-head-timeout", responseHead,
                        "Protocol v2: seconds " + answerer +
                            " has to send a response's status and headers (504 after)")
@@ -82,8 +81,8 @@ struct StreamTimeoutOptions {
             ->capture_default_str()
             ->check(CLI::Range(1, 86400));
         app.add_option("--upgrade-idle-timeout", upgradeIdle,
-                       "Protocol v2: seconds an open WebSocket may carry nothing " + silentSide +
-                           " before it is closed")
+                       "Protocol v2: seconds an open WebSocket may carry nothing in either "
+                       "direction before it is closed")
             ->capture_default_str()
             ->check(CLI::Range(1, 86400));
     }
@@ -147,7 +146,7 @@ struct ServerOptions {
                        "Seconds a visitor waits for the agent's response")
             ->capture_default_str()
             ->check(CLI::Range(1, 3600));
-        streams.attach(app, "the agent", "from the agent");
+        streams.attach(app, "the agent");
     }
 
     // One line saying what is wrong, or empty.
@@ -224,7 +223,7 @@ struct ClientOptions {
                        "relay agrees; v1: never offer it")
             ->capture_default_str()
             ->check(CLI::IsMember({"auto", "v1"}));
-        streams.attach(app, "the local app", "in either direction");
+        streams.attach(app, "the local app");
     }
 
     // One line saying what is wrong, or empty.
