@@ -21,7 +21,7 @@ struct V2Limits {
     /// window) longer than this is.
     std::chrono::steady_clock::duration idleTimeout = std::chrono::seconds(120);
     /// An upgraded (WebSocket) stream may stay quiet longer (applications ping well within
-    /// it); either direction silent this long closes it. The relay has its own, an hour too.
+    /// it); both directions silent this long close it. The relay has its own, an hour too.
     std::chrono::steady_clock::duration pipeIdleTimeout = std::chrono::hours(1);
 };
 
