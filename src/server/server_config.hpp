@@ -43,7 +43,7 @@ struct ServerConfig {
     /// upgradeIdleTimeout instead.
     std::chrono::seconds streamIdleTimeout{120};
     /// Protocol v2: an open WebSocket may be quiet for long (applications ping well within
-    /// this); nothing from the agent for this long closes it.
+    /// this); nothing either way for this long closes it.
     std::chrono::seconds upgradeIdleTimeout{3600};
     /// How often live tunnels are checked against the directory (revocation within 5 s).
     std::chrono::seconds revocationInterval{2};
