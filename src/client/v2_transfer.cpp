@@ -80,15 +80,12 @@ asio::awaitable<bool> V2Exchange::upload() {
 // keeps the pipe's idle clock: it gives up once neither direction has moved for the timeout.
 asio::awaitable<bool> V2Exchange::pipeUp(net::PipeActivity& activity) {
     for (;;) {
-        auto chunk = co_await stream_->read(activity.remaining());
+        auto chunk = co_await net::readWhileInUse(*stream_, activity);
         if (!chunk) {
             if (stream_->peerEnded() && !stream_->wasReset()) {
                 ErrorCode ignored;
                 local_->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
                 co_return true;
-            }
-            if (!stream_->wasReset() && !activity.idle()) {
-                continue;  // a silent visitor, but the app's bytes kept the pipe in use
             }
             if (!stream_->wasReset() && !failure_) {
                 failure_ = makeError(Errc::Timeout);  // what the log says, not pipeDown's abort
@@ -96,7 +93,6 @@ asio::awaitable<bool> V2Exchange::pipeUp(net::PipeActivity& activity) {
             abandon(v2::ResetCode::Timeout);
             co_return false;
         }
-        activity.moved();
         local_->expires_after(c_.limits.pipeIdleTimeout);
         auto [ec, n] = co_await asio::async_write(*local_, asio::buffer(*chunk), kTuple);
         if (ec) {
@@ -126,11 +122,11 @@ asio::awaitable<bool> V2Exchange::pipeDown(net::PipeActivity& activity) {
             co_await local_->async_read_some(asio::buffer(chunk.get(), kPipeChunkSize), kTuple);
         if (n > 0) {
             activity.moved();
-        }
-        if (n > 0 &&
-            !co_await stream_->write(std::string_view(chunk.get(), n), c_.limits.pipeIdleTimeout)) {
-            abandon(v2::ResetCode::Timeout);
-            co_return false;
+            if (!co_await stream_->write(std::string_view(chunk.get(), n),
+                                         c_.limits.pipeIdleTimeout)) {
+                abandon(v2::ResetCode::Timeout);
+                co_return false;
+            }
         }
         if (ec == asio::error::eof) {
             stream_->finish();

@@ -2,7 +2,13 @@
 // PipeActivity: when an upgraded (WebSocket) pipe last carried a byte, in either direction.
 #pragma once
 
+#include "net/v2_mux.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
+#include <optional>
+#include <string>
 
 namespace nexus::net {
 
@@ -11,6 +17,7 @@ namespace nexus::net {
 /// the visitor, is in use all the same, and cutting it would break the promise that a moving
 /// stream is never cut. The half that waits on the tunnel asks remaining() for its deadline;
 /// the other half, whose own reads have no deadline, calls moved() for every byte it forwards.
+/// readWhileInUse() is that waiting half's read.
 class PipeActivity {
 public:
     using Clock = std::chrono::steady_clock;
@@ -31,5 +38,11 @@ private:
     Clock::duration idle_;
     Clock::time_point last_;
 };
+
+/// The next chunk of the peer's direction of an upgraded stream, waiting for as long as either
+/// direction keeps the pipe in use; nullopt once the peer ended or reset its direction (a
+/// closed tunnel resets every stream) or the whole pipe went idle. A chunk counts as movement.
+boost::asio::awaitable<std::optional<std::string>> readWhileInUse(V2Stream& stream,
+                                                                  PipeActivity& activity);
 
 }  // namespace nexus::net

@@ -314,10 +314,10 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
             asio::buffer(buffer.get(), size), asio::as_tuple(asio::use_awaitable));
         if (n > 0) {
             activity.moved();
-        }
-        if (n > 0 && !co_await stream->write(std::string_view(buffer.get(), n),
-                                             context_.config.upgradeIdleTimeout)) {
-            co_return false;
+            if (!co_await stream->write(std::string_view(buffer.get(), n),
+                                        context_.config.upgradeIdleTimeout)) {
+                co_return false;
+            }
         }
         if (ec) {
             stream->finish();
@@ -330,16 +330,13 @@ asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
                                          const std::shared_ptr<net::V2Stream>& stream,
                                          net::PipeActivity& activity) {
     for (;;) {
-        auto chunk = co_await stream->read(activity.remaining());
+        auto chunk = co_await net::readWhileInUse(*stream, activity);
         if (!chunk) {
             ErrorCode ignored;
             if (stream->peerEnded()) {
                 // The agent's half-close: the visitor may still finish its side of the close.
                 exchange.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
                 co_return true;
-            }
-            if (!stream->wasReset() && !activity.idle()) {
-                continue;  // silent agent, but the visitor's bytes kept the pipe in use
             }
             // Neither direction moved within the upgrade idle timeout, or the agent's reset
             // (a closed tunnel resets every stream): the pipe is over both ways. The reset lets the
@@ -351,7 +348,6 @@ asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
             exchange.stream.socket().cancel(ignored);
             co_return false;
         }
-        activity.moved();
         // A visitor that reads nothing for the whole timeout ends the pipe: its unread bytes
         // would otherwise hold the stream, and the agent's side of it, for ever.
         exchange.stream.expires_after(context_.config.upgradeIdleTimeout);
