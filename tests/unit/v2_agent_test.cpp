@@ -774,7 +774,7 @@ TEST_F(V2AgentTest, ABodySentWithARefusedRequestIsDrainedNotLeftHoldingTheWindow
     EXPECT_EQ(accepted_, 0);
 }
 
-// Mux-level regressions found while writing the agent (src/net/v2_mux.cpp).
+// Mux-level regressions found while writing the agent (src/net/v2_mux.cpp, v2_stream.cpp).
 
 asio::awaitable<void> readOnce(std::shared_ptr<net::V2Stream> stream, bool& done) {
     co_await stream->read(2s);
