@@ -6,6 +6,7 @@
 #include "net/send_queue.hpp"
 #include "net/transport.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/v2_frame_decoder.hpp"
 #include "protocol/v2_frames.hpp"
 
 #include <boost/asio/steady_timer.hpp>

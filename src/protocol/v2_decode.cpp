@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// v2 decoders: the 12-byte header with its limits, each payload type, and the incremental
-// FrameDecoder. Every length read from the wire is compared with what remains before use.
+// v2 decoders: the 12-byte header with its limits and each payload type (the incremental
+// FrameDecoder is in v2_frame_decoder.cpp). Every length read from the wire is compared with
+// what remains before use.
 #include "protocol/v2_frames.hpp"
 
-#include "common/ascii.hpp"
-
 #include <algorithm>
-#include <charconv>
 
 namespace nexus::protocol::v2 {
 namespace {
@@ -86,24 +84,6 @@ Result<HeaderList> readHeaderBlock(Reader& in) {
     return headers;
 }
 
-template <typename Fields>
-std::optional<std::uint64_t> contentLengthOf(const Fields& headers) {
-    std::optional<std::uint64_t> found;
-    for (const auto& [name, value] : headers) {
-        if (name != "content-length") {
-            continue;
-        }
-        std::uint64_t n = 0;
-        const char* end = value.data() + value.size();
-        const auto [stop, ec] = std::from_chars(value.data(), end, n);
-        if (value.empty() || ec != std::errc() || stop != end || (found && *found != n)) {
-            return std::nullopt;
-        }
-        found = n;
-    }
-    return found;
-}
-
 /// The fixed payload size of a type, or 0 when it varies.
 std::uint32_t fixedLength(FrameType type) {
     switch (type) {
@@ -145,55 +125,6 @@ std::uint32_t readU32(std::string_view bytes, std::size_t at) {
 }
 
 }  // namespace
-
-bool isValidMethod(std::string_view method) {
-    if (method.empty() || method.size() > 0xffU) {
-        return false;
-    }
-    for (const char c : method) {
-        if (!isTokenChar(c)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isValidTarget(std::string_view target) {
-    if (target.empty() || target.size() > 0xffffU) {
-        return false;
-    }
-    for (const char c : target) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isValidHeaderName(std::string_view name) {
-    if (name.empty()) {
-        return false;
-    }
-    for (const char c : name) {
-        if (!isLowerTokenChar(c)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isValidHeaderValue(std::string_view value) {
-    return !containsCrLfOrNul(value);
-}
-
-std::optional<std::uint64_t> contentLength(const HeaderList& headers) {
-    return contentLengthOf(headers);
-}
-
-std::optional<std::uint64_t> contentLength(HeaderBlockView headers) {
-    return contentLengthOf(headers);
-}
 
 std::string_view ReceivedResponse::header(std::string_view name) const {
     for (const auto& [n, v] : headers()) {
@@ -323,84 +254,6 @@ Result<Goaway> decodeGoaway(std::string_view payload) {
         return violation();
     }
     return Goaway{static_cast<GoawayCode>(readU32(payload, 0)), readU32(payload, 4)};
-}
-
-void FrameDecoder::append(std::string_view bytes) {
-    // Drop what was already returned before growing, so the buffer stays near one frame.
-    if (offset_ > 0 && offset_ >= buffer_.size() / 2) {
-        buffer_.erase(0, offset_);
-        offset_ = 0;
-    }
-    buffer_.append(bytes);
-}
-
-std::span<char> FrameDecoder::directRoom(std::size_t minimum) {
-    if (!direct_) {
-        const std::string_view pending = std::string_view(buffer_).substr(offset_);
-        if (pending.size() < kHeaderSize) {
-            return {};
-        }
-        auto header = decodeHeader(pending);
-        if (!header || header->length < minimum || pending.size() - kHeaderSize >= header->length) {
-            return {};  // a bad header is next()'s to report; a small or complete frame is not
-        }
-        // The length was checked against the type's limit by decodeHeader.
-        const std::string_view early = pending.substr(kHeaderSize);
-        payload_.resize(header->length);
-        std::copy(early.begin(), early.end(), payload_.begin());
-        directFilled_ = early.size();
-        direct_ = *header;
-        buffer_.clear();
-        offset_ = 0;
-    }
-    return {payload_.data() + directFilled_, payload_.size() - directFilled_};
-}
-
-Result<std::optional<Frame>> FrameDecoder::next() {
-    if (direct_) {
-        if (directFilled_ < payload_.size()) {
-            return std::optional<Frame>{};
-        }
-        Frame frame{*direct_, std::move(payload_)};
-        direct_.reset();
-        payload_.clear();
-        directFilled_ = 0;
-        return std::optional<Frame>{std::move(frame)};
-    }
-    if (buffered() < kHeaderSize) {
-        return std::optional<Frame>{};
-    }
-    const std::string_view pending = std::string_view(buffer_).substr(offset_);
-    auto header = decodeHeader(pending);
-    if (!header) {
-        return header.error();  // the bad header stays first: every later call fails the same way
-    }
-    if (pending.size() - kHeaderSize < header->length) {
-        return std::optional<Frame>{};
-    }
-    Frame frame{*header, std::string(pending.substr(kHeaderSize, header->length))};
-    offset_ += kHeaderSize + header->length;
-    if (offset_ == buffer_.size()) {
-        buffer_.clear();
-        offset_ = 0;
-    }
-    return std::optional<Frame>{std::move(frame)};
-}
-
-std::size_t FrameDecoder::wanted() const {
-    if (direct_) {
-        return payload_.size() - directFilled_;
-    }
-    if (buffered() < kHeaderSize) {
-        return kHeaderSize - buffered();
-    }
-    // A header next() refuses: never ask the transport for the length it claims.
-    const auto header = decodeHeader(std::string_view(buffer_).substr(offset_));
-    if (!header) {
-        return 1;
-    }
-    const std::size_t have = buffered() - kHeaderSize;
-    return header->length > have ? header->length - have : 1;
 }
 
 }  // namespace nexus::protocol::v2

@@ -4,8 +4,10 @@
 // exact bytes (the v2 encoding has one form per frame, so decode and encode are inverse).
 //
 // Build (clang): clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc
-//   tests/fuzz/v2_decoder_fuzz.cpp src/protocol/v2_decode.cpp src/protocol/v2_encode.cpp
-//   src/common/error.cpp -o v2_decoder_fuzz
+//   tests/fuzz/v2_decoder_fuzz.cpp src/protocol/v2_decode.cpp src/protocol/v2_fields.cpp
+//   src/protocol/v2_frame_decoder.cpp src/protocol/v2_encode.cpp src/common/error.cpp
+//   -o v2_decoder_fuzz
+#include "protocol/v2_frame_decoder.hpp"
 #include "protocol/v2_frames.hpp"
 
 #include <algorithm>

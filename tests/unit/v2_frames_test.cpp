@@ -3,6 +3,7 @@
 // lengths, and incremental decoding.
 #include "protocol/v2_frames.hpp"
 #include "protocol/v1_messages.hpp"
+#include "protocol/v2_frame_decoder.hpp"
 
 #include <gtest/gtest.h>
 
