@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The `client` subcommand's options: the relay's address and how to trust it, the token, the
+// local app, turned into an AgentConfig.
+#pragma once
+
+#include "client/agent_config.hpp"
+#include "common_options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace nexus {
+
+struct ClientOptions {
+    client::AgentConfig config;
+    std::string server = "relay.nexusnode.app:7443";
+    std::string token, tokenFile, hostHeader, caFile, serverName;
+    std::string protocol = "auto";
+    bool insecurePlaintext = false;
+    int heartbeatTimeout = 90, registerTimeout = 10;
+    StreamTimeoutOptions streams;
+
+    void attach(CLI::App& app);
+    /// Checks and fills `config`: one line saying what is wrong, or empty.
+    std::string finish();
+};
+
+}  // namespace nexus

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Option groups that more than one subcommand attaches: where the directory lives, and the
+// v2 stream timeouts that the relay and the agent each apply on their own side.
+#pragma once
+
+#include "commands.hpp"
+#include "common/error.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace nexus {
+
+/// The directory's file, from systemd's StateDirectory= when it is set.
+std::string defaultDatabasePath();
+
+struct DirectoryOptions {
+    std::string database;
+    std::string databaseUrl;
+
+    void attach(CLI::App& app);
+    /// InvalidArgument when both --database and --database-url are given.
+    Result<DirectoryLocation> location() const;
+};
+
+// Protocol v2's timeouts, which the relay and the agent each apply on their own side.
+struct StreamTimeoutOptions {
+    int responseHead = 60, streamIdle = 120, upgradeIdle = 3600;
+
+    /// `answerer`: who must send the response head.
+    void attach(CLI::App& app, const std::string& answerer);
+};
+
+}  // namespace nexus
