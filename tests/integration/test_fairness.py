@@ -7,7 +7,6 @@ latency side, small requests during a full-speed 1 GiB download, is measured by
 bench/fairness.py.) Beyond the relay's buffer budget, the downloads that stalled longest are
 reset, so that stalled visitors cannot freeze the tunnel until their idle timeout."""
 
-import os
 import socket
 import time
 import unittest

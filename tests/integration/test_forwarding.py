@@ -71,7 +71,7 @@ class ForwardingTest(RelayTestCase):
         self.assertNotIn("/target", self.site.paths(), "the agent followed the redirect")
 
     def test_visitor_host_header_reaches_the_app_unchanged(self):
-        for host in (HOST, f"demo.{DOMAIN}:8443", f"DEMO.Nexus.Test"):
+        for host in (HOST, f"demo.{DOMAIN}:8443", "DEMO.Nexus.Test"):
             with self.subTest(host=host):
                 response = self.relay.get(host, "/echo")
                 self.assertEqual(response.status, 200)

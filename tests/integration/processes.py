@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The processes of the integration tests: the REAL nexus-relay binary as relay or agent,
+each logging to a file that a test can search while it runs."""
+
+import os
+import re
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from http_client import http_request
+
+_REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("NEXUS_RELAY_BIN") or str(_REPO / "build" / "src" / "nexus-relay")
+DOMAIN = "nexus.test"
+MAIN_SLUG = "main"
+MAIN_REDIRECT = "https://nexus.test/"
+EM_DASH = "\u2014"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the tiny race with other programs is acceptable)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout, what, interval=0.02):
+    """Polls predicate until it returns something truthy; fails the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def memory_kib(pid, field="VmRSS"):
+    """A process's memory figure from /proc/PID/status in KiB: VmRSS now, VmHWM its peak."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_binary(*args, env=None, timeout=10) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=subprocess.DEVNULL)
+
+
+class LoggedProcess:
+    """A child whose stdout+stderr go to a file we can search while it runs."""
+
+    def __init__(self, name, args, log_dir, env=None):
+        self.name = name
+        self.args = args
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self._log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
+                                      stderr=subprocess.STDOUT, env=env)
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def text(self) -> str:
+        return self.log_path.read_bytes().decode("utf-8", errors="replace")
+
+    def mark(self) -> int:
+        """Position in the log; pass it as `since` to only look at what comes after."""
+        return len(self.text())
+
+    def find_all(self, pattern, since=0):
+        return list(re.finditer(pattern, self.text()[since:]))
+
+    def count(self, pattern, since=0) -> int:
+        return len(self.find_all(pattern, since))
+
+    def wait_for(self, pattern, timeout=5.0, since=0, occurrences=1):
+        """Waits until `pattern` (a regex) has appeared `occurrences` times after `since`;
+        returns the last match. Fails at once if the process died meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            matches = self.find_all(pattern, since)
+            if len(matches) >= occurrences:
+                return matches[occurrences - 1]
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode} while "
+                                     f"waiting for /{pattern}/")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{self.name}: /{pattern}/ not seen {occurrences}x within "
+                                     f"{timeout}s")
+            time.sleep(0.02)
+
+    def signal(self, sig):
+        if self.alive():
+            self.popen.send_signal(sig)
+
+    def kill(self):
+        """SIGKILL: no chance to clean up, like a crash or an OOM kill."""
+        if self.alive():
+            self.popen.kill()
+        self.popen.wait(timeout=10)
+
+    def stop(self):
+        if self.alive():
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+    def close(self):
+        self.kill()
+        self._log.close()
+
+
+class Relay(LoggedProcess):
+    def __init__(self, log_dir, name, database, tcp_port, http_port, options, env=None):
+        self.tcp_port = tcp_port
+        self.http_port = http_port
+        self.database = database
+        args = [BIN, "server",
+                "--tcp-port", str(tcp_port), "--tcp-bind", "127.0.0.1",
+                "--http-port", str(http_port), "--http-bind", "127.0.0.1",
+                "--domain", DOMAIN, "--main-slug", MAIN_SLUG,
+                "--main-redirect", MAIN_REDIRECT, "--database", str(database)]
+        # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
+        # relays of parallel tests never collide on it.
+        options.setdefault("ws_port", 0)
+        for flag, value in options.items():
+            args += ["--" + flag.replace("_", "-"), str(value)]
+        super().__init__(name, args, log_dir, env=env)
+
+    def wait_ready(self, timeout=10):
+        self.wait_for(rf"Control listener on 127\.0\.0\.1:{self.tcp_port}\b", timeout)
+        self.wait_for(rf"HTTP front on 127\.0\.0\.1:{self.http_port}\b", timeout)
+        return self
+
+    def request(self, host, path="/", method="GET", body=None, headers=(), timeout=10):
+        return http_request(self.http_port, host, path, method, body, headers, timeout)
+
+    def get(self, host, path="/", **kwargs):
+        return self.request(host, path, **kwargs)
+
+
+class Agent(LoggedProcess):
+    def __init__(self, log_dir, name, slug, token, server_port, local_port, extra):
+        self.slug = slug
+        args = [BIN, "client", "--server", f"127.0.0.1:{server_port}", "--slug", slug,
+                "--local-port", str(local_port), "--local-host", "127.0.0.1", *extra]
+        # Agents speak TLS by default; relays in these tests have no certificate unless the
+        # test gives one (and then its agents pass --ca-file).
+        if not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
+            args.append("--insecure-plaintext")
+        env = dict(os.environ)
+        env.pop("NODYX_RELAY_TOKEN", None)
+        env["NEXUS_RELAY_TOKEN"] = token
+        super().__init__(name, args, log_dir, env=env)
+
+    def registered_pattern(self):
+        return rf'Registered as slug "{re.escape(self.slug)}" {EM_DASH} OK'
+
+    def wait_registered(self, timeout=10, since=0, occurrences=1):
+        return self.wait_for(self.registered_pattern(), timeout, since, occurrences)
+
+    def registrations(self) -> int:
+        return self.count(self.registered_pattern())
+
+    def reconnect_delays(self, since=0):
+        """The nominal delays of `Reconnecting in Ns` lines, in seconds."""
+        return [int(m.group(1)) for m in self.find_all(r"Reconnecting in (\d+)s", since)]
