@@ -2,7 +2,7 @@
 // PipeActivity: when an upgraded (WebSocket) pipe last carried a byte, in either direction.
 #pragma once
 
-#include "net/v2_mux.hpp"
+#include "net/v2_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

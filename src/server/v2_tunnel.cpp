@@ -14,13 +14,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <fmt/format.h>
 
-#include <array>
 #include <iterator>
 
 namespace nexus::server {
