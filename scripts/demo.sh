@@ -52,6 +52,7 @@ chmod 600 "$state/token"
 
 /usr/bin/python3 tests/testkit/sample_site.py --port "$site_port" > "$state/site.log" 2>&1 &
 pids+=($!)
+wait_for "$!" "$state/site.log" 'listening on' 'sample site'
 "$bin" server --domain localhost --main-slug www --tcp-bind 127.0.0.1 --tcp-port "$tcp_port" --ws-port 0 \
   --http-port "$http_port" --database "$state/directory.sqlite" 2> "$state/relay.log" &
 pids+=($!)
