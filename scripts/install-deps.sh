@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Nexus Relay needs to build and test, only those missing.
+# Installs the Debian 12 packages Nexus Relay needs, only those missing.
+#   scripts/install-deps.sh          everything the build and every test suite need
+#   scripts/install-deps.sh --demo   only what building the binary and running the demo need
 set -euo pipefail
 
-packages=(
-  build-essential meson ninja-build pkg-config git
+# The binary: a compiler, the build tools, the libraries it links, and the demo's site and check.
+demo_packages=(
+  g++ meson ninja-build pkg-config
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
-  libmimalloc-dev libsqlite3-dev libpq-dev libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
-  libgtest-dev libgmock-dev googletest
-  postgresql python3 python3-websockets curl clang-format clang-tidy openssl
-  chromium  # tests/integration/test_browser.py: a real browser through the relay
-  iproute2  # tests/integration/test_send_queue.py: tc and ss in a private network namespace
+  libmimalloc-dev libsqlite3-dev libpq-dev
+  python3 curl
 )
+test_packages=(
+  build-essential git
+  libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
+  libgtest-dev libgmock-dev googletest
+  postgresql python3-websockets clang-format clang-tidy openssl
+  systemd    # systemd-analyze: the README's unit is checked as written
+  chromium   # tests/integration/test_browser.py: a real browser through the relay
+  iproute2   # tests/integration/test_send_queue.py: tc and ss in a private network namespace
+)
+
+packages=("${demo_packages[@]}")
+[ "${1:-}" = "--demo" ] || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 // binary so existing units and installers keep working; a config file can hold any flag.
 #include "cli.hpp"
 
+#include "cli_errors.hpp"
 #include "client_options.hpp"
 #include "commands.hpp"
 #include "common_options.hpp"
@@ -44,13 +45,9 @@ int usageError(const std::string& message) {
 }  // namespace
 
 int runCommandLine(int argc, char** argv) {
-    std::vector<std::string> args;
-    if (auto problem = expandConfigFile(argc, argv, args); !problem.empty()) {
-        return usageError(problem);
-    }
     CLI::App app{"Nexus Relay: reach a home-hosted Nexus at SLUG.nexusnode.app, no open port",
                  "nexus-relay"};
-    app.set_version_flag("--version,-V", std::string("nexus-relay ") + NEXUS_VERSION);
+    app.set_version_flag("--version,-V,-v", std::string("nexus-relay ") + NEXUS_VERSION);
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.require_subcommand(1);
 
@@ -72,13 +69,19 @@ int runCommandLine(int argc, char** argv) {
     auto* addCmd = dirCmd->add_subcommand("add", "Add a slug and print its new token once");
     addCmd->add_option("slug", slug, "The slug (one DNS label)")->required();
     addCmd->add_option("--url", url, "Redirect target while the tunnel is down");
+    auto* initCmd = dirCmd->add_subcommand(
+        "init", "Create an empty SQLite directory (other commands refuse a missing one)");
     auto* listCmd = dirCmd->add_subcommand("list", "List slugs");
     auto* revokeCmd = dirCmd->add_subcommand("revoke", "Revoke a slug; its live tunnel is dropped");
     revokeCmd->add_option("slug", slug, "The slug")->required();
-    for (auto* cmd : {serverCmd, clientCmd, dirCmd, addCmd, listCmd, revokeCmd}) {
+    for (auto* cmd : {serverCmd, clientCmd, dirCmd, addCmd, initCmd, listCmd, revokeCmd}) {
         cmd->add_option("--config", "Read flags from FILE (one 'name = value' per line)");
     }
 
+    std::vector<std::string> args;
+    if (auto problem = expandConfigFile(app, argc, argv, args); !problem.empty()) {
+        return usageError(problem);
+    }
     try {
         std::vector<char*> pointers;
         pointers.reserve(args.size());
@@ -90,7 +93,7 @@ int runCommandLine(int argc, char** argv) {
         if (e.get_exit_code() == 0) {
             return app.exit(e);  // --help, --version
         }
-        return usageError(e.what());
+        return usageError(explainParseError(app, e));
     }
     if (scrubTokenArgument(argc, argv)) {
         fmt::print(stderr,
@@ -106,17 +109,20 @@ int runCommandLine(int argc, char** argv) {
         if (auto problem = serverOptions.checkTrustedProxies(); !problem.empty()) {
             return usageError(problem);
         }
-        return runServer(serverOptions.finish(), *where);
+        return runServer(serverOptions.finish(), *where, serverOptions.logLevel);
     }
     if (clientCmd->parsed()) {
         if (auto problem = clientOptions.finish(); !problem.empty()) {
             return usageError(problem);
         }
-        return runClient(clientOptions.config);
+        return runClient(clientOptions.config, clientOptions.logLevel);
     }
     auto where = dirOptions.location();
     if (!where) {
         return usageError("use either --database or --database-url, not both");
+    }
+    if (initCmd->parsed()) {
+        return directoryInit(*where);
     }
     if (addCmd->parsed()) {
         return directoryAdd(*where, slug, url.empty() ? "https://" + slug + "." + domain : url);

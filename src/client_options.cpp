@@ -21,7 +21,7 @@ void ClientOptions::attach(CLI::App& app) {
     app.add_option("--token-file", tokenFile, "File holding the token (mode 0600)");
     app.add_option("--local-port", config.localPort, "Port of the local web server")
         ->capture_default_str()
-        ->check(CLI::Range(1, 65535));
+        ->check(portNumber(1));
     app.add_option("--local-host", config.localHost, "Address of the local web server")
         ->capture_default_str();
     app.add_option("--host-header", hostHeader,
@@ -35,17 +35,18 @@ void ClientOptions::attach(CLI::App& app) {
     app.add_option("--heartbeat-timeout", heartbeatTimeout,
                    "Seconds of silence after which the relay is considered dead")
         ->capture_default_str()
-        ->check(CLI::Range(2, 3600));
+        ->check(seconds(2, 3600));
     app.add_option("--register-timeout", registerTimeout,
                    "Seconds to wait for the relay to accept the registration")
         ->capture_default_str()
-        ->check(CLI::Range(1, 600));
+        ->check(seconds(1, 600));
     app.add_option("--protocol", protocol,
                    "auto: offer protocol v2 (streaming, multiplexed) and use it when the "
                    "relay agrees; v1: never offer it")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "v1"}));
     streams.attach(app, "the local app");
+    addLogLevelOption(app, logLevel);
 }
 
 std::string ClientOptions::finish() {

@@ -20,6 +20,7 @@ struct ClientOptions {
     bool insecurePlaintext = false;
     int heartbeatTimeout = 90, registerTimeout = 10;
     StreamTimeoutOptions streams;
+    LogLevel logLevel = LogLevel::Info;
 
     void attach(CLI::App& app);
     /// Checks and fills `config`: one line saying what is wrong, or empty.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "client/agent_config.hpp"
+#include "common/log.hpp"
 #include "directory/directory.hpp"
 #include "server/server_config.hpp"
 
@@ -17,13 +18,21 @@ struct DirectoryLocation {
     std::string postgresUrl;
 };
 
-Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocation& where);
+/// `creation` applies to SQLite only: a PostgreSQL directory is never created here.
+Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocation& where,
+                                                            directory::Creation creation);
+/// "cannot open the directory (SQLite PATH): REASON", with how to create a missing file.
+std::string explainOpenFailure(const DirectoryLocation& where, const ErrorCode& error);
 /// For messages: never the PostgreSQL URL, which usually carries a password.
 std::string describeDirectory(const DirectoryLocation& where);
 
-int runServer(const server::ServerConfig& config, const DirectoryLocation& directory);
-int runClient(const client::AgentConfig& config);
+int runServer(const server::ServerConfig& config, const DirectoryLocation& directory,
+              LogLevel logLevel);
+int runClient(const client::AgentConfig& config, LogLevel logLevel);
 
+/// Creates an empty SQLite directory (its parent must exist); other commands refuse a
+/// missing file, so a typo in a path is an error instead of a new, empty directory.
+int directoryInit(const DirectoryLocation& directory);
 int directoryAdd(const DirectoryLocation& directory, const std::string& slug,
                  const std::string& url);
 int directoryList(const DirectoryLocation& directory);

@@ -5,12 +5,21 @@
 
 #include "commands.hpp"
 #include "common/error.hpp"
+#include "common/log.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <string>
 
 namespace nexus {
+
+/// A port number from `minimum` to 65535 ("--local-port: http is not a port number").
+CLI::Validator portNumber(int minimum);
+/// A whole number of seconds from `minimum` to `maximum`.
+CLI::Validator seconds(int minimum, int maximum);
+
+/// --log-level debug|info|warning|error, from NEXUS_LOG_LEVEL when not given.
+void addLogLevelOption(CLI::App& app, LogLevel& level);
 
 /// The directory's file, from systemd's StateDirectory= when it is set.
 std::string defaultDatabasePath();

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Config files ("name = value" lines, '#' comments) and token sources.
+// Config files (read by CLI11's TOML/INI reader: "name = value" lines, '#' comments) and
+// token sources.
 #include "config_sources.hpp"
+
+#include "cli_errors.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -22,50 +26,83 @@ std::string trim(const std::string& text) {
     return text.substr(first, last - first + 1);
 }
 
-std::string unquote(std::string value) {
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
-        value.back() == value.front()) {
-        return value.substr(1, value.size() - 2);
-    }
-    return value;
-}
-
-std::string readConfig(const std::string& path, std::vector<std::string>& flags) {
+// The line of `path` that sets `name`, for messages (CLI11's items carry no line numbers).
+int lineOf(const std::string& path, const std::string& name) {
     std::ifstream in(path);
-    if (!in) {
-        return "cannot read config file " + path + ": " + std::strerror(errno);
-    }
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
         line = trim(line);
-        if (line.empty() || line.front() == '#') {
-            continue;
+        if (line.starts_with(name) && trim(line.substr(name.size())).starts_with('=')) {
+            return number;
         }
-        const auto equals = line.find('=');
-        if (equals == std::string::npos) {
-            return fmt::format("{}:{}: expected 'name = value'", path, number);
+    }
+    return 0;
+}
+
+// The commands that the leading words of `args` select: "directory add" gives two.
+const CLI::App* selectedCommand(const CLI::App& app, const std::vector<std::string>& args,
+                                std::size_t& end) {
+    const CLI::App* command = &app;
+    for (end = 1; end < args.size(); ++end) {
+        const auto found = command->get_subcommands(
+            [&](const CLI::App* sub) { return sub->get_name() == args[end]; });
+        if (found.empty()) {
+            break;
         }
-        const std::string name = trim(line.substr(0, equals));
-        const std::string value = unquote(trim(line.substr(equals + 1)));
-        if (name.empty() || name == "config") {
-            return fmt::format("{}:{}: invalid name '{}'", path, number, name);
+        command = found.front();
+    }
+    return command;
+}
+
+std::string readConfig(const CLI::App& command, const std::string& path,
+                       std::vector<std::string>& flags) {
+    if (!std::ifstream(path)) {
+        return "cannot read config file " + path + ": " + std::strerror(errno);
+    }
+    const auto known = optionNames(command);
+    std::vector<CLI::ConfigItem> items;
+    try {
+        items = CLI::ConfigTOML().from_file(path);
+    } catch (const CLI::Error& e) {
+        return fmt::format("config file {}: {}", path, e.what());
+    }
+    for (const auto& item : items) {
+        if (item.name == "++" || item.name == "--") {
+            continue;  // CLI11's markers for the start and end of a [section]
         }
-        flags.push_back(fmt::format("--{}={}", name, value));
+        // A [client] section in the client's file is the same as no section.
+        const bool ownSection = item.parents.size() == 1 && item.parents[0] == command.get_name();
+        const std::string name = ownSection ? item.name : item.fullname();
+        const auto where = fmt::format("{}:{}", path, lineOf(path, item.name));
+        const auto option = command.get_option_no_throw("--" + name);
+        if (name == "config" || std::find(known.begin(), known.end(), "--" + name) == known.end()) {
+            const auto nearest = nearestName(name, known);
+            return fmt::format("{}: unknown setting '{}' for '{}'{}", where, name,
+                               command.get_name(),
+                               nearest.empty() ? "" : "; did you mean " + nearest.substr(2) + "?");
+        }
+        const bool repeatable = option != nullptr && option->get_multi_option_policy() ==
+                                                         CLI::MultiOptionPolicy::TakeAll;
+        if (item.inputs.size() > 1 && !repeatable) {
+            return fmt::format("{}: '{}' takes one value (quote it if it holds spaces or commas)",
+                               where, name);
+        }
+        for (const auto& value : item.inputs) {
+            flags.push_back(fmt::format("--{}={}", name, value));
+        }
     }
     return {};
 }
 
 }  // namespace
 
-std::string expandConfigFile(int argc, char** argv, std::vector<std::string>& out) {
+std::string expandConfigFile(const CLI::App& app, int argc, char** argv,
+                             std::vector<std::string>& out) {
     std::vector<std::string> args(argv, argv + argc);
-    std::vector<std::string> fromFile;
     std::size_t insertAt = 1;
-    // Subcommands are the leading words before the first flag ("directory add" has two).
-    while (insertAt < args.size() && !args[insertAt].starts_with('-') && insertAt < 3) {
-        ++insertAt;
-    }
-    for (std::size_t i = 1; i < args.size(); ++i) {
+    const CLI::App& command = *selectedCommand(app, args, insertAt);
+    std::vector<std::string> fromFile;
+    for (std::size_t i = insertAt; i < args.size(); ++i) {
         std::string path;
         if (args[i] == "--config" && i + 1 < args.size()) {
             path = args[i + 1];
@@ -74,7 +111,7 @@ std::string expandConfigFile(int argc, char** argv, std::vector<std::string>& ou
         } else {
             continue;
         }
-        if (auto problem = readConfig(path, fromFile); !problem.empty()) {
+        if (auto problem = readConfig(command, path, fromFile); !problem.empty()) {
             return problem;
         }
     }

@@ -3,15 +3,19 @@
 // variables, systemd credentials.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <string>
 #include <vector>
 
 namespace nexus {
 
-/// Copies argv, inserting the flags read from `--config FILE` right after the subcommand(s),
-/// so that flags given on the command line override the file. Returns a one-line problem
-/// ("FILE:LINE: ...") or an empty string.
-std::string expandConfigFile(int argc, char** argv, std::vector<std::string>& out);
+/// Copies argv, inserting the flags read from `--config FILE` right after the subcommand(s)
+/// of `app` it names, so that flags given on the command line override the file. A setting
+/// the subcommand does not know is an error. Returns a one-line problem ("FILE:LINE: ...")
+/// or an empty string.
+std::string expandConfigFile(const CLI::App& app, int argc, char** argv,
+                             std::vector<std::string>& out);
 
 /// The token from, in order: --token-file, --token, NEXUS_RELAY_TOKEN, NODYX_RELAY_TOKEN,
 /// the systemd credential "token". Returns a one-line problem or an empty string.

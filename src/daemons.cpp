@@ -25,14 +25,49 @@ namespace nexus {
 
 namespace asio = boost::asio;
 
-Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocation& where) {
+Result<std::unique_ptr<directory::Directory>> openDirectory(const DirectoryLocation& where,
+                                                            directory::Creation creation) {
     if (!where.postgresUrl.empty()) {
         return directory::openPostgres(where.postgresUrl);
     }
-    return directory::openSqlite(where.sqlitePath);
+    return directory::openSqlite(where.sqlitePath, creation);
+}
+
+std::string explainOpenFailure(const DirectoryLocation& where, const ErrorCode& error) {
+    std::string text = fmt::format("cannot open the directory ({}): {}", describeDirectory(where),
+                                   error.message());
+    if (where.postgresUrl.empty() && error == std::errc::no_such_file_or_directory) {
+        text += fmt::format(
+            " (create it with `nexus-relay directory init --database {}`, or "
+            "check --database)",
+            where.sqlitePath);
+    }
+    return text;
 }
 
 namespace {
+// The relay starts whether or not PostgreSQL answers (tunnels wait for it), but an operator
+// who just started it wants to know now, in libpq's words, rather than at the first agent.
+asio::awaitable<void> probeDirectory(server::DirectoryWorker& worker, Logger& log,
+                                     std::string where) {
+    auto probe = [](directory::Directory& d) { return d.probe(); };
+    auto probed = co_await worker.run(std::move(probe), std::chrono::seconds(10));
+    if (!probed) {
+        log.warning(
+            fmt::format("The directory ({}) does not answer: {}; agents are refused "
+                        "until it does",
+                        where, worker.describe(probed.error())));
+    }
+}
+// SIGHUP: load the certificate again (the relay also notices renewed files by itself).
+void reloadOnHangup(asio::signal_set& hangup, server::RelayServer& relay) {
+    hangup.async_wait([&hangup, &relay](const ErrorCode& ec, int) {
+        if (!ec) {
+            relay.reloadTls();
+            reloadOnHangup(hangup, relay);
+        }
+    });
+}
 // SIGINT/SIGTERM: log, stop the service, stop the loop.
 template <typename Stop>
 void stopOnSignals(asio::signal_set& signals, asio::io_context& io, Logger& log, Stop stop) {
@@ -84,15 +119,15 @@ std::string describeDirectory(const DirectoryLocation& where) {
     return where.postgresUrl.empty() ? "SQLite " + where.sqlitePath : std::string("PostgreSQL");
 }
 
-int runServer(const server::ServerConfig& config, const DirectoryLocation& where) {
-    StderrLogger log(logLevelFromEnvironment());
+int runServer(const server::ServerConfig& config, const DirectoryLocation& where,
+              LogLevel logLevel) {
+    StderrLogger log(logLevel);
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
-    auto directory = openDirectory(where);
+    auto directory = openDirectory(where, directory::Creation::Never);
     if (!directory) {
-        log.error(fmt::format("Failed to open the directory ({}): {}", describeDirectory(where),
-                              directory.error().message()));
+        log.error(explainOpenFailure(where, directory.error()));
         return 1;
     }
     asio::io_context io(1);
@@ -103,20 +138,23 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
                          config.mainRedirect));
     log.info(fmt::format("  Directory  : {}", describeDirectory(where)));
     server::RelayServer relay(io.get_executor(), config, log, worker);
-    if (auto started = relay.start(); !started) {
-        log.error(fmt::format("Failed to listen on {}:{} / {}:{}: {}", config.tcpBind,
-                              config.tcpPort, config.httpBind, config.httpPort,
-                              started.error().message()));
+    if (auto failed = relay.start()) {
+        log.error(fmt::format("Cannot {}: {}", failed->what, failed->error.message()));
         return 1;
+    }
+    if (!where.postgresUrl.empty()) {
+        asio::co_spawn(io, probeDirectory(worker, log, describeDirectory(where)), asio::detached);
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
     stopOnSignals(signals, io, log, [&relay] { relay.stop(); });
+    asio::signal_set hangup(io, SIGHUP);
+    reloadOnHangup(hangup, relay);
     io.run();
     return 0;
 }
 
-int runClient(const client::AgentConfig& config) {
-    StderrLogger log(logLevelFromEnvironment());
+int runClient(const client::AgentConfig& config, LogLevel logLevel) {
+    StderrLogger log(logLevel);
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(log);
     setUpAllocator(log);

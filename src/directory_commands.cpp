@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// `nexus-relay directory add|list|revoke`: operator commands on the token store.
+// `nexus-relay directory init|add|list|revoke`: operator commands on the token store.
 #include "commands.hpp"
 #include "directory/directory.hpp"
 
@@ -11,11 +11,11 @@ namespace nexus {
 
 namespace {
 
-std::unique_ptr<directory::Directory> openOrReport(const DirectoryLocation& where) {
-    auto opened = openDirectory(where);
+std::unique_ptr<directory::Directory> openOrReport(
+    const DirectoryLocation& where, directory::Creation creation = directory::Creation::Never) {
+    auto opened = openDirectory(where, creation);
     if (!opened) {
-        fmt::print(stderr, "nexus-relay: cannot open the directory ({}): {}\n",
-                   describeDirectory(where), opened.error().message());
+        fmt::print(stderr, "nexus-relay: {}\n", explainOpenFailure(where, opened.error()));
         return nullptr;
     }
     return std::move(*opened);
@@ -34,7 +34,9 @@ int directoryAdd(const DirectoryLocation& where, const std::string& slug, const 
                    url);
         return 2;
     }
-    auto dir = openOrReport(where);
+    // The first slug creates the file, in a folder that must exist: a mistyped folder is an
+    // error, not a new directory tree.
+    auto dir = openOrReport(where, directory::Creation::File);
     if (!dir) {
         return 1;
     }
@@ -49,6 +51,20 @@ int directoryAdd(const DirectoryLocation& where, const std::string& slug, const 
                "its SHA-256 digest is stored.\n",
                slug, url);
     fmt::print("{}\n", added->token);
+    return 0;
+}
+
+int directoryInit(const DirectoryLocation& where) {
+    if (!where.postgresUrl.empty()) {
+        fmt::print(stderr,
+                   "nexus-relay: error: directory init creates SQLite files; a "
+                   "PostgreSQL directory uses the existing directory_instances table\n");
+        return 2;
+    }
+    if (!openOrReport(where, directory::Creation::FileAndFolders)) {
+        return 1;
+    }
+    fmt::print(stderr, "Directory ready: {}\n", where.sqlitePath);
     return 0;
 }
 

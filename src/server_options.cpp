@@ -10,19 +10,19 @@ void ServerOptions::attach(CLI::App& app) {
     auto& c = config;
     app.add_option("--tcp-port", c.tcpPort, "Control port the agents dial")
         ->capture_default_str()
-        ->check(CLI::Range(1, 65535));
+        ->check(portNumber(1));
     app.add_option("--tcp-bind", c.tcpBind, "Address of the control port ([::] is dual-stack)")
         ->capture_default_str()
         ->envname("RELAY_TCP_BIND");
     app.add_option("--http-port", c.httpPort, "Port of the HTTP front that Caddy proxies to")
         ->capture_default_str()
-        ->check(CLI::Range(1, 65535));
+        ->check(portNumber(1));
     app.add_option("--http-bind", c.httpBind, "Address of the HTTP front (keep it loopback)")
         ->capture_default_str();
     app.add_option("--ws-port", c.wsPort,
                    "WebSocket door on loopback, for a TLS proxy on 443 (0: off)")
         ->capture_default_str()
-        ->check(CLI::Range(0, 65535));
+        ->check(portNumber(0));
     app.add_option("--domain", c.domain, "Visitors reach SLUG.DOMAIN")->capture_default_str();
     app.add_option("--main-slug", c.mainSlug, "The relay's own site: never tunnelled")
         ->capture_default_str()
@@ -44,19 +44,20 @@ void ServerOptions::attach(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "v1"}));
     app.add_option("--register-timeout", registerTimeout, "Seconds an agent has to register")
         ->capture_default_str()
-        ->check(CLI::Range(1, 600));
+        ->check(seconds(1, 600));
     app.add_option("--ping-interval", pingInterval, "Seconds between pings to each agent")
         ->capture_default_str()
-        ->check(CLI::Range(1, 3600));
+        ->check(seconds(1, 3600));
     app.add_option("--heartbeat-timeout", heartbeatTimeout,
                    "Seconds of silence after which an agent is dead")
         ->capture_default_str()
-        ->check(CLI::Range(2, 3600));
+        ->check(seconds(2, 3600));
     app.add_option("--response-timeout", responseTimeout,
                    "Seconds a visitor waits for the agent's response")
         ->capture_default_str()
-        ->check(CLI::Range(1, 3600));
+        ->check(seconds(1, 3600));
     streams.attach(app, "the agent");
+    addLogLevelOption(app, logLevel);
 }
 
 std::string ServerOptions::checkTrustedProxies() {

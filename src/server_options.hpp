@@ -18,6 +18,7 @@ struct ServerOptions {
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
     StreamTimeoutOptions streams;
+    LogLevel logLevel = LogLevel::Info;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
 

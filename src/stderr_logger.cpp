@@ -45,9 +45,15 @@ void StderrLogger::flush() {
 }
 
 LogLevel logLevelFromEnvironment() {
-    const char* level = std::getenv("NEXUS_LOG_LEVEL");
-    return level != nullptr && std::string_view(level) == "debug" ? LogLevel::Debug
-                                                                  : LogLevel::Info;
+    const char* text = std::getenv("NEXUS_LOG_LEVEL");
+    const std::string_view level = text != nullptr ? text : "";
+    if (level == "debug") {
+        return LogLevel::Debug;
+    }
+    if (level == "warning") {
+        return LogLevel::Warning;
+    }
+    return level == "error" ? LogLevel::Error : LogLevel::Info;
 }
 
 }  // namespace nexus

@@ -35,7 +35,7 @@ private:
     bool flushPosted_ = false;
 };
 
-/// Debug when NEXUS_LOG_LEVEL=debug, otherwise Info.
+/// NEXUS_LOG_LEVEL (debug, info, warning or error), Info when unset or unknown.
 LogLevel logLevelFromEnvironment();
 
 }  // namespace nexus

@@ -53,10 +53,26 @@ public:
 
     /// Telemetry of the deployed schema: transport is "tcp7443" or "wss". Failures are harmless.
     virtual Result<void> recordTransport(std::string_view slug, std::string_view transport) = 0;
+
+    /// Whether the backend answers now (the relay checks at start, to warn early).
+    virtual Result<void> probe() { return {}; }
+
+    /// Why the last call failed with DirectoryUnavailable, in the backend's own words
+    /// (libpq's message: "connection to server ... failed: Connection refused"); one line,
+    /// never the password. Empty when the backend has nothing to add.
+    virtual std::string failureReason() const { return {}; }
 };
 
-/// Opens (creating if needed, with its schema) an SQLite directory file.
-Result<std::unique_ptr<Directory>> openSqlite(const std::string& path);
+/// What opening an SQLite directory may create. A relay or `directory list` given a mistyped
+/// path must fail rather than serve a new, empty directory that rejects every agent.
+enum class Creation {
+    Never,           ///< the file must exist: ENOENT otherwise
+    File,            ///< creates the file (mode 0600) in an existing folder
+    FileAndFolders,  ///< also creates the missing folders above it (mode 0750)
+};
+
+/// Opens an SQLite directory file, creating its schema in an empty one.
+Result<std::unique_ptr<Directory>> openSqlite(const std::string& path, Creation creation);
 
 /// A PostgreSQL directory on an existing `directory_instances` table. Connects lazily and
 /// reconnects by itself, so a database outage never prevents start-up or recovery.

@@ -105,7 +105,7 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
         return dropConnection();
     }
     if (!result) {
-        return unavailable();
+        return fail(PQerrorMessage(conn_.get()));
     }
     const ExecStatusType status = PQresultStatus(result.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
@@ -119,7 +119,8 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
     if (sqlstate == "23514") {  // check_violation, e.g. an unknown transport name
         return makeError(Errc::InvalidArgument);
     }
-    return unavailable();  // includes 57014, the statement timeout: the session stays usable
+    // Includes 57014, the statement timeout: the session stays usable.
+    return fail(PQresultErrorMessage(result.get()));
 }
 
 Result<void> PgConnection::ensureConnected() {
@@ -142,7 +143,7 @@ Result<void> PgConnection::ensureConnected() {
     values.push_back(nullptr);
     Conn conn(PQconnectdbParams(keys.data(), values.data(), 0));
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-        return unavailable();
+        return fail(conn ? PQerrorMessage(conn.get()) : "out of memory");
     }
     // libpq prints server notices to stderr by default; this library never logs.
     PQsetNoticeProcessor(
@@ -172,8 +173,9 @@ Result<void> PgConnection::waitForInput(Clock::time_point deadline) {
     while (PQisBusy(conn_.get()) != 0) {
         const auto left =
             std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) {
-            return dropConnection();  // the server or the network stopped answering
+        if (left <= 0) {  // the server or the network stopped answering
+            conn_.reset();
+            return fail("no answer from the server within 4 s");
         }
         pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
         const int ready = ::poll(&fd, 1, static_cast<int>(left));
@@ -188,7 +190,17 @@ Result<void> PgConnection::waitForInput(Clock::time_point deadline) {
 }
 
 ErrorCode PgConnection::dropConnection() {
+    const ErrorCode error = fail(conn_ ? PQerrorMessage(conn_.get()) : "");
     conn_.reset();
+    return error;
+}
+
+ErrorCode PgConnection::fail(const char* libpqMessage) {
+    // libpq's messages end with a newline and may go on with a hint ("Is the server
+    // running...?"): the first line is the reason, and it never quotes the password.
+    const std::string_view message = libpqMessage != nullptr ? libpqMessage : "";
+    lastError_ = message.empty() ? "the connection to the server was lost"
+                                 : message.substr(0, message.find('\n'));
     return unavailable();
 }
 

@@ -31,6 +31,9 @@ public:
     /// cannot be reached. Connects first if needed, at most once per second.
     Result<PgResult> exec(const char* sql, const std::vector<std::string>& params);
 
+    /// libpq's reason for the last DirectoryUnavailable (first line of its message).
+    const std::string& lastError() const { return lastError_; }
+
 private:
     struct ConnCloser {
         void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
@@ -45,11 +48,13 @@ private:
     bool stillAlive();
     Result<void> waitForInput(Clock::time_point deadline);
     ErrorCode dropConnection();
+    ErrorCode fail(const char* libpqMessage);
 
     std::vector<std::string> keys_;    ///< connection keywords for PQconnectdbParams
     std::vector<std::string> values_;  ///< their values, same order
     Conn conn_;                        ///< null while disconnected
     std::optional<Clock::time_point> lastAttempt_;
+    std::string lastError_;
 };
 
 }  // namespace nexus::directory

@@ -160,6 +160,18 @@ public:
             slug, transport);
     }
 
+    Result<void> probe() override {
+        return guarded([&]() -> Result<void> {
+            auto rows = db_.exec("SELECT 1 FROM directory_instances LIMIT 1", {});
+            if (!rows) {
+                return rows.error();
+            }
+            return {};
+        });
+    }
+
+    std::string failureReason() const override { return db_.lastError(); }
+
 private:
     Result<void> update(const char* sql, std::string_view slug,
                         std::optional<std::string_view> value) {

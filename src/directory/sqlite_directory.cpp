@@ -260,19 +260,25 @@ private:
     StmtHandle auth_, fallback_, active_, add_, list_, revoke_, transport_;
 };
 
-Result<std::unique_ptr<Directory>> openSqliteImpl(const std::string& path) {
+Result<std::unique_ptr<Directory>> openSqliteImpl(const std::string& path, Creation creation) {
     if (path != ":memory:") {
-        if (auto made = makeParentDirectories(path); !made) {
-            return made.error();
+        if (creation == Creation::FileAndFolders) {
+            if (auto made = makeParentDirectories(path); !made) {
+                return made.error();
+            }
         }
-        if (auto created = createPrivateFile(path); !created) {
-            return created.error();
+        if (creation != Creation::Never) {
+            if (auto created = createPrivateFile(path); !created) {
+                return created.error();
+            }
+        } else if (struct stat info{}; ::stat(path.c_str(), &info) != 0) {
+            return systemError();
         }
     }
+    const int create = creation == Creation::Never ? 0 : SQLITE_OPEN_CREATE;
     sqlite3* raw = nullptr;
-    const int rc =
-        sqlite3_open_v2(path.c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | create | SQLITE_OPEN_NOMUTEX, nullptr);
     DbHandle db(raw);  // even a failed open allocates a handle that must be closed
     if (rc != SQLITE_OK) {
         return unavailable();
@@ -295,8 +301,8 @@ Result<std::unique_ptr<Directory>> openSqliteImpl(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<Directory>> openSqlite(const std::string& path) {
-    return guarded([&] { return openSqliteImpl(path); });
+Result<std::unique_ptr<Directory>> openSqlite(const std::string& path, Creation creation) {
+    return guarded([&] { return openSqliteImpl(path, creation); });
 }
 
 }  // namespace nexus::directory

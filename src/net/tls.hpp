@@ -15,9 +15,12 @@ namespace nexus::net {
 
 namespace ssl = boost::asio::ssl;
 
-/// Server side: certificate chain and key in PEM. TLS 1.2 or newer.
+/// Server side: certificate chain and key in PEM. TLS 1.2 or newer. On failure `failedFile`
+/// names the file at fault (the key when it does not match the certificate); the error is
+/// OpenSSL's reason.
 Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const std::string& certificateFile,
-                                                           const std::string& keyFile);
+                                                           const std::string& keyFile,
+                                                           std::string& failedFile);
 
 /// Client side: verifies the relay's certificate against `caFile` if given, else the system
 /// trust store. TLS 1.2 or newer. Verification cannot be turned off.

@@ -32,19 +32,23 @@ Result<void> restrictVersions(ssl::context& context) {
 }  // namespace
 
 Result<std::shared_ptr<ssl::context>> makeServerTlsContext(const std::string& certificateFile,
-                                                           const std::string& keyFile) {
+                                                           const std::string& keyFile,
+                                                           std::string& failedFile) {
     auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
     if (auto ok = restrictVersions(*context); !ok) {
         return ok.error();
     }
     ErrorCode ec;
+    failedFile = certificateFile;
     context->use_certificate_chain_file(certificateFile, ec);
     if (!ec) {
+        failedFile = keyFile;
         context->use_private_key_file(keyFile, ssl::context::pem, ec);
     }
     if (ec) {
         return ec;
     }
+    failedFile.clear();
     return context;
 }
 

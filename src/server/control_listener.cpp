@@ -217,7 +217,8 @@ asio::awaitable<void> ControlListener::handshake(std::unique_ptr<net::Transport>
             refuse(makeError(Errc::AuthFailed).message());
         } else {
             log.error(fmt::format("Directory unavailable, refusing slug \"{}\" from {}: {}",
-                                  hello->slug, peer, instance.error().message()));
+                                  hello->slug, peer,
+                                  context_.directory.describe(instance.error())));
             refuse("Relay directory unavailable, try again later");
         }
         co_return;

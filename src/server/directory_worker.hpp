@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <memory>
+#include <string>
 
 namespace nexus::server {
 
@@ -39,12 +40,27 @@ public:
         ++queued_;
         boost::asio::post(pool_, [this, completion, call = std::move(call)]() mutable {
             R result = call(*directory_);
-            boost::asio::post(loop_, [this, completion, result = std::move(result)]() mutable {
+            // Read here, on the worker thread that owns the backend.
+            std::string reason = result ? std::string() : directory_->failureReason();
+            boost::asio::post(loop_, [this, completion, result = std::move(result),
+                                      reason = std::move(reason)]() mutable {
                 --queued_;
+                if (!reason.empty()) {
+                    lastFailure_ = std::move(reason);
+                }
                 completion->complete(std::move(result));
             });
         });
         return waitFor(std::move(completion), timeout);
+    }
+
+    /// An error of run() for a log line: DirectoryUnavailable with the backend's reason
+    /// ("directory unavailable: connection to server at ... failed: Connection refused").
+    std::string describe(const ErrorCode& error) const {
+        if (error != makeError(Errc::DirectoryUnavailable) || lastFailure_.empty()) {
+            return error.message();
+        }
+        return error.message() + ": " + lastFailure_;
     }
 
 private:
@@ -53,6 +69,7 @@ private:
     std::unique_ptr<directory::Directory> directory_;
     boost::asio::thread_pool pool_{1};  // one thread: backends are single-threaded by contract
     int queued_ = 0;  // calls posted and not yet answered (touched on the loop thread only)
+    std::string lastFailure_;  // the backend's latest reason (loop thread only)
 
     template <typename R>
     static boost::asio::awaitable<R> waitFor(std::shared_ptr<net::Completion<R>> completion,

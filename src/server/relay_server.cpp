@@ -57,34 +57,45 @@ RelayServer::RelayServer(asio::any_io_executor executor, ServerConfig config, Lo
     : context_{executor, std::move(config), log, directory, {}, {}, 1},
       control_(context_),
       front_(context_),
+      tls_(context_),
       revocationTimer_(executor) {}
 
-Result<void> RelayServer::start() {
+namespace {
+// Each listener on its own, so a busy port is named as the one that is busy.
+std::optional<SetupFailure> bindListener(asio::any_io_executor executor, const std::string& host,
+                                         std::uint16_t port, std::string_view role,
+                                         std::optional<tcp::acceptor>& into) {
+    auto acceptor = bindAcceptor(std::move(executor), host, port);
+    if (!acceptor) {
+        return SetupFailure{fmt::format("listen on {}:{} for {}", host, port, role),
+                            acceptor.error()};
+    }
+    into.emplace(std::move(*acceptor));
+    return std::nullopt;
+}
+}  // namespace
+
+std::optional<SetupFailure> RelayServer::start() {
     const auto& config = context_.config;
     if (!config.tlsCertificate.empty()) {
-        auto tls = net::makeServerTlsContext(config.tlsCertificate, config.tlsKey);
-        if (!tls) {
-            return tls.error();
+        if (auto failed = tls_.load()) {
+            return failed;
         }
-        context_.tls = std::move(*tls);
     }
-    auto control = bindAcceptor(context_.executor, config.tcpBind, config.tcpPort);
-    if (!control) {
-        return control.error();
+    if (auto failed = bindListener(context_.executor, config.tcpBind, config.tcpPort,
+                                   "the control port (--tcp-port)", controlAcceptor_)) {
+        return failed;
     }
-    auto http = bindAcceptor(context_.executor, config.httpBind, config.httpPort);
-    if (!http) {
-        return http.error();
+    if (auto failed = bindListener(context_.executor, config.httpBind, config.httpPort,
+                                   "the HTTP front (--http-port)", httpAcceptor_)) {
+        return failed;
     }
     if (config.wsPort != 0) {
-        auto ws = bindAcceptor(context_.executor, config.wsBind, config.wsPort);
-        if (!ws) {
-            return ws.error();
+        if (auto failed = bindListener(context_.executor, config.wsBind, config.wsPort,
+                                       "the WebSocket door (--ws-port)", webSocketAcceptor_)) {
+            return failed;
         }
-        webSocketAcceptor_.emplace(std::move(*ws));
     }
-    controlAcceptor_.emplace(std::move(*control));
-    httpAcceptor_.emplace(std::move(*http));
     context_.log.info(fmt::format("Control listener on {} ({})",
                                   net::formatEndpoint(controlAcceptor_->local_endpoint()),
                                   context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
@@ -98,7 +109,10 @@ Result<void> RelayServer::start() {
         asio::co_spawn(context_.executor, control_.run(*webSocketAcceptor_, true), asio::detached);
     }
     asio::co_spawn(context_.executor, watchRevocations(), asio::detached);
-    return {};
+    if (context_.tls) {
+        asio::co_spawn(context_.executor, tls_.watch(config.tlsReloadInterval), asio::detached);
+    }
+    return std::nullopt;
 }
 
 void RelayServer::stop() {
@@ -114,6 +128,7 @@ void RelayServer::stop() {
         webSocketAcceptor_->close(ignored);
     }
     revocationTimer_.cancel();
+    tls_.stop();
     for (const auto& tunnel : context_.registry.all()) {
         tunnel->close(asio::error::operation_aborted);
     }

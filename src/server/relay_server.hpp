@@ -5,6 +5,7 @@
 #include "server/control_listener.hpp"
 #include "server/http_front.hpp"
 #include "server/server_context.hpp"
+#include "server/tls_reloader.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -18,8 +19,16 @@ public:
     RelayServer(boost::asio::any_io_executor executor, ServerConfig config, Logger& log,
                 DirectoryWorker& directory);
 
-    /// Binds the configured addresses (or adopts already-bound acceptors) and starts serving.
-    Result<void> start();
+    /// Loads the certificate, binds the configured addresses and starts serving; on failure,
+    /// which of them failed and why.
+    std::optional<SetupFailure> start();
+
+    /// Loads the TLS certificate and key again (SIGHUP); live tunnels are not touched.
+    void reloadTls() {
+        if (!context_.config.tlsCertificate.empty()) {
+            tls_.reload("reload requested");
+        }
+    }
 
     /// Stops accepting and closes every tunnel.
     void stop();
@@ -32,6 +41,7 @@ private:
     ServerContext context_;
     ControlListener control_;
     HttpFront front_;
+    TlsReloader tls_;
     std::optional<boost::asio::ip::tcp::acceptor> controlAcceptor_;
     std::optional<boost::asio::ip::tcp::acceptor> httpAcceptor_;
     std::optional<boost::asio::ip::tcp::acceptor> webSocketAcceptor_;

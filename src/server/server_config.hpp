@@ -25,6 +25,8 @@ struct ServerConfig {
     /// PEM files for TLS on the control port; without them the port serves plain v1 only.
     std::string tlsCertificate;
     std::string tlsKey;
+    /// How often the two files are checked for a renewal (then loaded for new connections).
+    std::chrono::seconds tlsReloadInterval{5};
     /// Front peers whose X-Forwarded-* headers are believed (Caddy); loopback by default.
     std::vector<AddressRange> trustedProxies = loopbackRanges();
 

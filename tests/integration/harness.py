@@ -78,6 +78,8 @@ class RelayTestCase(unittest.TestCase):
     def start_relay(self, tcp_port=None, http_port=None, wait=True, env=None, **options):
         """Options are server flags with '_' for '-', e.g. register_timeout=2; `env` replaces
         the relay's environment."""
+        if not self.database.exists():  # the relay never creates its directory
+            self.assertEqual(self.directory("init").returncode, 0)
         relay = Relay(self.tmp, self._name("relay"), self.database,
                       tcp_port or free_port(), http_port or free_port(), options, env)
         self._processes.append(relay)

@@ -69,6 +69,7 @@ class CliTest(RelayTestCase):
         self.assertEqual(listed["gamma"][2], "https://gamma.nexus.test")
 
     def test_revoking_an_unknown_slug_exits_1_with_a_message(self):
+        self.add_slug("somebody")
         result = self.directory("revoke", "nobody")
         self.assertEqual(result.returncode, 1)
         self.assertIn("nobody", result.stderr)

@@ -55,7 +55,7 @@ protected:
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         root_ = pattern;
         path_ = root_ + "/state/directory/directory.db";  // parents do not exist yet
-        auto opened = openSqlite(path_);
+        auto opened = openSqlite(path_, Creation::FileAndFolders);
         ASSERT_TRUE(opened.has_value()) << opened.error().message();
         dir_ = std::move(*opened);
     }
@@ -205,7 +205,7 @@ TEST_F(SqliteDirectoryTest, FallbackUrlOnlyForActiveSlugs) {
 TEST_F(SqliteDirectoryTest, SecondHandleSeesARevokeMadeThroughTheFirst) {
     // Like the server (this object) and a `directory revoke` command in another process.
     const NewInstance alice = add("alice");
-    auto other = openSqlite(path_);
+    auto other = openSqlite(path_, Creation::Never);
     ASSERT_TRUE(other.has_value());
     ASSERT_TRUE(dir_->authenticate("alice", alice.token).has_value());
     ASSERT_TRUE((*other)->authenticate("alice", alice.token).has_value());
@@ -224,7 +224,7 @@ TEST_F(SqliteDirectoryTest, RevokeFromAnotherProcessTakesEffectAtOnce) {
     const pid_t child = ::fork();
     ASSERT_NE(child, -1);
     if (child == 0) {  // the `directory revoke` command
-        auto other = openSqlite(path_);
+        auto other = openSqlite(path_, Creation::Never);
         ::_exit(other.has_value() && (*other)->revoke("alice").has_value() ? 0 : 1);
     }
     int status = 0;
@@ -237,7 +237,7 @@ TEST_F(SqliteDirectoryTest, TwoHandlesCanWriteAtTheSameTime) {
     // Each handle is used by one thread, as the interface requires; the busy timeout absorbs
     // the moments when both want the write lock.
     auto run = [this](const std::string& prefix, bool* ok) {
-        auto handle = openSqlite(path_);
+        auto handle = openSqlite(path_, Creation::Never);
         *ok = handle.has_value();
         for (int i = 0; *ok && i < 40; ++i) {
             auto created = (*handle)->add(prefix + std::to_string(i), "https://example.org");
@@ -259,7 +259,7 @@ TEST_F(SqliteDirectoryTest, TwoHandlesCanWriteAtTheSameTime) {
 TEST_F(SqliteDirectoryTest, RowsSurviveReopening) {
     const NewInstance alice = add("alice");
     dir_.reset();
-    auto reopened = openSqlite(path_);
+    auto reopened = openSqlite(path_, Creation::Never);
     ASSERT_TRUE(reopened.has_value());
     EXPECT_EQ(*(*reopened)->authenticate("alice", alice.token), alice.instance.id);
 }
@@ -293,7 +293,25 @@ TEST_F(SqliteDirectoryTest, UsesWriteAheadLoggingSoOtherProcessesCanWrite) {
 TEST_F(SqliteDirectoryTest, OpeningAPathThatCannotBeCreatedFails) {
     RawDb(path_).exec("SELECT 1");
     const std::string blocked = path_ + "/inside-a-file.db";  // a regular file as a parent
-    EXPECT_FALSE(openSqlite(blocked).has_value());
+    EXPECT_FALSE(openSqlite(blocked, Creation::FileAndFolders).has_value());
+}
+
+TEST_F(SqliteDirectoryTest, AMissingFileIsAnErrorUnlessCreationIsAsked) {
+    const std::string typo = root_ + "/state/directory/typo.db";
+    auto opened = openSqlite(typo, Creation::Never);
+    ASSERT_FALSE(opened.has_value());
+    EXPECT_EQ(opened.error(), std::errc::no_such_file_or_directory);
+    struct stat info {};
+    EXPECT_NE(::stat(typo.c_str(), &info), 0) << "nothing may be created";
+    EXPECT_TRUE(openSqlite(typo, Creation::File).has_value());
+}
+
+TEST_F(SqliteDirectoryTest, CreatingTheFileDoesNotCreateMissingFolders) {
+    const std::string typo = root_ + "/typo/directory.db";
+    auto opened = openSqlite(typo, Creation::File);
+    ASSERT_FALSE(opened.has_value());
+    struct stat info {};
+    EXPECT_NE(::stat((root_ + "/typo").c_str(), &info), 0);
 }
 
 }  // namespace
