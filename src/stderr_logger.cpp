@@ -2,6 +2,8 @@
 // StderrLogger.
 #include "stderr_logger.hpp"
 
+#include "common/log_escape.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <cstdio>
@@ -21,7 +23,7 @@ void StderrLogger::write(LogLevel level, std::string_view message,
     static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
     pending_ += kNames[static_cast<int>(level)];
     pending_ += ' ';
-    pending_ += message;
+    appendEscapedForLog(pending_, message);  // one event, one line, whatever it quotes
     pending_ += '\n';
     if (!executor_ || level >= LogLevel::Warning || pending_.size() >= kMaxPending) {
         flush();

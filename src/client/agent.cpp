@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 namespace nexus::client {
 
 namespace asio = boost::asio;
@@ -27,6 +29,10 @@ Agent::Agent(asio::any_io_executor executor, AgentConfig config, Logger& log)
       pool_(executor, config_),
       forwarder_(config_, pool_),
       v2_{config_, pool_, log_},
+      replacedBackoff_(kReplacedBase, kReplacedCap,
+                       [engine = std::mt19937_64(std::random_device{}())]() mutable {
+                           return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+                       }),
       sleep_(executor) {}
 
 void Agent::stop() {
@@ -72,6 +78,18 @@ asio::awaitable<void> Agent::run() {
         if (stopped_) {
             break;
         }
+        if (!replacedBy_.empty()) {
+            // Never fight the other agent for the slug: ask again, rarely, for a free slug.
+            state_ = State::Replaced;
+            const auto step = replacedBackoff_.next();
+            log_.info(fmt::format(
+                "Not taking slug \"{}\" back; asking again in {} min, only if no agent holds it",
+                config_.slug,
+                std::chrono::duration_cast<std::chrono::minutes>(step.delay).count()));
+            sleep_.expires_after(step.delay);
+            co_await sleep_.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
         state_ = State::Waiting;
         const auto step = nextDelay();
         log_.info(
@@ -85,7 +103,7 @@ asio::awaitable<void> Agent::run() {
 net::Backoff::Step Agent::nextDelay() {
     auto step = backoff_.next();
     if (longestBackoff_) {
-        // Superseded or revoked: another agent holds the slug, or it is gone. Never fight.
+        // Revoked: the slug is gone; asking often will not bring it back.
         for (int i = 0; i < 32; ++i) {
             const auto next = backoff_.next();
             const bool capped = next.nominal == step.nominal;
@@ -105,7 +123,22 @@ net::Backoff::Step Agent::nextDelay() {
     return step;
 }
 
+void Agent::markReplaced(std::string_view reason) {
+    // "... from ADDRESS": an address is short; whatever else the relay sent is not kept.
+    const auto from = reason.rfind(" from ");
+    std::string address = from == std::string_view::npos ? std::string("an unknown address")
+                                                         : std::string(reason.substr(from + 6, 64));
+    log_.warning(
+        fmt::format("Replaced by another agent for slug \"{}\" from {}", config_.slug, address),
+        {{"NEXUS_SLUG", config_.slug}});
+    replacedBy_ = std::move(address);
+}
+
 namespace {
+bool startsWith(const std::optional<std::string>& text, std::string_view prefix) {
+    return text && std::string_view(*text).starts_with(prefix);
+}
+
 std::string describeGoaway(v2::GoawayCode code) {
     switch (code) {
         case v2::GoawayCode::ProtocolError: return "protocol error";
@@ -140,6 +173,9 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
     if (config_.offerV2) {
         features.emplace_back(v2::kFeatureV2);
     }
+    if (!replacedBy_.empty()) {
+        features.emplace_back(v1::kFeatureNoTakeover);
+    }
     connection->send(v1::encode(v1::Register{config_.slug, config_.token, std::move(features),
                                              std::string("nexus-relay/") + NEXUS_VERSION}));
     auto first = co_await connection->read();
@@ -155,6 +191,12 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
     }
     auto reply = v1::decodeServerMessage(*first);
     const auto* registered = reply ? std::get_if<v1::Registered>(&*reply) : nullptr;
+    if (registered != nullptr && !registered->ok && !replacedBy_.empty() &&
+        startsWith(registered->error, v1::kHeldByAnotherAgent)) {
+        log_.info(fmt::format("Slug \"{}\" is still served by another agent", config_.slug));
+        connection->close();
+        co_return false;
+    }
     if (registered == nullptr || !registered->ok) {
         log_.error(registered != nullptr
                        ? fmt::format("Registration rejected: {}",
@@ -171,6 +213,8 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
     log_.info(fmt::format("Registered as slug \"{}\" — OK", config_.slug),
               {{"NEXUS_SLUG", config_.slug}});
     backoff_.reset();
+    replacedBackoff_.reset();
+    replacedBy_.clear();
     state_ = State::Online;
     if (useV2) {
         log_.info("Relay speaks protocol v2: multiplexed streams");
@@ -202,8 +246,13 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
                            asio::detached);
         } else if (std::holds_alternative<v1::Ping>(*message)) {
             connection->send(v1::encode(v1::Heartbeat{}));
+        } else if (const auto* again = std::get_if<v1::Registered>(&*message);
+                   again != nullptr && !again->ok &&
+                   startsWith(again->error, v1::kReplacedByAnotherAgent)) {
+            markReplaced(*again->error);  // our relay's word that another agent took over
+            break;
         }
-        // A repeated `registered` is ignored, as the deployed agent does.
+        // Any other repeated `registered` is ignored, as the deployed agent does.
     }
     connection->close();
     co_return true;
@@ -235,12 +284,14 @@ asio::awaitable<void> Agent::serveV2(std::shared_ptr<net::FrameConnection> conne
             asio::detached);
     });
     const ErrorCode reason = co_await mux->run();
-    if (const auto& goaway = mux->peerGoaway()) {
+    if (const auto& goaway = mux->peerGoaway();
+        goaway && goaway->code == v2::GoawayCode::Superseded) {
+        markReplaced(goaway->reason);
+    } else if (goaway) {
         log_.warning(fmt::format("Relay is going away ({}); retry after {} ms",
                                  describeGoaway(goaway->code), goaway->retryAfterMs));
         retryAfter_ = std::chrono::milliseconds(goaway->retryAfterMs);
-        longestBackoff_ =
-            goaway->code == v2::GoawayCode::Superseded || goaway->code == v2::GoawayCode::Revoked;
+        longestBackoff_ = goaway->code == v2::GoawayCode::Revoked;
     }
     log_.warning(fmt::format("Session ended: {}", describeEnd(reason, v2::kPeerTimeout)));
     connection->close();

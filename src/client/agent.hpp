@@ -26,8 +26,17 @@ public:
 
     void stop();
 
-    enum class State { Connecting, Registering, Online, Waiting };
+    /// Replaced: another agent registered the slug and the relay said so; this one waits
+    /// (kReplacedBackoff) and asks again only for a free slug, never taking it back.
+    enum class State { Connecting, Registering, Online, Waiting, Replaced };
     State state() const { return state_; }
+    /// The other agent's address, as the relay gave it, while replaced; empty otherwise.
+    const std::string& replacedBy() const { return replacedBy_; }
+
+    /// The wait between two attempts of a replaced agent: 10 min nominal (5 to 10 min with
+    /// jitter), doubling up to 60 min.
+    static constexpr std::chrono::minutes kReplacedBase{10};
+    static constexpr std::chrono::minutes kReplacedCap{60};
 
 private:
     /// One connection's life; returns true if it got registered.
@@ -38,6 +47,9 @@ private:
     boost::asio::awaitable<void> serveV2(std::shared_ptr<net::FrameConnection> connection);
     /// The next reconnect delay, honouring the relay's last GOAWAY.
     net::Backoff::Step nextDelay();
+    /// The relay said another agent took the slug (GOAWAY 2 or a v1 `registered` error):
+    /// `reason` ends with "from ADDRESS".
+    void markReplaced(std::string_view reason);
 
     boost::asio::any_io_executor executor_;
     AgentConfig config_;
@@ -46,11 +58,13 @@ private:
     LocalForwarder forwarder_;
     V2Context v2_;
     net::Backoff backoff_;
+    net::Backoff replacedBackoff_;
+    std::string replacedBy_;
     boost::asio::steady_timer sleep_;
     std::shared_ptr<net::FrameConnection> connection_;
     std::size_t inFlight_ = 0;
-    /// From the relay's GOAWAY: wait at least this before reconnecting; after "superseded"
-    /// or "revoked", back off the longest.
+    /// From the relay's GOAWAY: wait at least this before reconnecting; after "revoked",
+    /// back off the longest.
     std::chrono::milliseconds retryAfter_{0};
     bool longestBackoff_ = false;
     State state_ = State::Connecting;

@@ -84,6 +84,23 @@ void V2Mux::close(ErrorCode reason) {
     }
 }
 
+void V2Mux::closeWithGoaway(v2::GoawayCode code, std::string_view reason, ErrorCode why,
+                            std::chrono::steady_clock::duration linger) {
+    if (!closeReason_) {
+        closeReason_ = why;
+    }
+    std::string frame;
+    v2::appendGoaway(frame, code, 0, reason);
+    sendFrame(std::move(frame));
+    connection_->closeAfterWrites();
+    connection_->setIdleTimeout(linger);  // the watchdog closes it if the write never ends
+    pingTimer_.cancel();
+    pressureTimer_.cancel();
+    for (auto& [id, stream] : streams_) {
+        stream->peerReset();
+    }
+}
+
 asio::awaitable<void> V2Mux::pingLoop() {
     while (connection_->isOpen()) {
         pingTimer_.expires_after(v2::kPingInterval);

@@ -51,6 +51,10 @@ public:
     asio::awaitable<ErrorCode> run();
 
     void close(ErrorCode reason);
+    /// Sends GOAWAY with `code` and `reason`, fails the open streams, and closes once the
+    /// GOAWAY is written, or after `linger` (a peer that reads nothing cannot hold it open).
+    void closeWithGoaway(v2::GoawayCode code, std::string_view reason, ErrorCode why,
+                         std::chrono::steady_clock::duration linger);
     bool isOpen() const { return connection_->isOpen(); }
     /// The peer's GOAWAY, if it sent one: no new stream opens; the session closes once the
     /// open streams are done (or when the peer closes).

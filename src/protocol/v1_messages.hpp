@@ -20,6 +20,14 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 /// Capabilities a peer of ours announces in `register` / `registered` (field `features`).
 inline constexpr std::string_view kFeatureHeaderList = "header_list";
+/// In `register` only: "register only if no session holds the slug"; an agent that another
+/// agent replaced sends it when it tries again, so it never takes the slug back.
+inline constexpr std::string_view kFeatureNoTakeover = "no_takeover";
+
+/// The relay's reasons (a `registered` error, a GOAWAY reason) when another agent holds the
+/// slug; each is followed by ` for slug "SLUG" from ADDRESS`.
+inline constexpr std::string_view kReplacedByAnotherAgent = "Replaced by another agent";
+inline constexpr std::string_view kHeldByAnotherAgent = "Held by another agent";
 
 struct Register {
     std::string slug;

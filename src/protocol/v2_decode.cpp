@@ -89,8 +89,7 @@ std::uint32_t fixedLength(FrameType type) {
     switch (type) {
         case FrameType::WindowUpdate:
         case FrameType::Reset: return 4;
-        case FrameType::Ping:
-        case FrameType::Goaway: return 8;
+        case FrameType::Ping: return 8;
         default: return 0;
     }
 }
@@ -152,8 +151,10 @@ Result<FrameHeader> decodeHeader(std::string_view bytes) {
     }
     const std::uint32_t stream = readU32(bytes, 8);
     const std::uint32_t fixed = fixedLength(type);
+    const bool goawaySized =
+        type != FrameType::Goaway || (length >= 8 && length <= 8 + kMaxGoawayReason);
     if ((flags & ~allowedFlags(type)) != 0 || !streamAllowed(type, stream) ||
-        (fixed != 0 && length != fixed)) {
+        (fixed != 0 && length != fixed) || !goawaySized) {
         return violation();
     }
     return FrameHeader{length, type, flags, stream};
@@ -250,10 +251,11 @@ Result<std::uint64_t> decodePing(std::string_view payload) {
 }
 
 Result<Goaway> decodeGoaway(std::string_view payload) {
-    if (payload.size() != 8) {
+    if (payload.size() < 8 || payload.size() > 8 + kMaxGoawayReason) {
         return violation();
     }
-    return Goaway{static_cast<GoawayCode>(readU32(payload, 0)), readU32(payload, 4)};
+    return Goaway{static_cast<GoawayCode>(readU32(payload, 0)), readU32(payload, 4),
+                  std::string(payload.substr(8))};
 }
 
 }  // namespace nexus::protocol::v2

@@ -250,11 +250,15 @@ void appendPing(std::string& out, std::uint64_t opaque, bool ack) {
     putU32(out, static_cast<std::uint32_t>(opaque & 0xffffffffU));
 }
 
-void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs) {
-    reserveFor(out, kHeaderSize + 8);
-    putHeader(out, 8, FrameType::Goaway, 0, 0);
+void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs,
+                  std::string_view reason) {
+    reason = reason.substr(0, kMaxGoawayReason);
+    const auto length = static_cast<std::uint32_t>(8 + reason.size());
+    reserveFor(out, kHeaderSize + length);
+    putHeader(out, length, FrameType::Goaway, 0, 0);
     putU32(out, static_cast<std::uint32_t>(code));
     putU32(out, retryAfterMs);
+    out += reason;
 }
 
 }  // namespace nexus::protocol::v2

@@ -49,7 +49,7 @@ enum class FrameType : std::uint8_t {
     WindowUpdate = 0x05,  ///< u32 increment; stream 0 is the connection window
     Reset = 0x06,         ///< u32 ResetCode; abandons one stream
     Ping = 0x07,          ///< 8 opaque bytes; flag Ack marks the answer; stream 0
-    Goaway = 0x08,        ///< u32 GoawayCode + u32 retry-after ms; stream 0; sender drains
+    Goaway = 0x08,        ///< u32 GoawayCode, u32 retry-after ms, reason; stream 0; drains
 };
 
 /// Flag bits (offset 5). Any bit a frame type does not define is a protocol violation.
@@ -198,9 +198,13 @@ private:
     std::size_t methodLength() const { return static_cast<unsigned char>(payload[0]); }
 };
 
+/// The most a GOAWAY's reason text may hold (a sentence for the peer's log, not a document).
+inline constexpr std::size_t kMaxGoawayReason = 1024;
+
 struct Goaway {
     GoawayCode code = GoawayCode::Shutdown;
     std::uint32_t retryAfterMs = 0;
+    std::string reason;  ///< UTF-8 for a log line, may be empty (then the payload is 8 bytes)
 };
 
 /// An RFC 9110 token of 1..255 bytes, any case ("GET", "PROPFIND").
@@ -282,13 +286,16 @@ void appendReset(std::string& out, std::uint32_t stream, ResetCode code);
 /// On stream 0; `opaque` goes out big-endian. ack = the answer, echoing the received opaque.
 void appendPing(std::string& out, std::uint64_t opaque, bool ack);
 /// On stream 0.
-void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs);
+/// `reason` is cut to kMaxGoawayReason bytes.
+void appendGoaway(std::string& out, GoawayCode code, std::uint32_t retryAfterMs,
+                  std::string_view reason = {});
 
 /// Decodes and checks the first kHeaderSize bytes of `bytes` (fewer → TruncatedFrame):
 /// FrameTooLarge above the type's limit; ProtocolViolation for an unknown type, a non-zero
 /// reserved field, an undefined flag bit, a stream id the type forbids (REQUEST on an even or
 /// zero stream; RESPONSE, DATA, TRAILERS, RESET on stream 0; PING, GOAWAY off stream 0) or a
-/// fixed-size payload of the wrong length (WINDOW_UPDATE and RESET 4, PING and GOAWAY 8).
+/// fixed-size payload of the wrong length (WINDOW_UPDATE and RESET 4, PING 8, GOAWAY 8 to
+/// 8 + kMaxGoawayReason).
 Result<FrameHeader> decodeHeader(std::string_view bytes);
 
 // Payload decoders: the whole payload must be consumed; anything malformed, truncated or left

@@ -30,7 +30,8 @@ struct ServerConfig {
     /// Front peers whose X-Forwarded-* headers are believed (Caddy); loopback by default.
     std::vector<AddressRange> trustedProxies = loopbackRanges();
 
-    // The deployed protocol's timings: the agent must register within 10 s, the relay pings
+    // The deployed protocol's timings: the agent must register within 10 s of the accept (one
+    // deadline for the door, the handshake and the register frame), the relay pings
     // every 30 s, and 90 s without a frame means the session is dead.
     std::chrono::seconds registerTimeout{10};
     std::chrono::seconds pingInterval{30};
@@ -53,8 +54,10 @@ struct ServerConfig {
     /// Offer protocol v2 (streams, flow control) to agents that ask for it.
     bool offerV2 = true;
 
-    std::size_t maxUnauthenticated = 512;      ///< connections not yet registered, in total
-    std::size_t maxUnauthenticatedPerIp = 16;  ///< ... and from one address
+    /// Connections not yet registered, in total; at this many the largest caller's oldest is
+    /// evicted for a newcomer (PreAuthCaps, docs/security.md).
+    std::size_t maxUnauthenticated = 512;
+    std::size_t maxUnauthenticatedPerIp = 16;  ///< ... from one IPv4 address or IPv6 /64
     /// v2 streams (open WebSockets included) on one agent at a time; their buffers are bound
     /// by the connection window, not by their number.
     std::size_t maxInFlightPerTunnel = 4096;

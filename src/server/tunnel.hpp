@@ -56,7 +56,12 @@ struct TunnelInfo {
     std::string protocol;  ///< "v1", "v2"
     std::uint64_t sessionId = 0;
     std::chrono::system_clock::time_point since;
+    /// The agent's address without port, X-Forwarded-For's behind the WebSocket proxy.
+    std::string address;
 };
+
+/// How long a superseded session may take to receive why before it is closed anyway.
+inline constexpr std::chrono::seconds kSupersededLinger{2};
 
 class Tunnel {
 public:
@@ -73,6 +78,12 @@ public:
 
     /// Ends the session (superseded, revoked, shutting down); in-flight requests fail.
     virtual void close(ErrorCode reason) = 0;
+
+    /// Ends the session because another agent registered the slug, telling the agent so
+    /// first (`reason` is a sentence for its log): v1 a failed `registered`, v2 GOAWAY code 2.
+    /// In-flight requests fail; the close follows within a few seconds even if the agent
+    /// reads nothing.
+    virtual void supersede(const std::string& reason) = 0;
 
 private:
     TunnelInfo info_;

@@ -39,6 +39,17 @@ void V1Tunnel::close(ErrorCode reason) {
     pingTimer_.cancel();
 }
 
+void V1Tunnel::supersede(const std::string& reason) {
+    if (!closeReason_) {
+        closeReason_ = makeError(Errc::Superseded);
+    }
+    // What a v1 agent logs; ours recognises it and stops competing for the slug.
+    connection_->send(v1::encode(v1::Registered{false, reason, {}}));
+    connection_->closeAfterWrites();
+    connection_->setIdleTimeout(kSupersededLinger);
+    pingTimer_.cancel();
+}
+
 asio::awaitable<ErrorCode> V1Tunnel::run() {
     asio::co_spawn(
         context_.executor, [self = shared_from_this()] { return self->pingLoop(); },

@@ -22,6 +22,7 @@ public:
 
     boost::asio::awaitable<bool> serve(HttpExchange& exchange) override;
     void close(ErrorCode reason) override;
+    void supersede(const std::string& reason) override;
 
     /// Reads the agent's frames until the session ends; returns why it ended.
     boost::asio::awaitable<ErrorCode> run();

@@ -47,6 +47,11 @@ void V2Tunnel::close(ErrorCode reason) {
     mux_->close(reason);
 }
 
+void V2Tunnel::supersede(const std::string& reason) {
+    mux_->closeWithGoaway(v2::GoawayCode::Superseded, reason, makeError(Errc::Superseded),
+                          kSupersededLinger);
+}
+
 asio::awaitable<ErrorCode> V2Tunnel::run() {
     return mux_->run();
 }

@@ -99,7 +99,7 @@ void roundTrip(const Frame& frame) {
         case FrameType::Ping: appendPing(out, decodePing(frame.payload).value(), h.ack()); break;
         case FrameType::Goaway: {
             const Goaway goaway = decodeGoaway(frame.payload).value();
-            appendGoaway(out, goaway.code, goaway.retryAfterMs);
+            appendGoaway(out, goaway.code, goaway.retryAfterMs, goaway.reason);
             break;
         }
     }

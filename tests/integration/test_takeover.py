@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """A second agent registering the same slug takes over, and the first session's teardown
 must never remove the second one (the deployed relay removed tunnels by slug name, leaving
-the new agent a zombie for ~90 s: original-relay.md §3.3)."""
+the new agent a zombie for ~90 s: original-relay.md §3.3). The replaced agent is told why
+and does not take the slug back: two agents for one slug settle on one instead of flapping."""
 
 import signal
 import threading
@@ -10,6 +11,7 @@ import time
 import unittest
 
 from harness import DOMAIN, RelayTestCase
+from v1_peer import V1Client, register
 
 HOST = f"demo.{DOMAIN}"
 
@@ -77,6 +79,65 @@ class TakeoverTest(RelayTestCase):
         self.agent_a.kill()
         self.assert_b_keeps_serving(b_address)
         self.assertEqual(agent_b.registrations(), 1)
+
+
+class TwoAgentsSettleTest(RelayTestCase):
+    """An installer's unit and a packaged unit both running: the newest registration wins
+    once, the replaced agent says so and waits, and nothing flaps afterwards."""
+
+    def settle(self, **relay_options):
+        relay = self.start_relay(**relay_options)
+        token = self.add_slug("demo")
+        site_a, site_b = self.start_site(), self.start_site()
+        agent_a = self.start_agent("demo", token, site_a.port, relay.tcp_port)
+        mark = relay.mark()
+        started = time.monotonic()
+        self.start_agent("demo", token, site_b.port, relay.tcp_port)
+        agent_a.wait_for(r'Replaced by another agent for slug "demo" from 127\.0\.0\.1\n',
+                         timeout=5)
+        self.assertLess(time.monotonic() - started, 5)
+        served_by_a = len(site_a.requests)
+        deadline = time.monotonic() + 15
+        count = 0
+        while time.monotonic() < deadline:
+            response = relay.get(HOST, f"/echo?n={count}")
+            self.assertEqual(response.status, 200, f"request {count} after settling")
+            count += 1
+            time.sleep(0.25)
+        self.assertEqual(relay.count(r'Tunnel replaced: slug "demo"', since=mark), 1)
+        self.assertEqual(relay.count(r'Tunnel registered: slug "demo"', since=mark), 0)
+        self.assertEqual(len(site_a.requests), served_by_a, "the replaced agent still served")
+        self.assertGreaterEqual(len(site_b.requests), count)
+        self.assertEqual(agent_a.registrations(), 1, "the replaced agent took the slug back")
+        self.assertTrue(agent_a.alive())
+        agent_a.wait_for(r'Not taking slug "demo" back; asking again in \d+ min')
+
+    def test_over_v2_the_replaced_agent_gets_goaway_and_waits(self):
+        self.settle()
+
+    def test_over_v1_the_replaced_agent_gets_a_registered_error_and_waits(self):
+        self.settle(protocol="v1")
+
+    def test_an_agent_asking_for_no_takeover_gets_only_a_free_slug(self):
+        relay = self.start_relay()
+        token = self.add_slug("demo")
+        site = self.start_site()
+        holder = self.start_agent("demo", token, site.port, relay.tcp_port)
+        polite = dict(register("demo", token), features=["no_takeover"])
+        client = V1Client.connect(relay.tcp_port)
+        self.addCleanup(client.close)
+        client.send(polite)
+        answer = client.recv(5)
+        self.assertFalse(answer["ok"])
+        self.assertRegex(answer["error"],
+                         r'^Held by another agent for slug "demo" from 127\.0\.0\.1$')
+        self.assert_serves(relay, "demo", site)
+        holder.kill()
+        relay.wait_for(r'Tunnel gone: slug "demo"')
+        client = V1Client.connect(relay.tcp_port)
+        self.addCleanup(client.close)
+        client.send(polite)
+        self.assertTrue(client.recv(5)["ok"])
 
 
 if __name__ == "__main__":

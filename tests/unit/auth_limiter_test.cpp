@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// Tests for AuthLimiter with explicit time points: the per-address block and the per-slug
-// token bucket that stop token guessing before it reaches the directory.
+// Tests for AuthLimiter with explicit time points: the per-caller block and the per-network,
+// per-slug token bucket that stop token guessing before it reaches the directory, without
+// ever letting failures from elsewhere lock a slug's agent out.
 #include "server/auth_limiter.hpp"
 
 #include <gtest/gtest.h>
@@ -104,44 +105,71 @@ TEST(AuthLimiter, MemoryStaysBoundedWhenEveryEntryIsLive) {
     AuthLimiter limiter(limits);
     for (int i = 0; i < 1000; ++i) {
         const auto ip =
-            make_address("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250));
+            make_address("10." + std::to_string(i / 250) + ".0." + std::to_string(i % 250));
         limiter.recordFailure(ip, "slug", kT0 + i * 1ms);
     }
-    // Entries beyond the cap were not tracked, but the slug's own budget still ran out.
-    EXPECT_FALSE(limiter.allowed(make_address("10.9.9.9"), "slug", kT0 + 2s));
-    EXPECT_TRUE(limiter.allowed(make_address("10.9.9.9"), "other", kT0 + 2s));
+    // Entries beyond the cap were not tracked, but the first network's budget on the slug,
+    // tracked before the cap was reached, still ran out.
+    EXPECT_FALSE(limiter.allowed(make_address("10.0.0.251"), "slug", kT0 + 2s));
+    EXPECT_TRUE(limiter.allowed(make_address("10.0.0.251"), "other", kT0 + 2s));
 }
 
-TEST(AuthLimiter, TenFailuresOnOneSlugFromTenAddressesBlockThatSlugForEverybody) {
+TEST(AuthLimiter, FailuresFromOtherNetworksNeverLockTheSlugsAgentOut) {
+    // The attack that kept a tenant offline: a bad token for its slug every 0.5 s, each from
+    // a fresh address, for an hour. The real agent, from its own network, is never refused.
+    AuthLimiter limiter;
+    const auto agent = make_address("192.0.2.200");
+    for (int i = 0; i < 7200; ++i) {
+        const auto now = kT0 + i * 500ms;
+        const auto attacker =
+            make_address("198.18." + std::to_string(i / 250 % 250) + "." + std::to_string(i % 250));
+        if (limiter.allowed(attacker, "demo", now)) {
+            limiter.recordFailure(attacker, "demo", now);
+        }
+        ASSERT_TRUE(limiter.allowed(agent, "demo", now)) << "refused after " << i << " failures";
+    }
+}
+
+TEST(AuthLimiter, TenFailuresOnOneSlugFromOneNetworkSlowThatNetworkOnThatSlugOnly) {
     AuthLimiter limiter;
     for (int i = 0; i < 10; ++i) {
-        limiter.recordFailure(ipNumber(i), "demo", kT0);
+        limiter.recordFailure(ipNumber(i), "demo", kT0);  // ten addresses of 203.0.113.0/24
     }
     EXPECT_FALSE(limiter.allowed(ipNumber(0), "demo", kT0));
-    EXPECT_FALSE(limiter.allowed(make_address("192.0.2.200"), "demo", kT0));
-    EXPECT_TRUE(limiter.allowed(make_address("192.0.2.200"), "other", kT0));
-    EXPECT_TRUE(limiter.allowed(ipNumber(0), "other", kT0));
+    EXPECT_FALSE(limiter.allowed(ipNumber(100), "demo", kT0));  // rotating does not help
+    EXPECT_TRUE(limiter.allowed(ipNumber(100), "other", kT0));
+    EXPECT_TRUE(limiter.allowed(make_address("192.0.2.200"), "demo", kT0));
 }
 
-TEST(AuthLimiter, SlugBucketRefillsOneAttemptEverySixSeconds) {
+TEST(AuthLimiter, RotatingSlash64sInsideOneSlash48IsSlowedOnTheSlug) {
+    AuthLimiter limiter;
+    for (int i = 0; i < 10; ++i) {
+        limiter.recordFailure(make_address("2001:db8:0:" + std::to_string(i + 1) + "::1"), "demo",
+                              kT0);
+    }
+    EXPECT_FALSE(limiter.allowed(make_address("2001:db8:0:ff::1"), "demo", kT0));
+    EXPECT_TRUE(limiter.allowed(make_address("2001:db8:1:ff::1"), "demo", kT0));
+}
+
+TEST(AuthLimiter, NetworkBucketRefillsOneAttemptEverySixSeconds) {
     AuthLimiter limiter;
     for (int i = 0; i < 10; ++i) {
         limiter.recordFailure(ipNumber(i), "demo", kT0);
     }
-    const auto someone = make_address("192.0.2.200");
-    EXPECT_FALSE(limiter.allowed(someone, "demo", kT0 + 5s));
-    EXPECT_TRUE(limiter.allowed(someone, "demo", kT0 + 6s));
+    const auto neighbour = ipNumber(200);
+    EXPECT_FALSE(limiter.allowed(neighbour, "demo", kT0 + 5s));
+    EXPECT_TRUE(limiter.allowed(neighbour, "demo", kT0 + 6s));
     // The one refilled attempt is used up by one more failure.
-    limiter.recordFailure(someone, "demo", kT0 + 6s);
-    EXPECT_FALSE(limiter.allowed(someone, "demo", kT0 + 6s));
-    EXPECT_FALSE(limiter.allowed(someone, "demo", kT0 + 11s));
-    EXPECT_TRUE(limiter.allowed(someone, "demo", kT0 + 12s));
+    limiter.recordFailure(neighbour, "demo", kT0 + 6s);
+    EXPECT_FALSE(limiter.allowed(neighbour, "demo", kT0 + 6s));
+    EXPECT_FALSE(limiter.allowed(neighbour, "demo", kT0 + 11s));
+    EXPECT_TRUE(limiter.allowed(neighbour, "demo", kT0 + 12s));
 }
 
-TEST(AuthLimiter, SlugBucketNeverRefillsAboveTheBurst) {
+TEST(AuthLimiter, NetworkBucketNeverRefillsAboveTheBurst) {
     AuthLimiter limiter;
     limiter.recordFailure(ipNumber(0), "demo", kT0);
-    // After a long quiet time the slug may absorb 10 failures again, not more.
+    // After a long quiet time the network may fail 10 times on the slug again, not more.
     const auto later = kT0 + 24h;
     for (int i = 0; i < 10; ++i) {
         EXPECT_TRUE(limiter.allowed(ipNumber(i + 1), "demo", later)) << "failure " << i;
@@ -158,7 +186,7 @@ TEST(AuthLimiter, PruneKeepsBlockingStateThatIsStillActive) {
         limiter.recordFailure(ipNumber(i), "demo", kT0 + 10s);
     }
     limiter.prune(kT0 + 11s);
-    EXPECT_FALSE(limiter.allowed(make_address("192.0.2.200"), "demo", kT0 + 11s));
+    EXPECT_FALSE(limiter.allowed(ipNumber(200), "demo", kT0 + 11s));
     limiter.prune(kT0 + 10min);
     EXPECT_FALSE(limiter.allowed(ip, "fresh", kT0 + 10min));
 }

@@ -23,6 +23,7 @@ public:
 
     boost::asio::awaitable<bool> serve(HttpExchange&) override { co_return false; }
     void close(ErrorCode) override { ++closed; }
+    void supersede(const std::string&) override { ++closed; }
 
     int closed = 0;
 };

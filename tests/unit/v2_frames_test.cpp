@@ -396,7 +396,23 @@ TEST(V2FrameHeader, RejectsFixedSizeFramesOfTheWrongLength) {
     EXPECT_EQ(decodeHeader(rawHeader(5, 0x05, 0, 0)).error(), violation());
     EXPECT_EQ(decodeHeader(rawHeader(8, 0x06, 0, 1)).error(), violation());
     EXPECT_EQ(decodeHeader(rawHeader(0, 0x07, 0, 0)).error(), violation());
-    EXPECT_EQ(decodeHeader(rawHeader(9, 0x08, 0, 0)).error(), violation());
+    EXPECT_EQ(decodeHeader(rawHeader(7, 0x08, 0, 0)).error(), violation());
+}
+
+TEST(V2FrameHeader, BoundsTheGoawayReason) {
+    EXPECT_TRUE(decodeHeader(rawHeader(9, 0x08, 0, 0)));
+    EXPECT_TRUE(decodeHeader(rawHeader(8 + 1024, 0x08, 0, 0)));
+    EXPECT_EQ(decodeHeader(rawHeader(8 + 1025, 0x08, 0, 0)).error(), violation());
+}
+
+TEST(V2FrameEncoder, EncodesGoawayWithAReasonAsDocumented) {
+    std::string out;
+    appendGoaway(out, GoawayCode::Superseded, 0, "ab");
+    EXPECT_EQ(out, hex("00 00 00 0a 08 00 00 00 00 00 00 00 00 00 00 02 00 00 00 00 61 62"));
+    auto goaway = decodeGoaway(payloadOf(out));
+    ASSERT_TRUE(goaway);
+    EXPECT_EQ(goaway->code, GoawayCode::Superseded);
+    EXPECT_EQ(goaway->reason, "ab");
 }
 
 TEST(V2FrameHeader, RejectsNonZeroReservedField) {

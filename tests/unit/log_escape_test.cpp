@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// Tests for escapeForLog: nothing from the network can end a log line or reach the terminal
+// as a control sequence, and ordinary text is left alone.
+#include "common/log_escape.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace nexus {
+namespace {
+
+TEST(LogEscape, LeavesPrintableAsciiAlone) {
+    EXPECT_EQ(escapeForLog(R"(Tunnel registered: slug "demo" from 1.2.3.4:5 (v2))"),
+              R"(Tunnel registered: slug "demo" from 1.2.3.4:5 (v2))");
+}
+
+TEST(LogEscape, ShowsLineBreaksAsHexSoNoLineCanBeForged) {
+    EXPECT_EQ(escapeForLog("x\ninfo Tunnel registered: slug \"forged\"\r"),
+              "x\\x0ainfo Tunnel registered: slug \"forged\"\\x0d");
+}
+
+TEST(LogEscape, ShowsEscapeDelNulAndTabAsHex) {
+    EXPECT_EQ(escapeForLog(std::string("\x1b[2J\x7f\t", 6) + std::string(1, '\0')),
+              "\\x1b[2J\\x7f\\x09\\x00");
+}
+
+TEST(LogEscape, KeepsValidUtf8) {
+    EXPECT_EQ(escapeForLog("Forwarding GET /café → HTTP 200 😀"),
+              "Forwarding GET /café → HTTP 200 😀");
+}
+
+TEST(LogEscape, EscapesC1ControlsAndInvalidUtf8ByteByByte) {
+    // U+009B is a one-character CSI for some terminals; a lone 0xff, a truncated sequence, an
+    // overlong '/' and an encoded surrogate are not UTF-8.
+    EXPECT_EQ(escapeForLog("a\xc2\x9b"
+                           "b"),
+              "a\\xc2\\x9bb");
+    EXPECT_EQ(escapeForLog("\xff"), "\\xff");
+    EXPECT_EQ(escapeForLog("\xe2\x86"), "\\xe2\\x86");
+    EXPECT_EQ(escapeForLog("\xc0\xaf"), "\\xc0\\xaf");
+    EXPECT_EQ(escapeForLog("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+    EXPECT_EQ(escapeForLog("\xc2\xa0"), "\xc2\xa0");  // U+00A0 is printable
+}
+
+}  // namespace
+}  // namespace nexus
