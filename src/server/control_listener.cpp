@@ -200,12 +200,8 @@ asio::awaitable<void> ControlListener::handshake(Arrival arrival, PreAuthCaps::S
             refuse(makeError(Errc::AuthFailed).message());
         } else {
             log.error(fmt::format("Directory unavailable, refusing slug \"{}\" from {}: {}",
-<<<<<<< HEAD
-                                  hello->slug, peer,
+                                  hello.slug, peer,
                                   context_.directory.describe(instance.error())));
-=======
-                                  hello.slug, peer, instance.error().message()));
->>>>>>> control
             refuse("Relay directory unavailable, try again later");
         }
         co_return;
