@@ -3,6 +3,7 @@
 // real loopback socket pair, the agent's exchange code (serveV2Stream) and a small Beast HTTP
 // server standing in for the local app. Taps on both transports decode every frame that
 // crosses, so flow control is checked on the wire, not by asking the code under test.
+#include "accept_each.hpp"
 #include "client/local_response_head.hpp"
 #include "client/v2_exchange.hpp"
 #include "run_until_done.hpp"
@@ -247,7 +248,11 @@ protected:
 
         config_.localHost = "127.0.0.1";
         config_.localPort = local_.local_endpoint().port();
-        asio::co_spawn(io_, acceptLocal(), asio::detached);
+        asio::co_spawn(
+            io_,
+            testkit::acceptEach(
+                local_, [this](tcp::socket socket) { onLocalConnection(std::move(socket)); }),
+            asio::detached);
     }
 
     void TearDown() override {
@@ -290,20 +295,14 @@ protected:
         return reply;
     }
 
-    asio::awaitable<void> acceptLocal() {
-        for (;;) {
-            auto [ec, socket] = co_await local_.async_accept(kTuple);
-            if (ec) {
-                co_return;
-            }
-            ++accepted_;
-            auto shared = std::make_shared<tcp::socket>(std::move(socket));
-            localSockets_.push_back(shared);
-            if (handler_) {
-                asio::co_spawn(io_, handler_(shared), asio::detached);
-            } else {
-                asio::co_spawn(io_, serveLocal(shared), asio::detached);
-            }
+    void onLocalConnection(tcp::socket socket) {
+        ++accepted_;
+        auto shared = std::make_shared<tcp::socket>(std::move(socket));
+        localSockets_.push_back(shared);
+        if (handler_) {
+            asio::co_spawn(io_, handler_(shared), asio::detached);
+        } else {
+            asio::co_spawn(io_, serveLocal(shared), asio::detached);
         }
     }
 
