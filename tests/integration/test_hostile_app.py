@@ -73,6 +73,7 @@ class HostileApp:
 
     def __init__(self):
         self.switched_closed = threading.Event()  # the agent closed the connection after a 101
+        self.stale_sent = threading.Event()  # an unsolicited response was written
 
     def __call__(self, request):
         kind, _, marker = request.path.strip("/").partition("/")
@@ -85,12 +86,14 @@ class HostileApp:
     def on_poison_together(self, request, marker):
         # The answer and an unsolicited second response in one write.
         send_now(request, response("200 OK", marker) + response("200 OK", "stale"))
+        self.stale_sent.set()
         return True
 
     def on_poison_after(self, request, marker):
         # Then the second response on its own, right after.
         send_now(request, response("200 OK", marker))
         send_now(request, response("200 OK", "stale"))
+        self.stale_sent.set()
         return True
 
     def on_continue(self, request, marker):
@@ -164,9 +167,14 @@ class HostileAppCases:
         wrong = []
         for round_ in range(20):
             first = uuid.uuid4().hex
+            self.app.stale_sent.clear()
             got = self.get(f"/{poison}/{first}")
             self.assertEqual((got.status, got.body), (200, first.encode()))
-            # At once, and the tunnel's next requests after it: none may get the stale answer.
+            # The next requests at once, as soon as the stale bytes are on their way (on
+            # loopback they are then in the agent's socket): none may get the stale answer.
+            # (Bytes that arrive only after the agent wrote the next request on the connection
+            # cannot be told from its answer, by any HTTP/1.1 client.)
+            self.assertTrue(self.app.stale_sent.wait(5))
             for _ in range(2):
                 marker = uuid.uuid4().hex
                 got = self.get(f"/echo/{marker}")
