@@ -20,6 +20,7 @@ import time
 import unittest
 
 PROBE = os.environ["SD_PROBE"]
+CATALOG = os.environ.get("CATALOG")
 JOURNALD = "/lib/systemd/systemd-journald"
 SOCKET = "/run/systemd/journal/socket"
 
@@ -50,6 +51,27 @@ def decode_native(datagram: bytes) -> dict:
     return fields
 
 
+def files_of_journal() -> list:
+    return glob.glob("/var/log/journal/*/system.journal") + \
+        glob.glob("/run/log/journal/*/system.journal")
+
+
+def explain(directory) -> str:
+    """`journalctl -x` of the registration entry, with our catalog indexed in place of the
+    system's (both catalog directories are swapped for private ones in this namespace)."""
+    catalogs = "/run/test-catalog"
+    os.makedirs(catalogs)
+    shutil.copy(CATALOG, catalogs)
+    subprocess.run(["mount", "--bind", catalogs, "/usr/lib/systemd/catalog"], check=True)
+    os.makedirs("/var/lib/systemd/catalog", exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/var/lib/systemd/catalog"], check=True)
+    subprocess.run(["journalctl", "--update-catalog"], check=True, timeout=30)
+    return subprocess.run(
+        ["journalctl", "--directory", directory, "-x", "--no-pager",
+         "MESSAGE_ID=bf140bc93007453b90e801f51ec34449"],
+        capture_output=True, text=True, timeout=10).stdout
+
+
 def from_journald() -> list | None:
     journald = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -60,8 +82,7 @@ def from_journald() -> list | None:
 
         def read_back():
             nonlocal entries
-            files = glob.glob("/var/log/journal/*/system.journal") + \
-                glob.glob("/run/log/journal/*/system.journal")
+            files = files_of_journal()
             if not files:
                 return False
             result = subprocess.run(
@@ -71,6 +92,8 @@ def from_journald() -> list | None:
             return len(entries) >= 2
 
         wait_for(read_back, 10)
+        if entries and CATALOG:
+            entries[0]["explained"] = explain(os.path.dirname(files_of_journal()[0]))
         return entries
     finally:
         journald.terminate()
@@ -151,6 +174,13 @@ class JournalSinkTest(unittest.TestCase):
                             ("NEXUS_STATUS", "502"), ("NEXUS_DURATION_US", "1234")):
             self.assertEqual(entry[name], value)
         self.assertNotIn("bad-name", entry)
+
+    def test_journalctl_x_explains_the_event_from_the_catalog(self):
+        if self.source != "journald" or not CATALOG:
+            self.skipTest("needs systemd-journald and the catalog")
+        explained = self.entries[0]["explained"]
+        self.assertIn("Subject: Tunnel registered: slug demo", explained)
+        self.assertIn("An agent at 203.0.113.7:50122 authenticated for the slug demo", explained)
 
     def test_journald_itself_was_used_where_it_runs(self):
         if self.source != "journald":
