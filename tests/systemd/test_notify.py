@@ -111,8 +111,10 @@ class WatchdogTest(unittest.TestCase):
         pings_before = [t for t, text in events[:blocked] if text == "WATCHDOG=1"]
         self.assertGreaterEqual(len(pings_before), 4, texts)
         gaps = [b - a for a, b in zip(pings_before, pings_before[1:])]
-        self.assertAlmostEqual(statistics.median(gaps), self.INTERVAL / 2, delta=0.06)
+        # Half the interval: a timer may fire late on a busy machine, never early, and a
+        # period of the whole interval (0.4 s) would leave systemd no margin at all.
         self.assertGreater(min(gaps), self.INTERVAL / 2 - 0.03, gaps)
+        self.assertLess(statistics.median(gaps), self.INTERVAL * 0.8, gaps)
         # Blocked for longer than the whole interval: not one ping, so systemd would restart it.
         self.assertEqual(texts[blocked + 1], "STATUS=unblocked", texts)
         self.assertGreater(events[unblocked][0] - events[blocked][0], self.INTERVAL * 3)
