@@ -109,6 +109,9 @@ int runCommandLine(int argc, char** argv) {
         if (auto problem = serverOptions.checkTrustedProxies(); !problem.empty()) {
             return usageError(problem);
         }
+        if (auto problem = serverOptions.checkStatusListen(); !problem.empty()) {
+            return usageError(problem);
+        }
         return runServer(serverOptions.finish(), *where, serverOptions.logLevel);
     }
     if (clientCmd->parsed()) {

@@ -2,8 +2,9 @@
 // `nexus-relay server` and `nexus-relay client`: wire the objects, run the loop, stop on signals.
 #include "client/agent.hpp"
 #include "commands.hpp"
+#include "net/spawn.hpp"
 #include "nexus_config.hpp"
-#include "server/relay_server.hpp"
+#include "relay_daemon.hpp"
 #include "stderr_logger.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -60,7 +61,7 @@ asio::awaitable<void> probeDirectory(server::DirectoryWorker& worker, Logger& lo
     }
 }
 // SIGHUP: load the certificate again (the relay also notices renewed files by itself).
-void reloadOnHangup(asio::signal_set& hangup, server::RelayServer& relay) {
+void reloadOnHangup(asio::signal_set& hangup, RelayDaemon& relay) {
     hangup.async_wait([&hangup, &relay](const ErrorCode& ec, int) {
         if (!ec) {
             relay.reloadTls();
@@ -113,6 +114,13 @@ void setUpAllocator(Logger& log) {
     log.debug("Memory allocator: the C library's");
 #endif
 }
+// An exception that ended a detached coroutine: logged with what the coroutine was.
+void logFailures(Logger& log) {
+    net::setFailureHandler([&log](std::string_view what, std::exception_ptr failure) {
+        log.error(fmt::format("Unexpected failure in {}: {}", what,
+                              net::describeFailure(std::move(failure))));
+    });
+}
 }  // namespace
 
 std::string describeDirectory(const DirectoryLocation& where) {
@@ -123,6 +131,7 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
               LogLevel logLevel) {
     StderrLogger log(logLevel);
     std::signal(SIGPIPE, SIG_IGN);
+    logFailures(log);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
     auto directory = openDirectory(where, directory::Creation::Never);
@@ -137,9 +146,9 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
     log.info(fmt::format("  Domain     : {} (main slug {} → {})", config.domain, config.mainSlug,
                          config.mainRedirect));
     log.info(fmt::format("  Directory  : {}", describeDirectory(where)));
-    server::RelayServer relay(io.get_executor(), config, log, worker);
+    RelayDaemon relay(io, config, log, worker);
     if (auto failed = relay.start()) {
-        log.error(fmt::format("Cannot {}: {}", failed->what, failed->error.message()));
+        log.error(*failed);
         return 1;
     }
     if (!where.postgresUrl.empty()) {
@@ -156,6 +165,7 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
 int runClient(const client::AgentConfig& config, LogLevel logLevel) {
     StderrLogger log(logLevel);
     std::signal(SIGPIPE, SIG_IGN);
+    logFailures(log);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
     asio::io_context io(1);

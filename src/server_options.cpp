@@ -2,6 +2,7 @@
 // The `server` subcommand's options (server_options.hpp).
 #include "server_options.hpp"
 
+#include "net/connect.hpp"
 #include "server/forwarding_headers.hpp"
 
 namespace nexus {
@@ -56,6 +57,13 @@ void ServerOptions::attach(CLI::App& app) {
                    "Seconds a visitor waits for the agent's response")
         ->capture_default_str()
         ->check(seconds(1, 3600));
+    app.add_option("--status-listen", statusListen,
+                   "Address of the status listener (/healthz, /status, /metrics), or off")
+        ->capture_default_str();
+    app.add_option("--metrics-per-slug", metricsPerSlug,
+                   "Per-slug request series in /metrics (off for a relay with many slugs)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"on", "off"}));
     streams.attach(app, "the agent");
     addLogLevelOption(app, logLevel);
 }
@@ -75,8 +83,29 @@ std::string ServerOptions::checkTrustedProxies() {
     return {};
 }
 
+std::string ServerOptions::checkStatusListen() {
+    if (statusListen == "off") {
+        config.statusPort = 0;
+        return {};
+    }
+    auto where = net::parseHostPort(statusListen);
+    ErrorCode notAnAddress;
+    if (where) {
+        boost::asio::ip::make_address(where->host, notAnAddress);
+    }
+    if (!where || notAnAddress) {
+        return "--status-listen: expected ADDRESS:PORT (an IP address, e.g. 127.0.0.1:7071) or "
+               "off, not '" +
+               statusListen + "'";
+    }
+    config.statusBind = where->host;
+    config.statusPort = where->port;
+    return {};
+}
+
 server::ServerConfig ServerOptions::finish() {
     config.offerV2 = protocol == "auto";
+    config.metricsPerSlug = metricsPerSlug == "on";
     config.registerTimeout = std::chrono::seconds(registerTimeout);
     config.pingInterval = std::chrono::seconds(pingInterval);
     config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);

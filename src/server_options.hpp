@@ -21,10 +21,14 @@ struct ServerOptions {
     LogLevel logLevel = LogLevel::Info;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
+    std::string statusListen = "127.0.0.1:7071";
+    std::string metricsPerSlug = "on";
 
     void attach(CLI::App& app);
     /// One line saying what is wrong with --trusted-proxy, or empty.
     std::string checkTrustedProxies();
+    /// One line saying what is wrong with --status-listen, or empty.
+    std::string checkStatusListen();
     server::ServerConfig finish();
 };
 

@@ -26,6 +26,8 @@ public:
     void write(LogLevel level, std::string_view message,
                std::initializer_list<LogField> fields) override;
 
+    bool wants(LogLevel level) const override { return level >= minimum_; }
+
     void flush();
 
 private:

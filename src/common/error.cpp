@@ -34,6 +34,8 @@ public:
             case Errc::ProtocolViolation: return "protocol violation";
             case Errc::Superseded: return "superseded by a newer session for the same slug";
             case Errc::Revoked: return "slug revoked in the directory";
+            case Errc::Disconnected: return "disconnected by the operator";
+            case Errc::NoSuchTunnel: return "no tunnel is connected for this slug";
         }
         return "unknown nexus error";
     }

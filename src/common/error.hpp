@@ -32,8 +32,10 @@ enum class Errc {
     InvalidArgument,
     Timeout,
     ProtocolViolation,
-    Superseded,  ///< a newer session took the slug over
-    Revoked,     ///< the directory no longer lists the slug as active
+    Superseded,    ///< a newer session took the slug over
+    Revoked,       ///< the directory no longer lists the slug as active
+    Disconnected,  ///< the operator dropped the session
+    NoSuchTunnel,  ///< no live tunnel for the slug
 };
 
 const boost::system::error_category& nexusCategory() noexcept;

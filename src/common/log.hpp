@@ -25,6 +25,10 @@ public:
     virtual void write(LogLevel level, std::string_view message,
                        std::initializer_list<LogField> fields) = 0;
 
+    /// Whether a line at `level` would be written: a caller with a costly line (one per
+    /// request) skips building it when not.
+    virtual bool wants(LogLevel /*level*/) const { return true; }
+
     void info(std::string_view message, std::initializer_list<LogField> fields = {}) {
         write(LogLevel::Info, message, fields);
     }

@@ -2,9 +2,10 @@
 // FrameConnection: reading through FrameDecoder, one queued writer, the idle watchdog.
 #include "net/frame_connection.hpp"
 
+#include "net/spawn.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -237,9 +238,11 @@ void FrameConnection::close() {
 void startPumps(const std::shared_ptr<FrameConnection>& connection,
                 const asio::any_io_executor& executor) {
     asio::co_spawn(
-        executor, [connection] { return connection->runWriter(); }, asio::detached);
+        executor, [connection] { return connection->runWriter(); },
+        reportFailures("a tunnel's writer"));
     asio::co_spawn(
-        executor, [connection] { return connection->runIdleWatchdog(); }, asio::detached);
+        executor, [connection] { return connection->runIdleWatchdog(); },
+        reportFailures("a tunnel's idle watchdog"));
 }
 
 asio::awaitable<std::optional<tcp::socket>> acceptWithPause(tcp::acceptor& acceptor,

@@ -76,4 +76,9 @@ bool listsToken(std::string_view value, std::string_view token) {
     return false;
 }
 
+bool isIdempotent(std::string_view method) {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+           method == "DELETE";
+}
+
 }  // namespace nexus::net

@@ -34,4 +34,14 @@ std::string_view trimOws(std::string_view text);
 /// True if a comma-separated header value (e.g. Connection) lists `lowercaseToken`.
 bool listsToken(std::string_view value, std::string_view lowercaseToken);
 
+/// A response that carries no body whatever its head says (RFC 9110 §6.4.1): any answer to a
+/// HEAD request, a 1xx, a 204 and a 304.
+inline bool responseHasNoBody(unsigned status, bool headRequest) {
+    return headRequest || status < 200 || status == 204 || status == 304;
+}
+
+/// A method a client may repeat without changing the outcome (RFC 9110 §9.2.2): a request
+/// lost on a reused connection may be sent again.
+bool isIdempotent(std::string_view method);
+
 }  // namespace nexus::net

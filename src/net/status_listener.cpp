@@ -3,10 +3,10 @@
 #include "net/status_listener.hpp"
 
 #include "net/frame_connection.hpp"
+#include "net/spawn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -44,7 +44,8 @@ asio::awaitable<void> StatusListener::run(tcp::acceptor& acceptor) {
         if (error || connections_ >= kMaxConnections) {
             continue;  // a scraper retries; the tunnels matter more than this page
         }
-        asio::co_spawn(executor_, serve(std::move(*socket)), asio::detached);
+        asio::co_spawn(executor_, serve(std::move(*socket)),
+                       reportFailures("a status page connection"));
     }
 }
 

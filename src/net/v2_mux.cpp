@@ -2,8 +2,9 @@
 // V2Mux: opening and answering streams, frame dispatch, heartbeats, closing and draining.
 #include "net/v2_mux.hpp"
 
+#include "net/spawn.hpp"
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 namespace nexus::net {
 
@@ -121,7 +122,8 @@ asio::awaitable<void> V2Mux::pingLoop() {
 asio::awaitable<ErrorCode> V2Mux::run() {
     connection_->setIdleTimeout(v2::kPeerTimeout);
     asio::co_spawn(
-        executor_, [self = shared_from_this()] { return self->pingLoop(); }, asio::detached);
+        executor_, [self = shared_from_this()] { return self->pingLoop(); },
+        reportFailures("the v2 ping loop"));
     for (;;) {
         auto frame = co_await connection_->readV2();
         if (!frame) {

@@ -3,8 +3,9 @@
 // credited back to the peer, and the watch that resets stalled readers over the budget.
 #include "net/v2_mux.hpp"
 
+#include "net/spawn.hpp"
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -57,7 +58,8 @@ void V2Mux::credit(std::int64_t bytes, std::string& frames) {
 void V2Mux::watchPressure() {
     pressureWatched_ = true;
     asio::co_spawn(
-        executor_, [self = shared_from_this()] { return self->pressureLoop(); }, asio::detached);
+        executor_, [self = shared_from_this()] { return self->pressureLoop(); },
+        reportFailures("the v2 buffer pressure loop"));
 }
 
 asio::awaitable<void> V2Mux::pressureLoop() {

@@ -3,12 +3,12 @@
 #include "server/control_listener.hpp"
 
 #include "net/door.hpp"
+#include "net/spawn.hpp"
 #include "net/websocket.hpp"
 #include "server/forwarding_headers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,7 +34,8 @@ asio::awaitable<void> ControlListener::run(tcp::acceptor& acceptor, bool webSock
                 fmt::format("Accept error on the control port: {}", error.message()));
             continue;
         }
-        asio::co_spawn(context_.executor, admit(std::move(*socket), webSocketOnly), asio::detached);
+        asio::co_spawn(context_.executor, admit(std::move(*socket), webSocketOnly),
+                       net::reportFailures("an agent's connection"));
     }
 }
 
@@ -100,7 +101,9 @@ asio::awaitable<ControlListener::Arrival> ControlListener::arrive(tcp::socket so
                                                                   asio::ip::address ip) {
     const auto limit = context_.config.registerTimeout;  // the caller's deadline comes first
     if (webSocketOnly) {
-        co_return co_await arriveWebSocket(std::move(socket), ip);
+        Arrival arrival = co_await arriveWebSocket(std::move(socket), ip);
+        arrival.throughTlsProxy = true;
+        co_return arrival;
     }
     auto door = co_await net::sniffDoor(socket, limit);
     if (!door) {
@@ -183,8 +186,7 @@ asio::awaitable<void> ControlListener::handshake(Arrival arrival, PreAuthCaps::S
         connection->closeAfterWrites();
     };
     if (!context_.limiter.allowed(arrival.ip, hello.slug, AuthLimiter::Clock::now())) {
-        log.warning(fmt::format("Auth refused for {} (slug \"{}\"): too many failed attempts", host,
-                                hello.slug));
+        context_.events.authFailure({host, hello.slug, true});
         refuse(makeError(Errc::RateLimited).message());
         co_return;
     }
@@ -196,7 +198,7 @@ asio::awaitable<void> ControlListener::handshake(Arrival arrival, PreAuthCaps::S
     if (!instance) {
         if (instance.error() == makeError(Errc::AuthFailed)) {
             context_.limiter.recordFailure(arrival.ip, hello.slug, AuthLimiter::Clock::now());
-            log.warning(fmt::format("Auth failure from {} (slug \"{}\")", host, hello.slug));
+            context_.events.authFailure({host, hello.slug, false});
             refuse(makeError(Errc::AuthFailed).message());
         } else {
             log.error(fmt::format("Directory unavailable, refusing slug \"{}\" from {}: {}",

@@ -29,8 +29,9 @@ private:
     struct Arrival {
         std::shared_ptr<net::FrameConnection> connection;
         protocol::v1::Register hello;
-        boost::asio::ip::address ip;  ///< keys the failure limits (see admitWebSocket)
-        std::string failure;          ///< set when the peer is to be dropped (already closed)
+        boost::asio::ip::address ip;   ///< keys the failure limits (see admitWebSocket)
+        std::string failure;           ///< set when the peer is to be dropped (already closed)
+        bool throughTlsProxy = false;  ///< came in by the WebSocket door behind the TLS proxy
     };
 
     /// Caps, then everything the peer must do within one deadline from accept, then

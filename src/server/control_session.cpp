@@ -2,11 +2,12 @@
 // ControlListener::serve: a registered agent's session, from the registry hand-over (and the
 // takeover of a previous session) to its teardown.
 #include "server/control_listener.hpp"
+
+#include "net/spawn.hpp"
 #include "server/v1_tunnel.hpp"
 #include "server/v2_tunnel.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,22 @@ namespace {
 
 std::string anotherAgent(std::string_view what, std::string_view slug, std::string_view from) {
     return fmt::format("{} for slug \"{}\" from {}", what, slug, from);
+}
+
+// The event for a session that ended with `reason`.
+TunnelEvent ended(const TunnelInfo& info, const ErrorCode& reason, std::chrono::seconds idle,
+                  bool removed) {
+    if (reason == makeError(Errc::Revoked)) {
+        return {TunnelEvent::Kind::Revoked, info};
+    }
+    if (reason == makeError(Errc::Disconnected)) {
+        return {TunnelEvent::Kind::Disconnected, info, reason.message()};
+    }
+    std::string why = reason == makeError(Errc::Timeout)
+                          ? fmt::format("no traffic in {}s", idle.count())
+                      : reason == asio::error::eof ? "agent closed the connection"
+                                                   : reason.message();
+    return {TunnelEvent::Kind::Gone, info, std::move(why), {}, !removed};
 }
 
 }  // namespace
@@ -55,29 +72,22 @@ asio::awaitable<void> ControlListener::serve(Arrival arrival, std::int64_t insta
                     useV2 ? "v2" : "v1",
                     context_.nextSessionId++,
                     std::chrono::system_clock::now(),
-                    from};
+                    from,
+                    connection->transport().door() == "tls" || arrival.throughTlsProxy};
     std::shared_ptr<Tunnel> tunnel;
-    std::shared_ptr<V1Tunnel> v1Tunnel;
-    std::shared_ptr<V2Tunnel> v2Tunnel;
     if (useV2) {
-        v2Tunnel = std::make_shared<V2Tunnel>(context_, connection, info);
-        tunnel = v2Tunnel;
+        tunnel = std::make_shared<V2Tunnel>(context_, connection, info);
     } else {
-        v1Tunnel = std::make_shared<V1Tunnel>(context_, connection, info, headerList);
-        tunnel = v1Tunnel;
+        tunnel = std::make_shared<V1Tunnel>(context_, connection, info, headerList);
     }
     if (auto previous = context_.registry.replace(tunnel)) {
         // The newest registration wins (a restarted agent must not wait for its old, maybe
         // half-open session), and the old agent is told so: ours then stops competing.
         previous->supersede(anotherAgent(v1::kReplacedByAnotherAgent, info.slug, from));
-        log.info(
-            fmt::format("Tunnel replaced: slug \"{}\" from {} over {} (previous session from {})",
-                        info.slug, peer, info.door, previous->info().peer),
-            {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+        context_.events.tunnelEvent(
+            {TunnelEvent::Kind::Replaced, tunnel->info(), {}, previous->info().peer});
     } else {
-        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {} ({})", info.slug, peer,
-                             info.door, info.protocol),
-                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
+        context_.events.tunnelEvent({TunnelEvent::Kind::Registered, tunnel->info()});
     }
     std::vector<std::string> features;
     if (headerList) {
@@ -94,33 +104,12 @@ asio::awaitable<void> ControlListener::serve(Arrival arrival, std::int64_t insta
         return d.recordTransport(slug, door == "ws" ? "wss" : "tcp7443");
     };
     auto recorded = context_.directory.run(std::move(recordTransport), std::chrono::seconds(5));
-    asio::co_spawn(context_.executor, std::move(recorded), asio::detached);
+    asio::co_spawn(context_.executor, std::move(recorded),
+                   net::reportFailures("recording a tunnel's transport"));
 
-    // Not `c ? co_await a : co_await b`: GCC 12 miscompiles co_await inside a conditional.
-    ErrorCode reason;
-    if (v2Tunnel) {
-        reason = co_await v2Tunnel->run();
-    } else {
-        reason = co_await v1Tunnel->run();
-    }
+    const ErrorCode reason = co_await tunnel->run();
     const bool removed = context_.registry.removeIf(tunnel.get());
-    if (reason == makeError(Errc::Revoked)) {
-        log.warning(fmt::format("Tunnel revoked: slug \"{}\" from {}", info.slug, peer),
-                    {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
-    } else {
-        const std::string why =
-            reason == makeError(Errc::Timeout)
-                ? fmt::format("no traffic in {}s",
-                              v2Tunnel ? std::chrono::duration_cast<std::chrono::seconds>(
-                                             protocol::v2::kPeerTimeout)
-                                             .count()
-                                       : context_.config.heartbeatTimeout.count())
-            : reason == asio::error::eof ? "agent closed the connection"
-                                         : reason.message();
-        log.info(fmt::format("Tunnel gone: slug \"{}\" from {} ({}){}", info.slug, peer, why,
-                             removed ? "" : ", a newer session keeps the slug"),
-                 {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
-    }
+    context_.events.tunnelEvent(ended(tunnel->info(), reason, tunnel->idleTimeout(), removed));
 }
 
 }  // namespace nexus::server

@@ -2,8 +2,12 @@
 // AddressRange and applyForwardingPolicy.
 #include "server/forwarding_headers.hpp"
 
+#include "common/ascii.hpp"
+#include "net/http_headers.hpp"
+
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace nexus::server {
 
@@ -96,6 +100,25 @@ void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor) {
     if (const auto host = fields[http::field::host]; !host.empty()) {
         fields.set("X-Forwarded-Host", host);
     }
+}
+
+protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
+                                                std::string_view requestId) {
+    protocol::v1::HeaderList headers;
+    headers.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) + 2);
+    for (const auto& field : fields) {
+        std::string name = asciiLower(field.name_string());
+        if (name == "expect" || name == "x-request-id" ||
+            (net::isHopByHop(name) && !(upgrade && name == "upgrade"))) {
+            continue;
+        }
+        headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    if (upgrade) {
+        headers.emplace_back("connection", "upgrade");
+    }
+    headers.emplace_back("x-request-id", std::string(requestId));
+    return headers;
 }
 
 }  // namespace nexus::server

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "net/head_arena.hpp"
+#include "protocol/v1_messages.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -42,5 +43,13 @@ Visitor describeVisitor(const boost::asio::ip::address& peer,
 /// headers (X-Forwarded-For gets the peer only if absent); others lose Forwarded,
 /// X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
 void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor);
+
+/// The request fields that cross to the agent (v1 and v2 alike), names in lowercase: not the
+/// hop-by-hop ones (but `upgrade` for a WebSocket upgrade, with `connection: upgrade`), not
+/// Expect (the relay answers it itself: forwarded, it would draw a second 100 Continue that
+/// the agent would take for the response), and the relay's `x-request-id` in place of any the
+/// visitor sent.
+protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
+                                                std::string_view requestId);
 
 }  // namespace nexus::server

@@ -4,16 +4,17 @@
 
 #include "net/frame_connection.hpp"
 #include "net/http_headers.hpp"
+#include "net/spawn.hpp"
 #include "net/transport.hpp"
 #include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
 #include "server/request_framing.hpp"
+#include "server/request_id.hpp"
 #include "server/request_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -27,6 +28,11 @@ namespace nexus::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+// A path longer than this is recorded cut: the record feeds one log line.
+constexpr std::size_t kMaxRecordedPath = 1024;
+}  // namespace
+
 asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
     for (;;) {
         ErrorCode error;
@@ -39,7 +45,8 @@ asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
             context_.log.error(fmt::format("Accept error on the HTTP front: {}", error.message()));
             continue;
         }
-        asio::co_spawn(context_.executor, serveConnection(std::move(*socket)), asio::detached);
+        asio::co_spawn(context_.executor, serveConnection(std::move(*socket)),
+                       net::reportFailures("a visitor's connection"));
     }
 }
 
@@ -55,6 +62,7 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     buffer.reserve(8 * 1024);  // a request head in one read, not in 512-byte pieces
     net::HeadArena arena;      // declared before the parser: it outlives the fields inside
     std::optional<net::RequestParser<http::empty_body>> parsed;
+    RequestRecord record;  // reused: its strings keep their capacity from one request to the next
     for (;;) {
         auto& parser = arena.emplace(parsed);
         configureRequestParser(parser);
@@ -62,27 +70,32 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
         const ErrorCode readError = co_await readRequestHead(stream, buffer, parser);
         if (readError) {
             if (readError == http::error::header_limit) {
-                co_await writeText(stream, 431, "Request Header Fields Too Large", false);
+                co_await writeAnswer(stream, Answer::HeadersTooLarge, false);
             } else if (readError != http::error::end_of_stream &&
                        readError != beast::error::timeout &&
                        readError != asio::error::connection_reset) {
-                co_await writeText(stream, 400, "Bad Request", false);
+                co_await writeAnswer(stream, Answer::BadRequest, false);
             }
             break;
         }
         const auto framing =
             checkRequestFraming(parser.get(), parser.get().version(), parser.chunked());
         if (framing.status != 0) {
-            const std::string_view text = framing.status == 501 ? "Not Implemented" : "Bad Request";
-            co_await writeText(stream, framing.status, text, false);
+            co_await writeAnswer(
+                stream, framing.status == 501 ? Answer::NotImplemented : Answer::BadRequest, false);
             break;
         }
         if (framing.close) {
             parser.get().keep_alive(false);
         }
         applyForwardingPolicy(parser.get(), visitor);
-        HttpExchange exchange{stream, buffer, parser, remote};
-        if (!co_await route(exchange)) {
+        begin(record, parser.get(), visitor);
+        HttpExchange exchange{stream, buffer, parser, remote, record};
+        std::string slug;
+        std::shared_ptr<Tunnel> tunnel;
+        const bool reusable = co_await route(exchange, slug, tunnel);
+        end(record, slug, tunnel.get(), visitor);
+        if (!reusable) {
             break;
         }
     }
@@ -102,26 +115,66 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     }
 }
 
-asio::awaitable<bool> HttpFront::route(HttpExchange& exchange) {
+asio::awaitable<bool> HttpFront::route(HttpExchange& exchange, std::string& slug,
+                                       std::shared_ptr<Tunnel>& tunnel) {
     const auto& request = exchange.parser.get();
     const bool head = request.method() == http::verb::head;
     const bool keepAlive = exchange.keepAliveWithoutBody();
     if (request.count(http::field::host) != 1 || !request.target().starts_with('/')) {
-        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
+        co_return co_await answer(exchange, Answer::BadRequest, false);
     }
-    const auto slug = slugFromHost(request[http::field::host], context_.config.domain);
-    if (!slug || *slug == context_.config.mainSlug) {
+    auto named = slugFromHost(request[http::field::host], context_.config.domain);
+    if (!named || *named == context_.config.mainSlug) {
         const Reply redirect{.status = 302,
                              .location = context_.config.mainRedirect,
                              .keepAlive = keepAlive,
                              .headOnly = head};
-        co_await writeReply(exchange.stream, redirect);
+        co_await reply(exchange, redirect);
         co_return keepAlive;
     }
-    if (auto tunnel = context_.registry.find(*slug)) {
-        co_return co_await tunnel->serve(exchange);
+    slug = std::move(*named);
+    tunnel = context_.registry.find(slug);
+    if (tunnel) {
+        auto& counters = tunnel->counters();
+        ++counters.activeStreams;
+        const bool reusable = co_await tunnel->serve(exchange);
+        --counters.activeStreams;
+        co_return reusable;
     }
-    co_return co_await fallback(exchange, *slug);
+    co_return co_await fallback(exchange, slug);
+}
+
+void HttpFront::begin(RequestRecord& record, net::Fields& fields, const Visitor& visitor) {
+    const auto& request = static_cast<const http::request_header<net::Fields>&>(fields);
+    record.started = RequestRecord::Clock::now();
+    record.firstByte = {};
+    record.status = 0;
+    record.bytesIn = 0;
+    record.bytesOut = 0;
+    record.method.assign(request.method_string());
+    const auto target = request.target();
+    // Never the query string (tokens travel there), and never more than a log line can hold.
+    record.path.assign(target.substr(0, std::min(target.find('?'), kMaxRecordedPath)));
+    const auto proxied = fields["X-Request-Id"];
+    if (visitor.trusted && isValidRequestId(proxied)) {
+        record.id.assign(proxied);
+    } else {
+        context_.requestIds.next(record.id);
+    }
+}
+
+void HttpFront::end(const RequestRecord& record, std::string_view slug, Tunnel* tunnel,
+                    const Visitor& visitor) {
+    const auto duration = RequestRecord::Clock::now() - record.started;
+    if (tunnel != nullptr) {
+        auto& counters = tunnel->counters();
+        ++counters.byClass[std::min<unsigned>(record.status / 100, 5)];
+        counters.bytesIn += record.bytesIn;
+        counters.bytesOut += record.bytesOut;
+    }
+    const RequestServed served{tunnel != nullptr ? &tunnel->info() : nullptr, slug, record,
+                               visitor.address, duration};
+    context_.events.requestServed(served);
 }
 
 asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::string& slug) {
@@ -130,7 +183,7 @@ asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::str
     const bool keepAlive = exchange.keepAliveWithoutBody();
     auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
     auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
-    Reply reply{.status = 404, .body = "Not Found", .keepAlive = keepAlive, .headOnly = head};
+    Reply fallback{.status = 404, .body = "Not Found", .keepAlive = keepAlive, .headOnly = head};
     if (url && *url) {
         std::string target = **url;
         if (!net::isSafeFieldValue(target)) {
@@ -138,22 +191,22 @@ asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::str
         } else if (pointsIntoDomain(target, context_.config.domain)) {
             // The directory URL of a relay-hosted instance is the relay itself: redirecting
             // there while its tunnel is down would loop forever.
-            reply = Reply{.status = 503,
-                          .body = offlinePage(slug),
-                          .contentType = "text/html; charset=utf-8",
-                          .keepAlive = keepAlive,
-                          .headOnly = head};
+            fallback = Reply{.status = 503,
+                             .body = offlinePage(slug),
+                             .contentType = "text/html; charset=utf-8",
+                             .keepAlive = keepAlive,
+                             .headOnly = head};
         } else {
             while (!target.empty() && target.back() == '/') {
                 target.pop_back();
             }
-            reply = Reply{.status = 302,
-                          .location = target + std::string(request.target()),
-                          .keepAlive = keepAlive,
-                          .headOnly = head};
+            fallback = Reply{.status = 302,
+                             .location = target + std::string(request.target()),
+                             .keepAlive = keepAlive,
+                             .headOnly = head};
         }
     }
-    co_await writeReply(exchange.stream, reply);
+    co_await reply(exchange, fallback);
     co_return keepAlive;
 }
 

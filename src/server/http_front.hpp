@@ -3,6 +3,7 @@
 // deployed fallbacks: 302 to the main site, 302 to the directory URL, offline page, 404.
 #pragma once
 
+#include "server/forwarding_headers.hpp"
 #include "server/server_context.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -18,8 +19,15 @@ public:
 
 private:
     boost::asio::awaitable<void> serveConnection(boost::asio::ip::tcp::socket socket);
-    boost::asio::awaitable<bool> route(HttpExchange& exchange);
+    /// Answers one request; `slug` and `tunnel` say who answered, for its event.
+    boost::asio::awaitable<bool> route(HttpExchange& exchange, std::string& slug,
+                                       std::shared_ptr<Tunnel>& tunnel);
     boost::asio::awaitable<bool> fallback(HttpExchange& exchange, const std::string& slug);
+    /// Starts the request's record: method, path without the query, id, start time.
+    void begin(RequestRecord& record, net::Fields& fields, const Visitor& visitor);
+    /// Counts the request on its tunnel and tells the observers.
+    void end(const RequestRecord& record, std::string_view slug, Tunnel* tunnel,
+             const Visitor& visitor);
 
     ServerContext& context_;
 };

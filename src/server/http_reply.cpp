@@ -45,10 +45,63 @@ boost::asio::awaitable<bool> writeContinue(net::TimedStream& stream) {
     co_return !ec;
 }
 
-boost::asio::awaitable<bool> writeText(net::TimedStream& stream, unsigned status,
-                                       std::string_view body, bool keepAlive) {
-    const Reply reply{.status = status, .body = std::string(body), .keepAlive = keepAlive};
+unsigned answerStatus(Answer answer) {
+    switch (answer) {
+        case Answer::BadRequest: return 400;
+        case Answer::BodyTooLarge: return 413;
+        case Answer::HeadersTooLarge: return 431;
+        case Answer::NotImplemented: return 501;
+        case Answer::Unavailable: return 503;
+        case Answer::NoResponseInTime: return 504;
+        case Answer::LocalUnreachable:
+        case Answer::InvalidAgentResponse:
+        case Answer::InvalidUpgrade: return 502;
+        case Answer::ResponseBuildError: return 500;
+    }
+    return 500;
+}
+
+std::string answerText(Answer answer, std::string_view slug) {
+    switch (answer) {
+        case Answer::BadRequest: return "Bad Request";
+        case Answer::BodyTooLarge: return "Request body too large for this tunnel";
+        case Answer::HeadersTooLarge: return "Request Header Fields Too Large";
+        case Answer::NotImplemented: return "Not Implemented";
+        case Answer::Unavailable: return fmt::format("Relay for '{}' is unavailable", slug);
+        case Answer::NoResponseInTime: return "Relay client did not respond in time";
+        case Answer::LocalUnreachable: return "Local server unreachable";
+        case Answer::InvalidAgentResponse: return "Invalid response from the relay client";
+        case Answer::InvalidUpgrade: return "Invalid upgrade response";
+        case Answer::ResponseBuildError: return "Response build error";
+    }
+    return "Internal Server Error";
+}
+
+boost::asio::awaitable<bool> writeAnswer(net::TimedStream& stream, Answer answer, bool keepAlive) {
+    const Reply reply{
+        .status = answerStatus(answer), .body = answerText(answer), .keepAlive = keepAlive};
     const bool written = co_await writeReply(stream, reply);
+    const bool reusable = written && keepAlive;
+    co_return reusable;
+}
+
+boost::asio::awaitable<bool> reply(HttpExchange& exchange, const Reply& reply) {
+    exchange.record.answered(reply.status);
+    const bool written = co_await writeReply(exchange.stream, reply);
+    if (written && !reply.headOnly) {
+        exchange.record.bytesOut += reply.body.size();
+    }
+    co_return written;
+}
+
+boost::asio::awaitable<bool> answer(HttpExchange& exchange, Answer answer, bool keepAlive,
+                                    std::string_view slug) {
+    const Reply text{.status = answerStatus(answer),
+                     .body = answerText(answer, slug),
+                     .keepAlive = keepAlive,
+                     // Not the parser's method: a tunnel may have moved the parser on.
+                     .headOnly = exchange.record.method == "HEAD"};
+    const bool written = co_await reply(exchange, text);
     const bool reusable = written && keepAlive;
     co_return reusable;
 }

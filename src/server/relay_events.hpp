@@ -5,6 +5,7 @@
 // page into counters and histograms, the D-Bus layer into signals.
 #pragma once
 
+#include "server/request_record.hpp"
 #include "server/tunnel.hpp"
 
 #include <chrono>
@@ -15,34 +16,28 @@
 
 namespace nexus::server {
 
-/// One visitor request, filled in as it is answered.
-struct RequestRecord {
-    using Clock = std::chrono::steady_clock;
-
-    std::string id;  ///< X-Request-Id: the trusted proxy's, or the relay's own
-    std::string method;
-    std::string path;            ///< without the query string: it may carry secrets
-    int status = 0;              ///< 0 until a response head went out
-    std::uint64_t bytesIn = 0;   ///< request body bytes from the visitor
-    std::uint64_t bytesOut = 0;  ///< response body bytes to the visitor
-    Clock::time_point started;
-    Clock::time_point firstByte;  ///< when the response head went out
-};
-
+/// A visitor request answered (or abandoned), by a tunnel or by the relay itself.
 struct RequestServed {
     const TunnelInfo* tunnel;  ///< null when no tunnel answered (fallback, bad request)
-    std::string_view slug;
+    std::string_view slug;     ///< empty when the Host named none
     const RequestRecord& record;
     std::string_view visitor;  ///< the visitor's address as the front believes it
     std::chrono::steady_clock::duration duration;
 };
 
 struct TunnelEvent {
-    enum class Kind { Registered, Replaced, Gone, Revoked, Disconnected };
+    enum class Kind {
+        Registered,    ///< the slug was free
+        Replaced,      ///< registered, taking the slug from `previousPeer`'s session
+        Gone,          ///< the session ended (`reason`)
+        Revoked,       ///< ended because the directory no longer lists the slug
+        Disconnected,  ///< ended by the operator (RelayServer::disconnect)
+    };
     Kind kind;
     const TunnelInfo& info;
-    std::string reason;        ///< why it went (Gone, Disconnected)
+    std::string reason;        ///< why it went (Gone)
     std::string previousPeer;  ///< the session it replaced (Replaced)
+    bool slugKept = false;     ///< Gone: a newer session holds the slug
 };
 
 struct AuthFailure {

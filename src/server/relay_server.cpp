@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// RelayServer: binding, start-up, and the periodic revocation check.
+// RelayServer: start-up, snapshots, operations, and the periodic revocation check.
 #include "server/relay_server.hpp"
 
+#include "net/spawn.hpp"
 #include "net/transport.hpp"
-
-#include <boost/asio/ip/v6_only.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -20,97 +18,42 @@ namespace nexus::server {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Result<tcp::acceptor> bindAcceptor(asio::any_io_executor executor, const std::string& host,
-                                   std::uint16_t port) {
-    std::string bare = host;
-    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']') {
-        bare = bare.substr(1, bare.size() - 2);
-    }
-    ErrorCode ec;
-    const auto address = asio::ip::make_address(bare, ec);
-    if (ec) {
-        return makeError(Errc::InvalidArgument);
-    }
-    tcp::acceptor acceptor(executor);
-    const tcp::endpoint endpoint(address, port);
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) {
-        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    }
-    if (!ec && address.is_v6() && address.to_v6().is_unspecified()) {
-        acceptor.set_option(asio::ip::v6_only(false), ec);  // [::] serves IPv4 callers too
-    }
-    if (!ec) {
-        acceptor.bind(endpoint, ec);
-    }
-    if (!ec) {
-        acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-        return ec;
-    }
-    return acceptor;
-}
-
 RelayServer::RelayServer(asio::any_io_executor executor, ServerConfig config, Logger& log,
-                         DirectoryWorker& directory)
-    : context_{executor, std::move(config), log, directory, {}, {}, 1},
+                         DirectoryWorker& directory, RelayObserver& events)
+    : context_{executor, std::move(config), log, directory, events, {}, {}, 1},
       control_(context_),
       front_(context_),
       tls_(context_),
       revocationTimer_(executor) {}
 
-namespace {
-// Each listener on its own, so a busy port is named as the one that is busy.
-std::optional<SetupFailure> bindListener(asio::any_io_executor executor, const std::string& host,
-                                         std::uint16_t port, std::string_view role,
-                                         std::optional<tcp::acceptor>& into) {
-    auto acceptor = bindAcceptor(std::move(executor), host, port);
-    if (!acceptor) {
-        return SetupFailure{fmt::format("listen on {}:{} for {}", host, port, role),
-                            acceptor.error()};
-    }
-    into.emplace(std::move(*acceptor));
-    return std::nullopt;
-}
-}  // namespace
-
-std::optional<SetupFailure> RelayServer::start() {
+std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
     const auto& config = context_.config;
     if (!config.tlsCertificate.empty()) {
         if (auto failed = tls_.load()) {
             return failed;
         }
     }
-    if (auto failed = bindListener(context_.executor, config.tcpBind, config.tcpPort,
-                                   "the control port (--tcp-port)", controlAcceptor_)) {
-        return failed;
-    }
-    if (auto failed = bindListener(context_.executor, config.httpBind, config.httpPort,
-                                   "the HTTP front (--http-port)", httpAcceptor_)) {
-        return failed;
-    }
-    if (config.wsPort != 0) {
-        if (auto failed = bindListener(context_.executor, config.wsBind, config.wsPort,
-                                       "the WebSocket door (--ws-port)", webSocketAcceptor_)) {
-            return failed;
-        }
-    }
+    auto& bound = listeners_.emplace(std::move(listeners));
     context_.log.info(fmt::format("Control listener on {} ({})",
-                                  net::formatEndpoint(controlAcceptor_->local_endpoint()),
+                                  net::formatEndpoint(bound.control.local_endpoint()),
                                   context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
     context_.log.info(
-        fmt::format("HTTP front on {}", net::formatEndpoint(httpAcceptor_->local_endpoint())));
-    asio::co_spawn(context_.executor, control_.run(*controlAcceptor_), asio::detached);
-    asio::co_spawn(context_.executor, front_.run(*httpAcceptor_), asio::detached);
-    if (webSocketAcceptor_) {
+        fmt::format("HTTP front on {}", net::formatEndpoint(bound.http.local_endpoint())));
+    asio::co_spawn(context_.executor, control_.run(bound.control),
+                   net::reportFailures("the control listener"));
+    asio::co_spawn(context_.executor, front_.run(bound.http),
+                   net::reportFailures("the HTTP front"));
+    if (bound.webSocket) {
         context_.log.info(fmt::format("WebSocket door on {} (behind the TLS proxy)",
-                                      net::formatEndpoint(webSocketAcceptor_->local_endpoint())));
-        asio::co_spawn(context_.executor, control_.run(*webSocketAcceptor_, true), asio::detached);
+                                      net::formatEndpoint(bound.webSocket->local_endpoint())));
+        asio::co_spawn(context_.executor, control_.run(*bound.webSocket, true),
+                       net::reportFailures("the WebSocket door"));
     }
-    asio::co_spawn(context_.executor, watchRevocations(), asio::detached);
+    asio::co_spawn(context_.executor, watchRevocations(),
+                   net::reportFailures("the revocation watcher"));
     if (context_.tls) {
-        asio::co_spawn(context_.executor, tls_.watch(config.tlsReloadInterval), asio::detached);
+        asio::co_spawn(context_.executor, tls_.watch(config.tlsReloadInterval),
+                       net::reportFailures("the certificate watcher"));
     }
     return std::nullopt;
 }
@@ -118,20 +61,52 @@ std::optional<SetupFailure> RelayServer::start() {
 void RelayServer::stop() {
     stopped_ = true;
     ErrorCode ignored;
-    if (controlAcceptor_) {
-        controlAcceptor_->close(ignored);
-    }
-    if (httpAcceptor_) {
-        httpAcceptor_->close(ignored);
-    }
-    if (webSocketAcceptor_) {
-        webSocketAcceptor_->close(ignored);
+    if (listeners_) {
+        listeners_->control.close(ignored);
+        listeners_->http.close(ignored);
+        if (listeners_->webSocket) {
+            listeners_->webSocket->close(ignored);
+        }
     }
     revocationTimer_.cancel();
     tls_.stop();
     for (const auto& tunnel : context_.registry.all()) {
         tunnel->close(asio::error::operation_aborted);
     }
+}
+
+std::vector<TunnelSnapshot> RelayServer::tunnels() const {
+    std::vector<TunnelSnapshot> out;
+    out.reserve(context_.registry.size());
+    for (const auto& tunnel : context_.registry.all()) {
+        out.push_back({tunnel->info(), tunnel->counters()});
+    }
+    std::sort(out.begin(), out.end(), [](const TunnelSnapshot& a, const TunnelSnapshot& b) {
+        return a.info.slug < b.info.slug;
+    });
+    return out;
+}
+
+Result<void> RelayServer::disconnect(std::string_view slug) {
+    const auto tunnel = context_.registry.find(std::string(slug));
+    if (!tunnel) {
+        return makeError(Errc::NoSuchTunnel);
+    }
+    tunnel->close(makeError(Errc::Disconnected));
+    return {};
+}
+
+asio::awaitable<Result<void>> RelayServer::revoke(std::string slug) {
+    auto call = [slug](directory::Directory& d) { return d.revoke(slug); };
+    auto revoked = co_await context_.directory.run(std::move(call), std::chrono::seconds(5));
+    if (!revoked) {
+        co_return revoked.error();
+    }
+    // Looked up after the directory answered: a session that registered meanwhile goes too.
+    if (const auto tunnel = context_.registry.find(slug)) {
+        tunnel->close(makeError(Errc::Revoked));
+    }
+    co_return Result<void>{};
 }
 
 asio::awaitable<void> RelayServer::watchRevocations() {

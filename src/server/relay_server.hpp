@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// The relay server assembled: control listener, HTTP front, revocation watcher.
+// The relay server assembled: control listener, HTTP front, revocation watcher; its tunnels
+// as data, and what an operator may do to them.
 #pragma once
 
 #include "server/control_listener.hpp"
@@ -11,17 +12,31 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace nexus::server {
+
+/// The listening sockets the relay serves on, bound (or taken from systemd) by its owner:
+/// RelayServer never binds anything itself.
+struct RelayListeners {
+    boost::asio::ip::tcp::acceptor control;
+    boost::asio::ip::tcp::acceptor http;
+    std::optional<boost::asio::ip::tcp::acceptor> webSocket;  ///< the door behind the TLS proxy
+};
+
+/// One live tunnel, as the status page and the control plane see it.
+struct TunnelSnapshot {
+    TunnelInfo info;
+    TunnelCounters counters;
+};
 
 class RelayServer {
 public:
     RelayServer(boost::asio::any_io_executor executor, ServerConfig config, Logger& log,
-                DirectoryWorker& directory);
+                DirectoryWorker& directory, RelayObserver& events);
 
-    /// Loads the certificate, binds the configured addresses and starts serving; on failure,
-    /// which of them failed and why.
-    std::optional<SetupFailure> start();
+    /// Loads the certificate and starts serving on `listeners`; on failure, what failed and why.
+    std::optional<SetupFailure> start(RelayListeners listeners);
 
     /// Loads the TLS certificate and key again (SIGHUP); live tunnels are not touched.
     void reloadTls() {
@@ -33,6 +48,18 @@ public:
     /// Stops accepting and closes every tunnel.
     void stop();
 
+    /// The live tunnels, ordered by slug.
+    std::vector<TunnelSnapshot> tunnels() const;
+    std::size_t tunnelCount() const { return context_.registry.size(); }
+
+    /// Drops the slug's live tunnel (its agent reconnects as after any cut): event
+    /// Disconnected. Errc::NoSuchTunnel when none is connected.
+    Result<void> disconnect(std::string_view slug);
+
+    /// Revokes the slug in the directory, then drops its live tunnel if there is one: event
+    /// Revoked. The directory's error (SlugNotFound, DirectoryUnavailable) when it refuses.
+    boost::asio::awaitable<Result<void>> revoke(std::string slug);
+
     const TunnelRegistry& registry() const { return context_.registry; }
 
 private:
@@ -42,15 +69,9 @@ private:
     ControlListener control_;
     HttpFront front_;
     TlsReloader tls_;
-    std::optional<boost::asio::ip::tcp::acceptor> controlAcceptor_;
-    std::optional<boost::asio::ip::tcp::acceptor> httpAcceptor_;
-    std::optional<boost::asio::ip::tcp::acceptor> webSocketAcceptor_;
+    std::optional<RelayListeners> listeners_;
     boost::asio::steady_timer revocationTimer_;
     bool stopped_ = false;
 };
-
-/// Binds a listening acceptor on "host" (brackets allowed for IPv6) and port.
-Result<boost::asio::ip::tcp::acceptor> bindAcceptor(boost::asio::any_io_executor executor,
-                                                    const std::string& host, std::uint16_t port);
 
 }  // namespace nexus::server

@@ -29,7 +29,7 @@ ResponseFraming chooseFraming(const v2::ReceivedResponse& response, bool headReq
     const int status = response.status;
     ResponseFraming framing{.length = v2::contentLength(response.headers()),
                             .keepAlive = keepAlive};
-    if (headRequest || status < 200 || status == 204 || status == 304) {
+    if (net::responseHasNoBody(static_cast<unsigned>(status), headRequest)) {
         framing.body = BodyFraming::None;
         if (!headRequest) {
             framing.length.reset();  // no body, and no length to announce for one

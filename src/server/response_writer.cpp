@@ -95,6 +95,7 @@ asio::awaitable<bool> ResponseWriter::copyBody() {
         if (!co_await write()) {
             co_return false;
         }
+        exchange_.record.bytesOut += bytes;
         if (ended) {
             co_return true;
         }

@@ -19,6 +19,12 @@ struct ServerConfig {
     std::uint16_t wsPort = 7002;
     std::string wsBind = "127.0.0.1";
     std::uint16_t httpPort = 7001;
+    /// The status listener (/healthz, /status, /metrics), bound and served by the daemon
+    /// layer beside the relay; port 0 turns it off. Loopback: it is for the operator's tools.
+    std::string statusBind = "127.0.0.1";
+    std::uint16_t statusPort = 7071;
+    /// /metrics: request counts per slug as well as in total (bounded, see the README).
+    bool metricsPerSlug = true;
     std::string domain = "nexusnode.app";
     std::string mainSlug = "nexusnode";
     std::string mainRedirect = "https://nexusnode.app";

@@ -8,12 +8,14 @@
 #include "net/head_arena.hpp"
 #include "net/http_headers.hpp"
 #include "net/timed_stream.hpp"
+#include "server/request_record.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -29,6 +31,7 @@ struct HttpExchange {
     beast::flat_buffer& buffer;
     net::RequestParser<http::empty_body>& parser;  ///< header done, body not yet read
     std::string remote;                            ///< the front's TCP peer (Caddy)
+    RequestRecord& record;  ///< what the tunnel answered, for the request's event
 
     /// Whether the connection may be reused after answering without reading the body: an
     /// unread body would otherwise be parsed as the next request.
@@ -58,6 +61,26 @@ struct TunnelInfo {
     std::chrono::system_clock::time_point since;
     /// The agent's address without port, X-Forwarded-For's behind the WebSocket proxy.
     std::string address;
+    /// TLS to the relay itself, or WebSocket through the TLS proxy's door.
+    bool encrypted = false;
+};
+
+/// What a tunnel has carried, counted by the front as each request ends: plain increments on
+/// the event loop thread, read by the status page.
+struct TunnelCounters {
+    /// Requests by status class: [0] no response went out, [1] 1xx (an upgrade) ... [5] 5xx.
+    std::array<std::uint64_t, 6> byClass{};
+    std::uint64_t bytesIn = 0;   ///< request bodies (and WebSocket bytes) from visitors
+    std::uint64_t bytesOut = 0;  ///< response bodies (and WebSocket bytes) to visitors
+    std::uint64_t activeStreams = 0;
+
+    std::uint64_t requests() const {
+        std::uint64_t total = 0;
+        for (const auto n : byClass) {
+            total += n;
+        }
+        return total;
+    }
 };
 
 /// How long a superseded session may take to receive why before it is closed anyway.
@@ -71,6 +94,14 @@ public:
     Tunnel& operator=(const Tunnel&) = delete;
 
     const TunnelInfo& info() const { return info_; }
+    TunnelCounters& counters() { return counters_; }
+    const TunnelCounters& counters() const { return counters_; }
+
+    /// Serves the agent's session until it ends; returns why it ended.
+    virtual boost::asio::awaitable<ErrorCode> run() = 0;
+
+    /// How long the session may stay silent before it is declared dead.
+    virtual std::chrono::seconds idleTimeout() const = 0;
 
     /// Forwards the visitor's request and writes the response to the visitor.
     /// Returns whether the visitor connection may be reused.
@@ -87,6 +118,7 @@ public:
 
 private:
     TunnelInfo info_;
+    TunnelCounters counters_;
 };
 
 }  // namespace nexus::server

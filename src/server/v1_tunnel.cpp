@@ -2,16 +2,16 @@
 // V1Tunnel: the agent session loop and the visitor side of a v1 request.
 #include "server/v1_tunnel.hpp"
 
-#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "net/http_headers.hpp"
+#include "net/spawn.hpp"
+#include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
 #include "server/request_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -54,7 +54,7 @@ void V1Tunnel::supersede(const std::string& reason) {
 asio::awaitable<ErrorCode> V1Tunnel::run() {
     asio::co_spawn(
         context_.executor, [self = shared_from_this()] { return self->pingLoop(); },
-        asio::detached);
+        net::reportFailures("the v1 ping loop"));
     for (;;) {
         auto frame = co_await connection_->read();
         if (!frame) {
@@ -97,36 +97,18 @@ asio::awaitable<void> V1Tunnel::pingLoop() {
     }
 }
 
-namespace {
-
-v1::HeaderList requestHeaders(const http::request<http::string_body, net::Fields>& request) {
-    v1::HeaderList headers;
-    for (const auto& field : request) {
-        std::string name = asciiLower(field.name_string());
-        // The relay answered Expect itself; forwarded, it would draw a second 100 Continue
-        // from the local app, which the agent would take for the response.
-        if (!net::isHopByHop(name) && name != "expect") {
-            headers.emplace_back(std::move(name), std::string(field.value()));
-        }
-    }
-    return headers;
-}
-
-}  // namespace
-
 asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     const auto self = shared_from_this();  // the session may end while we wait
     const bool head = exchange.parser.get().method() == http::verb::head;
-    const std::string unavailable = fmt::format("Relay for '{}' is unavailable", info().slug);
+    const std::string& slug = info().slug;
     const bool earlyKeepAlive = exchange.keepAliveWithoutBody();
     if (!connection_->isOpen() || pending_.size() >= context_.config.maxPendingV1PerTunnel ||
         connection_->queuedBytes() >= context_.config.maxQueuedBytesPerTunnel) {
-        co_return co_await writeText(exchange.stream, 503, unavailable, earlyKeepAlive);
+        co_return co_await answer(exchange, Answer::Unavailable, earlyKeepAlive, slug);
     }
     // v1 carries a body in one frame: refuse what cannot fit before reading it.
-    const std::string tooLarge = "Request body too large for this tunnel";
     if (exchange.parser.content_length() && *exchange.parser.content_length() > kMaxBody) {
-        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+        co_return co_await answer(exchange, Answer::BodyTooLarge, false);
     }
     // The body fits and the agent is there: a visitor waiting for 100 Continue sends it now
     // rather than after its own timeout (or never).
@@ -138,38 +120,38 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     exchange.stream.expires_after(std::chrono::seconds(60));
     const ErrorCode ec = co_await readRequestBody(exchange.stream, exchange.buffer, parser);
     if (ec == http::error::body_limit) {
-        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+        co_return co_await answer(exchange, Answer::BodyTooLarge, false);
     }
     if (ec) {
         // Bad chunk framing, a body cut short: nothing went to the agent yet.
-        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
+        co_return co_await answer(exchange, Answer::BadRequest, false);
     }
     auto& request = parser.get();
     const bool keepAlive = request.keep_alive();
+    exchange.record.bytesIn += request.body().size();
 
     v1::Request message{crypto::uuidV4(),
                         std::string(request.method_string()),
                         std::string(request.target()),
-                        requestHeaders(request),
+                        forwardedRequestFields(request, false, exchange.record.id),
                         std::move(request.body()),
                         false};
     const std::string json = v1::encode(message);
     if (json.size() > protocol::kMaxFrameSize) {
-        co_return co_await writeText(exchange.stream, 413, tooLarge, false);
+        co_return co_await answer(exchange, Answer::BodyTooLarge, false);
     }
     auto pending = std::make_shared<PendingResponse>(context_.executor);
     pending_.emplace(message.id, pending);
     if (!connection_->send(json)) {
         pending_.erase(message.id);
-        co_return co_await writeText(exchange.stream, 503, unavailable, keepAlive);
+        co_return co_await answer(exchange, Answer::Unavailable, keepAlive, slug);
     }
     auto response = co_await pending->wait(context_.config.responseTimeout);
     pending_.erase(message.id);  // a late response finds nothing and is dropped
     if (!response) {
         const bool gone = !connection_->isOpen();
-        const std::string_view text =
-            gone ? std::string_view(unavailable) : "Relay client did not respond in time";
-        co_return co_await writeText(exchange.stream, gone ? 503 : 504, text, keepAlive);
+        co_return co_await answer(exchange, gone ? Answer::Unavailable : Answer::NoResponseInTime,
+                                  keepAlive, slug);
     }
     co_return co_await replyFromAgent(exchange, *response, head, keepAlive);
 }
@@ -177,12 +159,12 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
 asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1::Response& response,
                                                bool head, bool keepAlive) {
     if (response.status < 100 || response.status > 999) {
-        co_return co_await writeText(exchange.stream, 500, "Response build error", keepAlive);
+        co_return co_await answer(exchange, Answer::ResponseBuildError, keepAlive);
     }
     if (response.status < 200) {
         // v1 answers with one final response; an interim 1xx (or a 101: v1 cannot carry an
         // upgrade) written as final would leave the visitor waiting for the real one.
-        co_return co_await writeText(exchange.stream, 502, kInvalidAgentResponse, false);
+        co_return co_await answer(exchange, Answer::InvalidAgentResponse, false);
     }
     http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
     std::optional<std::string> contentLength;
@@ -199,8 +181,8 @@ asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1:
         res.insert(name, value);
     }
     res.keep_alive(keepAlive);
-    const bool noBody = response.status < 200 || response.status == 204 || response.status == 304;
-    if (head || noBody) {
+    const auto status = static_cast<unsigned>(response.status);
+    if (net::responseHasNoBody(status, head)) {
         if (head && contentLength) {
             res.set(http::field::content_length, *contentLength);
         }
@@ -208,9 +190,13 @@ asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1:
         res.body() = response.body;
         res.prepare_payload();
     }
+    exchange.record.answered(status);
     exchange.stream.expires_after(std::chrono::seconds(60));
     auto [ec, n] =
         co_await http::async_write(exchange.stream, res, asio::as_tuple(asio::use_awaitable));
+    if (!ec) {
+        exchange.record.bytesOut += res.body().size();
+    }
     const bool reusable = !ec && keepAlive;
     co_return reusable;
 }

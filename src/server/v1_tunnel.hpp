@@ -25,7 +25,8 @@ public:
     void supersede(const std::string& reason) override;
 
     /// Reads the agent's frames until the session ends; returns why it ended.
-    boost::asio::awaitable<ErrorCode> run();
+    boost::asio::awaitable<ErrorCode> run() override;
+    std::chrono::seconds idleTimeout() const override { return context_.config.heartbeatTimeout; }
 
     static constexpr std::size_t kMaxBody = protocol::v1::kMaxBodyInOneFrame;
 

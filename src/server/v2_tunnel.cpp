@@ -3,9 +3,9 @@
 // re-framed by the relay itself (the raw pipe after a 101 is in v2_tunnel_pipe.cpp).
 #include "server/v2_tunnel.hpp"
 
-#include "common/ascii.hpp"
 #include "net/http_headers.hpp"
 #include "net/v2_direct_send.hpp"
+#include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
 #include "server/request_reader.hpp"
@@ -64,44 +64,19 @@ bool isWebSocketUpgrade(const net::Fields& fields) {
            net::listsToken(fields[http::field::connection], "upgrade");
 }
 
-v2::RequestHead requestHead(const http::request<http::empty_body, net::Fields>& request,
-                            bool upgrade) {
-    v2::RequestHead head{std::string(request.method_string()), std::string(request.target()), {}};
-    head.headers.reserve(static_cast<std::size_t>(std::distance(request.begin(), request.end())) +
-                         1);
-    for (const auto& field : request) {
-        std::string name = asciiLower(field.name_string());
-        // The relay answers Expect itself; Upgrade crosses only as a WebSocket upgrade.
-        if (name == "expect" || (net::isHopByHop(name) && !(upgrade && (name == "upgrade")))) {
-            continue;
-        }
-        head.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    if (upgrade) {
-        head.headers.emplace_back("connection", "upgrade");
-    }
-    return head;
-}
-
-// Formatted only when it is sent: most requests never need it.
-std::string unavailableText(std::string_view slug) {
-    return fmt::format("Relay for '{}' is unavailable", slug);
-}
-
 // The relay's own answer when a stream ends before its RESPONSE (docs/protocol.md §4.6).
-std::pair<int, std::string> failureBeforeHead(const net::V2Stream& stream, const std::string& slug,
-                                              bool tunnelOpen) {
+Answer failureBeforeHead(const net::V2Stream& stream, bool tunnelOpen) {
     if (!tunnelOpen) {
-        return {503, unavailableText(slug)};
+        return Answer::Unavailable;
     }
     const auto code = stream.peerResetCode();
     if (!code || *code == v2::ResetCode::Timeout) {
-        return {504, "Relay client did not respond in time"};  // no answer, or the agent's timeout
+        return Answer::NoResponseInTime;  // no answer, or the agent's timeout
     }
     if (*code == v2::ResetCode::Refused) {
-        return {503, unavailableText(slug)};  // not processed: the visitor may retry
+        return Answer::Unavailable;  // not processed: the visitor may retry
     }
-    return {502, "Local server unreachable"};
+    return Answer::LocalUnreachable;
 }
 
 }  // namespace
@@ -115,23 +90,24 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
     const bool hasBody = exchange.parser.chunked() || (exchange.parser.content_length() &&
                                                        *exchange.parser.content_length() > 0);
     if (mux_->streamCount() >= context_.config.maxInFlightPerTunnel) {
-        co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
-                                     exchange.keepAliveWithoutBody());
+        co_return co_await answer(exchange, Answer::Unavailable, exchange.keepAliveWithoutBody(),
+                                  info().slug);
     }
-    const v2::RequestHead requestHeadToSend = requestHead(request, upgrade);
+    const v2::RequestHead requestHeadToSend{
+        std::string(request.method_string()), std::string(request.target()),
+        forwardedRequestFields(request, upgrade, exchange.record.id)};
     ErrorCode refused;
     auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade, &refused);
     if (!stream && refused) {
         // The front took the head, but it cannot cross as one REQUEST frame (the fields take
         // more room there, and the forwarding fields add some): refused here, not by the agent.
         const bool tooLarge = refused == makeError(Errc::FrameTooLarge);
-        co_return co_await writeText(exchange.stream, tooLarge ? 431 : 400,
-                                     tooLarge ? "Request Header Fields Too Large" : "Bad Request",
-                                     false);
+        co_return co_await answer(exchange, tooLarge ? Answer::HeadersTooLarge : Answer::BadRequest,
+                                  false);
     }
     if (!stream) {
-        co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
-                                     exchange.keepAliveWithoutBody());
+        co_return co_await answer(exchange, Answer::Unavailable, exchange.keepAliveWithoutBody(),
+                                  info().slug);
     }
     // The tunnel is there: let the visitor send the body now.
     if (exchange.expectsContinue() && !co_await writeContinue(exchange.stream)) {
@@ -158,6 +134,9 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
         const auto end =
             co_await uploadKnownLength(exchange, *stream, *exchange.parser.content_length());
         const bool ok = end == net::DirectSendEnd::Complete;
+        if (ok) {
+            exchange.record.bytesIn += *exchange.parser.content_length();
+        }
         state.done = true;
         state.malformed = end == net::DirectSendEnd::ReadFailed;
         // After the agent's reset the stream's answer may still be on its way to the visitor:
@@ -185,6 +164,7 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
             break;
         }
         const std::size_t got = size - parser.get().body().size;
+        exchange.record.bytesIn += got;
         if (got > 0 && !co_await stream->write(std::string_view(buffer.get(), got),
                                                context_.config.streamIdleTimeout)) {
             ok = false;
@@ -234,12 +214,12 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
     auto response = co_await stream->responseHead(context_.config.responseHeadTimeout);
     if (!response && upload.malformed) {
         // The upload reset the stream: the request was the visitor's fault, not the tunnel's.
-        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
+        co_return co_await answer(exchange, Answer::BadRequest, false);
     }
     if (!response) {
-        const auto [status, text] = failureBeforeHead(*stream, info().slug, mux_->isOpen());
+        const Answer failure = failureBeforeHead(*stream, mux_->isOpen());
         stream->reset(v2::ResetCode::Timeout);
-        co_return co_await writeText(exchange.stream, status, text, keepAlive && upload.done);
+        co_return co_await answer(exchange, failure, keepAlive && upload.done, info().slug);
     }
     if (response->status == 101) {
         co_return co_await pipe(exchange, stream, *response, webSocketKey);
@@ -248,9 +228,10 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
         // Only a final response (or a 101, checked above) may cross (docs/protocol.md §4.6):
         // written as final, an interim one would leave the visitor waiting for the real one.
         stream->reset(v2::ResetCode::ProtocolError);
-        co_return co_await writeText(exchange.stream, 502, kInvalidAgentResponse, false);
+        co_return co_await answer(exchange, Answer::InvalidAgentResponse, false);
     }
     const auto framing = chooseFraming(*response, head, keepAlive, exchange.parser.get().version());
+    exchange.record.answered(static_cast<unsigned>(response->status));
     ResponseWriter writer{exchange, *stream, framing, context_.config.streamIdleTimeout};
     writer.prepend(responseHeadText(*response, framing));
     // The head goes out at once unless body bytes are already here to go with it: a stream of

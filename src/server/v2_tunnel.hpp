@@ -29,7 +29,10 @@ public:
     void supersede(const std::string& reason) override;
 
     /// Runs the session until it ends; returns why.
-    boost::asio::awaitable<ErrorCode> run();
+    boost::asio::awaitable<ErrorCode> run() override;
+    std::chrono::seconds idleTimeout() const override {
+        return std::chrono::duration_cast<std::chrono::seconds>(protocol::v2::kPeerTimeout);
+    }
 
 private:
     boost::asio::awaitable<bool> upload(HttpExchange& exchange,

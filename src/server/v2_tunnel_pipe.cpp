@@ -44,7 +44,7 @@ asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
     if (key.empty() || !net::listsToken(response.header("upgrade"), "websocket") ||
         response.header("sec-websocket-accept") != expectedAccept(key)) {
         stream->reset(v2::ResetCode::ProtocolError);
-        co_return co_await writeText(exchange.stream, 502, "Invalid upgrade response", false);
+        co_return co_await answer(exchange, Answer::InvalidUpgrade, false);
     }
     std::string head =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -55,6 +55,7 @@ asio::awaitable<bool> V2Tunnel::pipe(HttpExchange& exchange,
         }
     }
     head += "\r\n";
+    exchange.record.answered(101);
     exchange.stream.expires_never();
     auto [ec, n] = co_await asio::async_write(exchange.stream, asio::buffer(head),
                                               asio::as_tuple(asio::use_awaitable));
@@ -78,6 +79,7 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
         const std::string early(static_cast<const char*>(exchange.buffer.data().data()),
                                 exchange.buffer.size());
         exchange.buffer.consume(exchange.buffer.size());
+        exchange.record.bytesIn += early.size();
         if (!co_await stream->write(early, context_.config.upgradeIdleTimeout)) {
             co_return false;
         }
@@ -91,6 +93,7 @@ asio::awaitable<bool> V2Tunnel::pipeUp(HttpExchange& exchange,
             asio::buffer(buffer.get(), size), asio::as_tuple(asio::use_awaitable));
         if (n > 0) {
             activity.moved();
+            exchange.record.bytesIn += n;
             if (!co_await stream->write(std::string_view(buffer.get(), n),
                                         context_.config.upgradeIdleTimeout)) {
                 co_return false;
@@ -134,6 +137,7 @@ asio::awaitable<bool> V2Tunnel::pipeDown(HttpExchange& exchange,
             stream->reset(v2::ResetCode::Cancel);
             co_return false;
         }
+        exchange.record.bytesOut += n;
     }
 }
 

@@ -2,6 +2,7 @@
 """The processes of the integration tests: the REAL nexus-relay binary as relay or agent,
 each logging to a file that a test can search while it runs."""
 
+import json
 import os
 import re
 import socket
@@ -136,6 +137,10 @@ class Relay(LoggedProcess):
         # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
         # relays of parallel tests never collide on it.
         options.setdefault("ws_port", 0)
+        # The status pages default to 127.0.0.1:7071: a free port for each relay instead.
+        options.setdefault("status_listen", f"127.0.0.1:{free_port()}")
+        listen = str(options["status_listen"])
+        self.status_port = None if listen == "off" else int(listen.rsplit(":", 1)[1])
         for flag, value in options.items():
             args += ["--" + flag.replace("_", "-"), str(value)]
         super().__init__(name, args, log_dir, env=env)
@@ -147,6 +152,37 @@ class Relay(LoggedProcess):
 
     def request(self, host, path="/", method="GET", body=None, headers=(), timeout=10):
         return http_request(self.http_port, host, path, method, body, headers, timeout)
+
+    # The relay's state, read from its status listener rather than from its log wording.
+
+    def status_page(self, path="/status", method="GET", timeout=5):
+        """A request to the relay's status listener (Host: localhost)."""
+        return http_request(self.status_port, "localhost", path, method, timeout=timeout)
+
+    def status(self):
+        """/status as JSON: version, uptime_seconds, tunnels [{slug, remote, door, protocol,
+        encrypted, since, requests, ...}], totals."""
+        response = self.status_page("/status")
+        assert response.status == 200, response
+        return json.loads(response.body)
+
+    def tunnel_state(self, slug):
+        """The /status entry of the slug's live tunnel, or None."""
+        return next((t for t in self.status()["tunnels"] if t["slug"] == slug), None)
+
+    def wait_tunnel(self, slug, timeout=10, where=lambda tunnel: True):
+        """Waits until the slug has a live tunnel for which `where(entry)` holds; returns it."""
+        def ready():
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode}")
+            tunnel = self.tunnel_state(slug)
+            return tunnel if tunnel is not None and where(tunnel) else None
+        return wait_until(ready, timeout, f"a tunnel for {slug!r} in {self.name}'s /status")
+
+    def wait_no_tunnel(self, slug, timeout=10):
+        """Waits until the relay lists no live tunnel for the slug."""
+        wait_until(lambda: self.tunnel_state(slug) is None, timeout,
+                   f"no tunnel for {slug!r} in {self.name}'s /status")
 
     def get(self, host, path="/", **kwargs):
         return self.request(host, path, **kwargs)

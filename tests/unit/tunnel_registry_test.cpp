@@ -22,6 +22,8 @@ public:
         : Tunnel(TunnelInfo{std::move(slug), 0, "192.0.2.1:40000", "tcp", "v1", sessionId, {}}) {}
 
     boost::asio::awaitable<bool> serve(HttpExchange&) override { co_return false; }
+    boost::asio::awaitable<ErrorCode> run() override { co_return ErrorCode{}; }
+    std::chrono::seconds idleTimeout() const override { return std::chrono::seconds(90); }
     void close(ErrorCode) override { ++closed; }
     void supersede(const std::string&) override { ++closed; }
 
