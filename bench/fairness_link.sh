@@ -70,7 +70,7 @@ PIDS+=("$(cat "$T/nginx/nginx.pid")")
 
 TOKEN=$("$BIN" directory add demo --database "$T/directory.sqlite" 2>/dev/null)
 "$BIN" server --tcp-port "$TUNNEL_PORT" --tcp-bind 127.0.0.1 --http-port "$RELAY_HTTP" \
-    --ws-port 0 --database "$T/directory.sqlite" > "$T/relay.log" 2>&1 &
+    --ws-port 0 --status-listen off --database "$T/directory.sqlite" > "$T/relay.log" 2>&1 &
 PIDS+=($!)
 sleep 0.5
 NEXUS_RELAY_TOKEN=$TOKEN "$BIN" client --server "127.0.0.1:$TUNNEL_PORT" --slug demo \

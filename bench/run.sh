@@ -453,7 +453,7 @@ run_relay() {  # run_relay NAME plain|tls v1|v2
     fi
     ctl=$(free_port); http=$(free_port)
     start "$name-server" "$RELAY_BIN" server --tcp-port "$ctl" --tcp-bind 127.0.0.1 \
-        --http-port "$http" --ws-port 0 --database "$T/relay/d.sqlite" "${tls_server[@]}" \
+        --http-port "$http" --ws-port 0 --status-listen off --database "$T/relay/d.sqlite" "${tls_server[@]}" \
         "${proto_flag[@]}"
     relay=$LAST_PID
     wait_port "$ctl" 10 && wait_port "$http" 10 || { LOG "$name: relay did not start"; cat "$T/logs/$name-server.log" >&2; }

@@ -18,6 +18,7 @@ bin="${NEXUS_RELAY_BIN:-build-demo/src/nexus-relay}"
 http_port="${DEMO_HTTP_PORT:-7001}"
 tcp_port="${DEMO_TCP_PORT:-7443}"
 site_port="${DEMO_SITE_PORT:-18080}"
+status_listen="${DEMO_STATUS_LISTEN:-off}"  # e.g. 127.0.0.1:7071 for /status and /metrics
 state="$(mktemp -d "${TMPDIR:-/tmp}/nexus-relay-demo.XXXXXX")"
 pids=()
 cleanup() {
@@ -54,7 +55,8 @@ chmod 600 "$state/token"
 pids+=($!)
 wait_for "$!" "$state/site.log" 'listening on' 'sample site'
 "$bin" server --domain localhost --main-slug www --tcp-bind 127.0.0.1 --tcp-port "$tcp_port" --ws-port 0 \
-  --http-port "$http_port" --database "$state/directory.sqlite" 2> "$state/relay.log" &
+  --http-port "$http_port" --status-listen "$status_listen" --database "$state/directory.sqlite" \
+  2> "$state/relay.log" &
 pids+=($!)
 wait_for "$!" "$state/relay.log" 'HTTP front on' relay
 "$bin" client --server "127.0.0.1:$tcp_port" --insecure-plaintext --slug demo \

@@ -4,10 +4,12 @@
 
 #include "sd/message_ids.hpp"
 
-#include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 
 namespace nexus {
 
@@ -63,45 +65,93 @@ void RelayLog::authFailure(const server::AuthFailure& event) {
                         {"NEXUS_SLUG", event.slug}});
 }
 
-void appendRequestLine(std::string& out, const server::RequestServed& event) {
+namespace {
+// The request line is built for every request: into a buffer on the stack, by plain copies
+// (no fmt, no string growth checks). Every piece is bounded, so the line always fits.
+class LineBuffer {
+public:
+    void put(std::string_view text) {
+        const auto n = std::min(text.size(), sizeof data_ - size_);
+        std::memcpy(data_ + size_, text.data(), n);
+        size_ += n;
+    }
+    void put(std::uint64_t value) {
+        if (sizeof data_ - size_ >= 20) {
+            size_ = static_cast<std::size_t>(
+                std::to_chars(data_ + size_, data_ + sizeof data_, value).ptr - data_);
+        }
+    }
+    std::string_view text() const { return {data_, size_}; }
+
+private:
+    char data_[2048];
+    std::size_t size_ = 0;
+};
+
+void buildRequestLine(LineBuffer& line, const server::RequestServed& event) {
     const auto& r = event.record;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(event.duration).count();
-    const std::string_view slug = event.slug.empty() ? std::string_view("-") : event.slug;
-    auto to = std::back_inserter(out);
-    fmt::format_to(to, FMT_COMPILE("Request {} {} {} {} → "), slug, r.id, r.method, r.path);
+    line.put("Request ");
+    line.put(event.slug.empty() ? std::string_view("-") : event.slug);
+    line.put(" ");
+    line.put(r.id);
+    line.put(" ");
+    line.put(std::string_view(r.method).substr(0, 32));
+    line.put(" ");
+    line.put(r.path);  // cut at 1 KiB by the front
+    line.put(" → ");
     if (r.status == 0) {
-        out += '-';
+        line.put("-");
     } else {
-        fmt::format_to(to, FMT_COMPILE("{}"), r.status);
+        line.put(std::uint64_t{r.status});
     }
-    fmt::format_to(to, FMT_COMPILE(" ({} ms, {} B in, {} B out) from {} over "), ms, r.bytesIn,
-                   r.bytesOut, event.visitor);
+    line.put(" (");
+    line.put(static_cast<std::uint64_t>(ms));
+    line.put(" ms, ");
+    line.put(r.bytesIn);
+    line.put(" B in, ");
+    line.put(r.bytesOut);
+    line.put(" B out) from ");
+    line.put(event.visitor);
+    line.put(" over ");
     if (event.tunnel != nullptr) {
-        fmt::format_to(to, FMT_COMPILE("{}/{}"), event.tunnel->door, event.tunnel->protocol);
+        line.put(event.tunnel->door);
+        line.put("/");
+        line.put(event.tunnel->protocol);
     } else {
-        out += '-';
+        line.put("-");
     }
+}
+}  // namespace
+
+void appendRequestLine(std::string& out, const server::RequestServed& event) {
+    LineBuffer line;
+    buildRequestLine(line, event);
+    out += line.text();
 }
 
 void RelayLog::requestServed(const server::RequestServed& event) {
     if (!log_.wants(LogLevel::Info)) {
         return;  // --log-level warning: not even formatted
     }
-    std::string line;
-    line.reserve(160);
-    appendRequestLine(line, event);
+    LineBuffer line;
+    buildRequestLine(line, event);
+    if (!log_.keepsFields()) {
+        log_.info(line.text());
+        return;
+    }
     const auto& r = event.record;
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(event.duration).count();
     const bool tunnel = event.tunnel != nullptr;
-    log_.info(line, {{"NEXUS_SLUG", std::string(event.slug)},
-                     {"NEXUS_REQUEST_ID", r.id},
-                     {"NEXUS_METHOD", r.method},
-                     {"NEXUS_PATH", r.path},
-                     {"NEXUS_STATUS", fmt::format(FMT_COMPILE("{}"), r.status)},
-                     {"NEXUS_DURATION_US", fmt::format(FMT_COMPILE("{}"), us)},
-                     {"NEXUS_REMOTE", std::string(event.visitor)},
-                     {"NEXUS_DOOR", tunnel ? event.tunnel->door : std::string()},
-                     {"NEXUS_PROTOCOL", tunnel ? event.tunnel->protocol : std::string()}});
+    log_.info(line.text(), {{"NEXUS_SLUG", std::string(event.slug)},
+                            {"NEXUS_REQUEST_ID", r.id},
+                            {"NEXUS_METHOD", r.method},
+                            {"NEXUS_PATH", r.path},
+                            {"NEXUS_STATUS", std::to_string(r.status)},
+                            {"NEXUS_DURATION_US", std::to_string(us)},
+                            {"NEXUS_REMOTE", std::string(event.visitor)},
+                            {"NEXUS_DOOR", tunnel ? event.tunnel->door : std::string()},
+                            {"NEXUS_PROTOCOL", tunnel ? event.tunnel->protocol : std::string()}});
 }
 
 }  // namespace nexus

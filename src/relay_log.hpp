@@ -7,6 +7,8 @@
 #include "common/log.hpp"
 #include "server/relay_events.hpp"
 
+#include <string>
+
 namespace nexus {
 
 class RelayLog final : public server::RelayObserver {

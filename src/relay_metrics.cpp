@@ -30,15 +30,24 @@ void RelayMetrics::authFailure(const server::AuthFailure& /*event*/) {
 }
 
 RelayMetrics::Path& RelayMetrics::path(const server::TunnelInfo* tunnel) {
+    // Requests come in runs on one tunnel: its session id (unique in the process) saves
+    // comparing the names again.
+    if (tunnel != nullptr && tunnel->sessionId == lastSession_) {
+        return paths_[lastPath_];
+    }
     const std::string_view door = tunnel != nullptr ? std::string_view(tunnel->door) : "none";
     const std::string_view protocol =
         tunnel != nullptr ? std::string_view(tunnel->protocol) : "none";
-    for (auto& p : paths_) {
-        if (p.door == door && p.protocol == protocol) {
-            return p;
-        }
+    std::size_t i = 0;
+    while (i < paths_.size() && (paths_[i].door != door || paths_[i].protocol != protocol)) {
+        ++i;
     }
-    return paths_.emplace_back(Path{std::string(door), std::string(protocol), {}, {}});
+    if (i == paths_.size()) {
+        paths_.push_back(Path{std::string(door), std::string(protocol), {}, {}});
+    }
+    lastSession_ = tunnel != nullptr ? tunnel->sessionId : 0;
+    lastPath_ = i;
+    return paths_[i];
 }
 
 void RelayMetrics::requestServed(const server::RequestServed& event) {

@@ -55,6 +55,8 @@ private:
 
     Totals totals_;
     std::vector<Path> paths_;
+    std::uint64_t lastSession_ = 0;  ///< the tunnel session of the last request, and its path
+    std::size_t lastPath_ = 0;
 };
 
 /// "2xx" for 2, "none" for 0: the class label of a status class index.

@@ -29,6 +29,10 @@ public:
     /// request) skips building it when not.
     virtual bool wants(LogLevel /*level*/) const { return true; }
 
+    /// Whether the sink keeps structured fields (journald does, stderr does not): a caller
+    /// with fields that cost something to build (one line per request) skips them when not.
+    virtual bool keepsFields() const { return true; }
+
     void info(std::string_view message, std::initializer_list<LogField> fields = {}) {
         write(LogLevel::Info, message, fields);
     }

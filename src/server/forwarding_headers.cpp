@@ -102,14 +102,28 @@ void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor) {
     }
 }
 
+void chooseRequestId(std::string_view proxied, const Visitor& visitor, RequestIds& ids,
+                     std::string& id) {
+    if (visitor.trusted && isValidRequestId(proxied)) {
+        id.assign(proxied);
+    } else {
+        ids.next(id);
+    }
+}
+
 protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
-                                                std::string_view requestId) {
+                                                const Visitor& visitor, RequestIds& ids,
+                                                std::string& id) {
     protocol::v1::HeaderList headers;
     headers.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) + 2);
+    std::string_view proxied;
     for (const auto& field : fields) {
         std::string name = asciiLower(field.name_string());
-        if (name == "expect" || name == "x-request-id" ||
-            (net::isHopByHop(name) && !(upgrade && name == "upgrade"))) {
+        if (name == "x-request-id") {
+            proxied = field.value();  // the first one: a repeated id is not chosen between
+            continue;
+        }
+        if (name == "expect" || (net::isHopByHop(name) && !(upgrade && name == "upgrade"))) {
             continue;
         }
         headers.emplace_back(std::move(name), std::string(field.value()));
@@ -117,7 +131,8 @@ protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool 
     if (upgrade) {
         headers.emplace_back("connection", "upgrade");
     }
-    headers.emplace_back("x-request-id", std::string(requestId));
+    chooseRequestId(proxied, visitor, ids, id);
+    headers.emplace_back("x-request-id", id);
     return headers;
 }
 

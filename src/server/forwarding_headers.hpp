@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "net/head_arena.hpp"
 #include "protocol/v1_messages.hpp"
+#include "server/request_id.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -44,12 +45,18 @@ Visitor describeVisitor(const boost::asio::ip::address& peer,
 /// X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.
 void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor);
 
+/// Sets `id` to the request's id: the X-Request-Id a trusted proxy sent (`proxied`) when it is
+/// valid, else the next of `ids`.
+void chooseRequestId(std::string_view proxied, const Visitor& visitor, RequestIds& ids,
+                     std::string& id);
+
 /// The request fields that cross to the agent (v1 and v2 alike), names in lowercase: not the
 /// hop-by-hop ones (but `upgrade` for a WebSocket upgrade, with `connection: upgrade`), not
 /// Expect (the relay answers it itself: forwarded, it would draw a second 100 Continue that
-/// the agent would take for the response), and the relay's `x-request-id` in place of any the
-/// visitor sent.
+/// the agent would take for the response), and `x-request-id: ID` in place of any the visitor
+/// sent, `id` chosen by chooseRequestId on the way (the fields are read once for both).
 protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
-                                                std::string_view requestId);
+                                                const Visitor& visitor, RequestIds& ids,
+                                                std::string& id);
 
 }  // namespace nexus::server

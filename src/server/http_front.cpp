@@ -89,11 +89,16 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
             parser.get().keep_alive(false);
         }
         applyForwardingPolicy(parser.get(), visitor);
-        begin(record, parser.get(), visitor);
-        HttpExchange exchange{stream, buffer, parser, remote, record};
+        begin(record, parser.get());
+        HttpExchange exchange{stream, buffer, parser, remote, visitor, record};
         std::string slug;
         std::shared_ptr<Tunnel> tunnel;
         const bool reusable = co_await route(exchange, slug, tunnel);
+        if (record.id.empty()) {
+            // Not forwarded (a fallback, an early refusal): the id is chosen here. A tunnel
+            // that read the body may have moved the fields on: then they read empty.
+            chooseRequestId(parser.get()["X-Request-Id"], visitor, context_.requestIds, record.id);
+        }
         end(record, slug, tunnel.get(), visitor);
         if (!reusable) {
             break;
@@ -144,8 +149,7 @@ asio::awaitable<bool> HttpFront::route(HttpExchange& exchange, std::string& slug
     co_return co_await fallback(exchange, slug);
 }
 
-void HttpFront::begin(RequestRecord& record, net::Fields& fields, const Visitor& visitor) {
-    const auto& request = static_cast<const http::request_header<net::Fields>&>(fields);
+void HttpFront::begin(RequestRecord& record, const http::request_header<net::Fields>& request) {
     record.started = RequestRecord::Clock::now();
     record.firstByte = {};
     record.status = 0;
@@ -155,12 +159,7 @@ void HttpFront::begin(RequestRecord& record, net::Fields& fields, const Visitor&
     const auto target = request.target();
     // Never the query string (tokens travel there), and never more than a log line can hold.
     record.path.assign(target.substr(0, std::min(target.find('?'), kMaxRecordedPath)));
-    const auto proxied = fields["X-Request-Id"];
-    if (visitor.trusted && isValidRequestId(proxied)) {
-        record.id.assign(proxied);
-    } else {
-        context_.requestIds.next(record.id);
-    }
+    record.id.clear();  // chosen while the fields are copied for the agent, or after
 }
 
 void HttpFront::end(const RequestRecord& record, std::string_view slug, Tunnel* tunnel,

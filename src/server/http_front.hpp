@@ -23,8 +23,8 @@ private:
     boost::asio::awaitable<bool> route(HttpExchange& exchange, std::string& slug,
                                        std::shared_ptr<Tunnel>& tunnel);
     boost::asio::awaitable<bool> fallback(HttpExchange& exchange, const std::string& slug);
-    /// Starts the request's record: method, path without the query, id, start time.
-    void begin(RequestRecord& record, net::Fields& fields, const Visitor& visitor);
+    /// Starts the request's record: method, path without the query, start time.
+    static void begin(RequestRecord& record, const http::request_header<net::Fields>& request);
     /// Counts the request on its tunnel and tells the observers.
     void end(const RequestRecord& record, std::string_view slug, Tunnel* tunnel,
              const Visitor& visitor);

@@ -5,7 +5,6 @@
 #include "common/crypto.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 namespace nexus::server {
 
@@ -15,13 +14,20 @@ bool isValidRequestId(std::string_view id) {
                        [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; });
 }
 
-RequestIds::RequestIds() : prefix_(crypto::randomHex(4) + "-") {}
+RequestIds::RequestIds() : id_(crypto::randomHex(4) + "-0"), digits_(id_.size() - 1) {}
 
 void RequestIds::next(std::string& out) {
-    char digits[20];
-    const auto end = std::to_chars(digits, digits + sizeof digits, ++counter_).ptr;
-    out.assign(prefix_);
-    out.append(digits, end);
+    // id_ += 1, in decimal: the last 9 becomes 0 and carries, as by hand.
+    std::size_t at = id_.size();
+    while (at > digits_ && id_[at - 1] == '9') {
+        id_[--at] = '0';
+    }
+    if (at == digits_) {
+        id_.insert(digits_, 1, '1');
+    } else {
+        ++id_[at - 1];
+    }
+    out.assign(id_);
 }
 
 }  // namespace nexus::server

@@ -18,7 +18,8 @@ inline constexpr std::size_t kMaxRequestId = 128;
 bool isValidRequestId(std::string_view id);
 
 /// The relay's own ids, "PREFIX-N": a random prefix drawn once per process (so two relays,
-/// or two runs, do not repeat each other's ids) and a counter. No system call per request.
+/// or two runs, do not repeat each other's ids) and a counter. No system call per request,
+/// and the counter is kept as decimal text, incremented in place.
 class RequestIds {
 public:
     RequestIds();
@@ -27,8 +28,8 @@ public:
     void next(std::string& out);
 
 private:
-    std::string prefix_;
-    std::uint64_t counter_ = 0;
+    std::string id_;          ///< "PREFIX-N" of the last id given
+    std::size_t digits_ = 0;  ///< where N starts in id_
 };
 
 }  // namespace nexus::server

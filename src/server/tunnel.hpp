@@ -8,6 +8,7 @@
 #include "net/head_arena.hpp"
 #include "net/http_headers.hpp"
 #include "net/timed_stream.hpp"
+#include "server/forwarding_headers.hpp"
 #include "server/request_record.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -31,7 +32,8 @@ struct HttpExchange {
     beast::flat_buffer& buffer;
     net::RequestParser<http::empty_body>& parser;  ///< header done, body not yet read
     std::string remote;                            ///< the front's TCP peer (Caddy)
-    RequestRecord& record;  ///< what the tunnel answered, for the request's event
+    const Visitor& visitor;  ///< the peer's address and whether it is a trusted proxy
+    RequestRecord& record;   ///< what the tunnel answered, for the request's event
 
     /// Whether the connection may be reused after answering without reading the body: an
     /// unread body would otherwise be parsed as the next request.

@@ -133,7 +133,8 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     v1::Request message{crypto::uuidV4(),
                         std::string(request.method_string()),
                         std::string(request.target()),
-                        forwardedRequestFields(request, false, exchange.record.id),
+                        forwardedRequestFields(request, false, exchange.visitor,
+                                               context_.requestIds, exchange.record.id),
                         std::move(request.body()),
                         false};
     const std::string json = v1::encode(message);

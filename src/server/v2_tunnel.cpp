@@ -95,7 +95,8 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
     }
     const v2::RequestHead requestHeadToSend{
         std::string(request.method_string()), std::string(request.target()),
-        forwardedRequestFields(request, upgrade, exchange.record.id)};
+        forwardedRequestFields(request, upgrade, exchange.visitor, context_.requestIds,
+                               exchange.record.id)};
     ErrorCode refused;
     auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade, &refused);
     if (!stream && refused) {

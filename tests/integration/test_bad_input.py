@@ -90,7 +90,7 @@ class RelayBadInputTest(RelayTestCase):
         token = self.add_slug("victim")
         peer = self.connect()
         self.assertTrue(peer.register("victim", token)["ok"])
-        self.relay.wait_for(r'Tunnel registered: slug "victim"')
+        self.relay.wait_tunnel("victim")
         return peer
 
     def test_oversize_frame_after_registration_drops_only_that_tunnel(self):

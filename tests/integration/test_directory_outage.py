@@ -62,8 +62,8 @@ class DirectoryOutageTest(RelayTestCase):
         tcp_port, http_port = free_port(), free_port()
         relay = LoggedProcess("relay-pg", [
             BIN, "server", "--tcp-port", str(tcp_port), "--tcp-bind", "127.0.0.1",
-            "--http-port", str(http_port), "--ws-port", "0", "--domain", DOMAIN,
-            "--database-url", self.url], self.tmp)
+            "--http-port", str(http_port), "--ws-port", "0", "--status-listen", "off",
+            "--domain", DOMAIN, "--database-url", self.url], self.tmp)
         self._processes.append(relay)
         relay.wait_for(r"HTTP front on", 10)
         relay.tcp_port, relay.http_port = tcp_port, http_port

@@ -130,7 +130,7 @@ class SecureWebSocketDoorTest(DoorTestCase):
         site = self.start_site()
         self.start_url_agent("demo", self.token, site.port, self.url,
                              "--ca-file", self.pki["ca.pem"])
-        self.relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over ws')
+        self.relay.wait_tunnel("demo", where=lambda t: t["door"] == "ws")
         self.assertEqual(self.proxy.handshakes, 1)
         self.assert_serves(self.relay, "demo", site)
 
@@ -227,7 +227,7 @@ class WebSocketDoorFramingTest(DoorTestCase):
                 return requests
 
         def visitor():
-            relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over ws')
+            relay.wait_tunnel("demo", where=lambda t: t["door"] == "ws")
             first = relay.request(f"demo.{DOMAIN}", "/upload", method="POST", body=body)
             second = relay.get(f"demo.{DOMAIN}", "/second")
             return first, second
@@ -279,7 +279,7 @@ class TlsTrustTest(DoorTestCase):
         env = dict(os.environ, SSL_CERT_FILE=self.pki["ca.pem"])
         env.pop("SSL_CERT_DIR", None)
         self.start_url_agent("demo", token, site.port, f"localhost:{relay.tcp_port}", env=env)
-        relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over tls')
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
         self.assert_serves(relay, "demo", site)
 
     def test_relay_refuses_tls_below_1_2_even_when_openssl_config_allows_it(self):

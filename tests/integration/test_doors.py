@@ -27,7 +27,7 @@ class DoorsTest(RelayTestCase):
         token = self.add_slug("demo")
         site = self.start_site()
         self.start_agent("demo", token, site.port, relay.tcp_port, "--ca-file", self.pki["ca.pem"])
-        relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over tls')
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
         self.assert_serves(relay, "demo", site)
 
     def test_unknown_ca_is_refused_and_no_token_is_sent(self):
@@ -67,7 +67,7 @@ class DoorsTest(RelayTestCase):
     def test_same_port_serves_plaintext_v1_agents(self):
         relay = self.tls_relay()
         site, _ = self.tunnel(relay, "demo", "--insecure-plaintext")
-        relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over tcp')
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "tcp")
         self.assert_serves(relay, "demo", site)
 
     def test_same_port_serves_the_websocket_upgrade(self):
@@ -75,7 +75,7 @@ class DoorsTest(RelayTestCase):
         token = self.add_slug("demo")
         site = self.start_site()
         self.start_url_agent("demo", token, site.port, f"ws://127.0.0.1:{relay.tcp_port}/tunnel")
-        relay.wait_for(r'Tunnel registered: slug "demo" from \S+ over ws')
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "ws")
         self.assert_serves(relay, "demo", site)
 
     def test_loopback_websocket_door_serves_agents(self):

@@ -73,7 +73,7 @@ class StartupErrorTest(RelayTestCase):
         self.directory("init")
         result = run_binary("server", "--database", str(self.database), "--tcp-bind",
                             "127.0.0.1", "--tcp-port", str(free_port()), "--http-port",
-                            str(free_port()), *flags)
+                            str(free_port()), "--status-listen", f"127.0.0.1:{free_port()}", *flags)
         self.assertEqual(result.returncode, 1, result.stderr)
         return result.stderr.strip().splitlines()[-1]
 
@@ -112,7 +112,8 @@ class MissingDirectoryTest(RelayTestCase):
 
     def test_the_relay_refuses_a_directory_that_does_not_exist(self):
         result = run_binary("server", "--database", str(self.database), "--ws-port", "0",
-                            "--tcp-port", str(free_port()), "--http-port", str(free_port()))
+                            "--tcp-port", str(free_port()), "--http-port", str(free_port()),
+                            "--status-listen", "off")
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn(f"{self.database}): No such file or directory", result.stderr)
         self.assertFalse(self.database.exists())
@@ -132,8 +133,9 @@ class UnreachablePostgresTest(RelayTestCase):
         closed, tcp_port = free_port(), free_port()
         relay = LoggedProcess("relay", [
             BIN, "server", "--tcp-port", str(tcp_port), "--tcp-bind", "127.0.0.1",
-            "--http-port", str(free_port()), "--ws-port", "0", "--domain", DOMAIN,
-            "--database-url", f"postgresql://nexus@127.0.0.1:{closed}/nexus"], self.tmp)
+            "--http-port", str(free_port()), "--ws-port", "0", "--status-listen", "off",
+            "--domain", DOMAIN, "--database-url", f"postgresql://nexus@127.0.0.1:{closed}/nexus"],
+            self.tmp)
         self._processes.append(relay)
         relay.wait_for(r"warning The directory \(PostgreSQL\) does not answer: .*"
                        rf"port {closed} failed: Connection refused", timeout=15)
@@ -169,7 +171,7 @@ class LogLevelTest(RelayTestCase):
         for slug, extra in (("loud", ()), ("quiet", ("--config", str(quiet)))):
             agents[slug] = self.start_agent(slug, self.add_slug(slug), site.port,
                                             relay.tcp_port, *extra, wait=False)
-            relay.wait_for(rf'Tunnel registered: slug "{slug}"')
+            relay.wait_tunnel(slug)
             self.assertEqual(relay.get(f"{slug}.{DOMAIN}").status, 200)
         loud, quiet_agent = agents["loud"], agents["quiet"]
         wait_until(lambda: "Forwarding GET /" in loud.text(), 5, "the info agent's request line")

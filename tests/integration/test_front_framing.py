@@ -97,7 +97,7 @@ class FrontFramingV2Test(RelayTestCase):
         self._sites.append(app)
         self.start_agent(slug, self.add_slug(slug), app.port, self.relay.tcp_port,
                          "--protocol", self.PROTOCOL)
-        self.relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \({self.LOGGED}\)')
+        self.relay.wait_tunnel(slug, where=lambda t: t["protocol"] == self.LOGGED)
         return app
 
     def send(self, data, **kwargs):

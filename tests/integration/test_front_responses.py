@@ -44,7 +44,7 @@ class InterimAsFinalTest(RelayTestCase):
             agent.send(response_frame(stream, int(target[1:]), [("link", "</a.css>")], end=True))
         agent = V2Agent(self.relay.tcp_port, "hostile", self.token, handler)
         self.addCleanup(agent.close)
-        self.relay.wait_for(r'Tunnel registered: slug "hostile" .* \(v2\)')
+        self.relay.wait_tunnel("hostile", where=lambda t: t["protocol"] == "v2")
         self.assert_502_for_each_interim()
 
 
@@ -75,7 +75,7 @@ class CutBodyTest(RelayTestCase):
         slug = f"hostile{self.slugs}"
         agent = V2Agent(self.relay.tcp_port, slug, self.add_slug(slug), handler)
         self.addCleanup(agent.close)
-        self.relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \(v2\)')
+        self.relay.wait_tunnel(slug, where=lambda t: t["protocol"] == "v2")
         fields["host"] = f"{slug}.{DOMAIN}"
         return fields
 

@@ -158,7 +158,7 @@ class HostileAppCases:
         self._sites.append(site)
         self.start_agent("demo", self.add_slug("demo"), site.port, self.relay.tcp_port,
                          "--protocol", self.OPTION)
-        self.relay.wait_for(rf'Tunnel registered: slug "demo" .* \({self.PROTOCOL}\)')
+        self.relay.wait_tunnel("demo", where=lambda t: t["protocol"] == self.PROTOCOL)
 
     def get(self, path):
         return http_request(self.relay.http_port, HOST, path)

@@ -24,7 +24,9 @@ class RevocationTest(RelayTestCase):
         result = self.directory("revoke", "demo")
         self.assertEqual(result.returncode, 0, result.stderr)
         remaining = 5 - (time.monotonic() - revoked_at)
-        self.relay.wait_for(r'Tunnel revoked: slug "demo" from \S+', timeout=remaining)
+        self.relay.wait_no_tunnel("demo", timeout=remaining)
+        # The line operators grep for, word for word.
+        self.relay.wait_for(r'Tunnel revoked: slug "demo" from \S+', timeout=1)
 
         served = len(site.requests)
         response = self.relay.get(HOST, "/echo")
@@ -38,7 +40,8 @@ class RevocationTest(RelayTestCase):
         self.tunnel(self.relay, "demo")
         other_site, _ = self.tunnel(self.relay, "other")
         self.assertEqual(self.directory("revoke", "demo").returncode, 0)
-        self.relay.wait_for(r'Tunnel revoked: slug "demo"', timeout=5)
+        self.relay.wait_no_tunnel("demo", timeout=5)
+        self.assertIsNotNone(self.relay.tunnel_state("other"))
         self.assert_serves(self.relay, "other", other_site)
         for line in ('Tunnel gone: slug "other"', 'Tunnel revoked: slug "other"'):
             self.assertNotIn(line, self.relay.text())

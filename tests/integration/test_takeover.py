@@ -29,11 +29,11 @@ class TakeoverTest(RelayTestCase):
     def take_over(self):
         """Freezes agent A (so it cannot come back and take the slug again), then starts B."""
         self.agent_a.signal(signal.SIGSTOP)
-        mark = self.relay.mark()
+        a_remote = self.relay.tunnel_state("demo")["remote"]
         agent_b = self.start_agent("demo", self.token, self.site_b.port, self.relay.tcp_port)
-        replaced = self.relay.wait_for(r'Tunnel replaced: slug "demo" from (\S+) over tcp',
-                                       timeout=5, since=mark)
-        return agent_b, replaced.group(1)
+        replaced = self.relay.wait_tunnel("demo", timeout=5,
+                                          where=lambda tunnel: tunnel["remote"] != a_remote)
+        return agent_b, replaced["remote"]
 
     def assert_b_keeps_serving(self, b_address, seconds=2.0):
         """Every request for a while lands on B, and B's session is never torn down."""
@@ -56,6 +56,10 @@ class TakeoverTest(RelayTestCase):
         self.assert_b_keeps_serving(b_address)
         self.assertTrue(agent_b.alive())
         self.assertEqual(agent_b.registrations(), 1, "the new agent had to register again")
+        # The line operators grep for, word for word.
+        self.assertRegex(self.relay.text(),
+                         rf'Tunnel replaced: slug "demo" from {b_address} over tcp \(previous '
+                         r'session from 127\.0\.0\.1:\d+\)')
 
     def test_old_session_with_a_request_in_flight_does_not_remove_the_new_tunnel(self):
         # The deployed relay's old session lingered until in-flight requests finished, then

@@ -53,7 +53,7 @@ class DeployedAgentAgainstOurRelayTest(RelayTestCase):
         self.assertTrue(payload.startswith(b'{"type":"registered","ok":true,"error":null'), payload)
         assert_compact(self, payload)
         local = self.peer.sock.getsockname()[1]
-        self.relay.wait_for(rf'Tunnel registered: slug "demo" from 127\.0\.0\.1:{local} over tcp')
+        self.relay.wait_tunnel("demo", where=lambda t: t["remote"] == f"127.0.0.1:{local}")
 
     def test_wrong_token_gets_a_v1_rejection_then_the_connection_closes(self):
         reply = self.peer.register("demo", "0" * 64)

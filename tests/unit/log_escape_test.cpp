@@ -43,5 +43,19 @@ TEST(LogEscape, EscapesC1ControlsAndInvalidUtf8ByteByByte) {
     EXPECT_EQ(escapeForLog("\xc2\xa0"), "\xc2\xa0");  // U+00A0 is printable
 }
 
+TEST(LogEscape, FindsAnUnsafeByteAtEveryPlaceInALongLine) {
+    // Lines are scanned eight bytes at a time: each byte of a word must be seen.
+    for (const char unsafe : {'\n', '\x1f', '\x7f', '\x00'}) {
+        for (std::size_t at = 0; at < 24; ++at) {
+            std::string line(24, 'a');
+            line[at] = unsafe;
+            const std::string escaped = escapeForLog(line);
+            EXPECT_EQ(escaped.size(), line.size() + 3) << int(unsafe) << " at " << at;
+            EXPECT_EQ(escaped.find_first_of(std::string("\n\x1f\x7f\x00", 4)), std::string::npos);
+        }
+    }
+    EXPECT_EQ(escapeForLog("GET /a → 200 ~ }"), "GET /a → 200 ~ }");  // 0x7e, 0x7d are plain
+}
+
 }  // namespace
 }  // namespace nexus
