@@ -182,7 +182,10 @@ asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::str
     const bool keepAlive = exchange.keepAliveWithoutBody();
     auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
     auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
-    Reply fallback{.status = 404, .body = "Not Found", .keepAlive = keepAlive, .headOnly = head};
+    Reply fallback{.status = answerStatus(Answer::NotFound),
+                   .body = answerText(Answer::NotFound),
+                   .keepAlive = keepAlive,
+                   .headOnly = head};
     if (url && *url) {
         std::string target = **url;
         if (!net::isSafeFieldValue(target)) {

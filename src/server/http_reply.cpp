@@ -48,6 +48,7 @@ boost::asio::awaitable<bool> writeContinue(net::TimedStream& stream) {
 unsigned answerStatus(Answer answer) {
     switch (answer) {
         case Answer::BadRequest: return 400;
+        case Answer::NotFound: return 404;
         case Answer::BodyTooLarge: return 413;
         case Answer::HeadersTooLarge: return 431;
         case Answer::NotImplemented: return 501;
@@ -64,6 +65,7 @@ unsigned answerStatus(Answer answer) {
 std::string answerText(Answer answer, std::string_view slug) {
     switch (answer) {
         case Answer::BadRequest: return "Bad Request";
+        case Answer::NotFound: return "Not Found";
         case Answer::BodyTooLarge: return "Request body too large for this tunnel";
         case Answer::HeadersTooLarge: return "Request Header Fields Too Large";
         case Answer::NotImplemented: return "Not Implemented";

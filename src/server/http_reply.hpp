@@ -17,6 +17,7 @@ namespace nexus::server {
 /// The answers the relay gives in place of an instance's (docs/protocol.md §4.6 says when).
 enum class Answer {
     BadRequest,            ///< 400: a request the front cannot pass on, or a broken body
+    NotFound,              ///< 404: a slug with no tunnel and no URL to send the visitor to
     BodyTooLarge,          ///< 413: a v1 body that cannot fit in one frame
     HeadersTooLarge,       ///< 431
     NotImplemented,        ///< 501: a transfer coding other than chunked

@@ -118,6 +118,7 @@ class SocketsTest(unittest.TestCase):
                               ("--ws-port", SERVER_SOCKETS["websocket"])):
             port = address.rsplit(":", 1)[1]
             self.assertRegex(help_text, rf"{flag} \S+={port}\b")
+        self.assertRegex(help_text, rf"--status-listen \S+={re.escape(SERVER_SOCKETS['status'])}\s")
 
 
 class ServicesTest(unittest.TestCase):
