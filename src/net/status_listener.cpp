@@ -41,7 +41,7 @@ asio::awaitable<void> StatusListener::run(tcp::acceptor& acceptor) {
         if (!socket) {
             co_return;
         }
-        if (error || connections_ >= kMaxConnections) {
+        if (error || *connections_ >= kMaxConnections) {
             continue;  // a scraper retries; the tunnels matter more than this page
         }
         asio::co_spawn(executor_, serve(std::move(*socket)),
@@ -50,10 +50,10 @@ asio::awaitable<void> StatusListener::run(tcp::acceptor& acceptor) {
 }
 
 asio::awaitable<void> StatusListener::serve(tcp::socket socket) {
-    ++connections_;
+    ++*connections_;
     struct Release {
-        std::size_t& count;
-        ~Release() { --count; }
+        std::shared_ptr<std::size_t> count;
+        ~Release() { --*count; }
     } release{connections_};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer(kMaxHead);  // bounded: a head that does not fit is refused

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace nexus::net {
@@ -45,7 +46,9 @@ private:
 
     boost::asio::any_io_executor executor_;
     std::map<std::string, StatusRoute> routes_;
-    std::size_t connections_ = 0;
+    /// Shared with each connection's coroutine: one still pending when the loop is torn down
+    /// after the listener may count down without touching a destroyed object.
+    std::shared_ptr<std::size_t> connections_ = std::make_shared<std::size_t>(0);
 };
 
 }  // namespace nexus::net
