@@ -2,6 +2,7 @@
 // Agent: the reconnect loop, registration, and dispatch of the relay's frames.
 #include "client/agent.hpp"
 
+#include "net/door.hpp"
 #include "net/v2_mux.hpp"
 #include "nexus_config.hpp"
 #include "protocol/v1_messages.hpp"
@@ -180,7 +181,10 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
                                              std::string("nexus-relay/") + NEXUS_VERSION}));
     auto first = co_await connection->read();
     if (!first) {
-        const auto& ec = first.error();
+        // An HTTP server or a TLS-only server answers the register frame with something that
+        // reads as an impossible frame length: say what it is instead.
+        const ErrorCode foreign = net::classifyForeignAnswer(connection->unreadBytes());
+        const ErrorCode& ec = foreign ? foreign : first.error();
         log_.warning(
             ec == makeError(Errc::Timeout)
                 ? fmt::format("Session ended: no answer to registration within {}s",
@@ -201,7 +205,9 @@ asio::awaitable<bool> Agent::session(std::unique_ptr<net::Transport> transport) 
         log_.error(registered != nullptr
                        ? fmt::format("Registration rejected: {}",
                                      registered->error.value_or("unknown error"))
-                       : std::string("Session ended: unexpected message before registration"));
+                       : fmt::format("Session ended: {} (its first message was not "
+                                     "`registered`)",
+                                     makeError(Errc::NotRelay).message()));
         connection->close();
         co_return false;
     }

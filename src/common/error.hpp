@@ -34,6 +34,11 @@ enum class Errc {
     ProtocolViolation,
     Superseded,  ///< a newer session took the slug over
     Revoked,     ///< the directory no longer lists the slug as active
+    // What a peer that does not speak our protocol on this port answered (the agent's view).
+    TlsRefused,  ///< closed or reset the connection at our TLS greeting, sending nothing
+    HttpServer,  ///< answered with an HTTP response
+    TlsServer,   ///< answered our plaintext with a TLS record
+    NotRelay,    ///< answered with something that is neither TLS nor the relay protocol
 };
 
 const boost::system::error_category& nexusCategory() noexcept;

@@ -64,6 +64,9 @@ public:
     bool timedOut() const { return timedOut_; }
 
     void setReadLimit(std::uint32_t limit) { decoder_.setLimit(limit); }
+    /// v1 bytes received and not yet returned as a frame (after a failed read, what the peer
+    /// sent instead of a frame).
+    std::string_view unreadBytes() const { return decoder_.pending(); }
     std::size_t queuedBytes() const { return queuedBytes_; }
     Transport& transport() { return *transport_; }
 

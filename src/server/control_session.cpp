@@ -17,6 +17,13 @@ namespace v1 = protocol::v1;
 
 namespace {
 
+// "tcp (plaintext), protocol v2": the door the agent came through, then the protocol it
+// negotiated inside it (either protocol works through every door).
+std::string doorAndProtocol(const TunnelInfo& info) {
+    return fmt::format("{}{}, protocol {}", info.door, info.door == "tcp" ? " (plaintext)" : "",
+                       info.protocol);
+}
+
 std::string anotherAgent(std::string_view what, std::string_view slug, std::string_view from) {
     return fmt::format("{} for slug \"{}\" from {}", what, slug, from);
 }
@@ -72,11 +79,11 @@ asio::awaitable<void> ControlListener::serve(Arrival arrival, std::int64_t insta
         previous->supersede(anotherAgent(v1::kReplacedByAnotherAgent, info.slug, from));
         log.info(
             fmt::format("Tunnel replaced: slug \"{}\" from {} over {} (previous session from {})",
-                        info.slug, peer, info.door, previous->info().peer),
+                        info.slug, peer, doorAndProtocol(info), previous->info().peer),
             {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
     } else {
-        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {} ({})", info.slug, peer,
-                             info.door, info.protocol),
+        log.info(fmt::format("Tunnel registered: slug \"{}\" from {} over {}", info.slug, peer,
+                             doorAndProtocol(info)),
                  {{"NEXUS_SLUG", info.slug}, {"NEXUS_REMOTE", peer}});
     }
     std::vector<std::string> features;

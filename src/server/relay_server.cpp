@@ -98,7 +98,9 @@ std::optional<SetupFailure> RelayServer::start() {
     }
     context_.log.info(fmt::format("Control listener on {} ({})",
                                   net::formatEndpoint(controlAcceptor_->local_endpoint()),
-                                  context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
+                                  context_.tls ? "plaintext and TLS; protocol v1 or v2 in either"
+                                               : "plaintext only: no certificate, TLS refused; "
+                                                 "protocol v1 or v2"));
     context_.log.info(
         fmt::format("HTTP front on {}", net::formatEndpoint(httpAcceptor_->local_endpoint())));
     asio::co_spawn(context_.executor, control_.run(*controlAcceptor_), asio::detached);

@@ -125,7 +125,8 @@ class RelayTestCase(unittest.TestCase):
         relay = self.start_relay(**options)
         site = StreamSite()
         agent = self.start_agent(slug, self.add_slug(slug), site.port, relay.tcp_port, *extra)
-        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* over {"tls" if tls else "tcp"} \(v2\)')
+        door = "tls" if tls else r"tcp \(plaintext\)"
+        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* over {door}, protocol v2')
         return relay, site, agent, f"{slug}.{DOMAIN}"
 
     def scripted_tunnel(self, relay, slug, handler, *extra):
@@ -135,7 +136,7 @@ class RelayTestCase(unittest.TestCase):
         app = ScriptedApp(handler)
         self._sites.append(app)
         self.start_agent(slug, self.add_slug(slug), app.port, relay.tcp_port, *extra)
-        relay.wait_for(rf'Tunnel registered: slug "{slug}" .* \(v2\)')
+        relay.wait_for(rf'Tunnel registered: slug "{slug}" .*, protocol v2')
         return app
 
     def tunnel(self, relay, slug="demo", *extra):

@@ -117,7 +117,7 @@ class BrowserTest(RelayTestCase):
         self.relay = self.start_relay()
         token = self.add_slug(SLUG)
         self.agent = self.start_agent(SLUG, token, self.site.port, self.relay.tcp_port)
-        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .* \(v2\)')
+        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .*, protocol v2')
         self.browser = HeadlessChromium(binary, self.tmp,
                                         host_rules=[f"MAP *.{DOMAIN} 127.0.0.1"])
         # Cleanups run last-in first-out: the browser stops before the relay and the site,

@@ -25,7 +25,7 @@ class ExpectContinueTest(RelayTestCase):
         self.addCleanup(site.shutdown)
         self.start_agent("demo", self.add_slug("demo"), site.port, relay.tcp_port,
                          "--protocol", protocol)
-        relay.wait_for(rf'Tunnel registered: slug "demo" .* \({"v1" if protocol == "v1" else "v2"}\)')
+        relay.wait_for(rf'Tunnel registered: slug "demo" .*, protocol {"v1" if protocol == "v1" else "v2"}')
         return relay
 
     def assert_continue_then_answer(self, relay, spelling):
@@ -97,7 +97,7 @@ class UpgradeTest(RelayTestCase):
         self.app = ScriptedApp(handle)
         self._sites.append(self.app)
         self.start_agent("demo", self.add_slug("demo"), self.app.port, self.relay.tcp_port)
-        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
+        self.relay.wait_for(r'Tunnel registered: slug "demo" .*, protocol v2')
 
     def upgrade_request(self, path):
         return (f"GET {path} HTTP/1.1\r\nHost: demo.{DOMAIN}\r\nUpgrade: websocket\r\n"

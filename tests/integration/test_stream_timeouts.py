@@ -133,7 +133,7 @@ class MovingStreamsOutliveTheTimeoutsTest(RelayTestCase):
         self.addCleanup(site.shutdown)
         self.start_agent("events", self.add_slug("events"), site.port, self.relay.tcp_port,
                          *AGENT_FLAGS)
-        self.relay.wait_for(r'Tunnel registered: slug "events" .* \(v2\)')
+        self.relay.wait_for(r'Tunnel registered: slug "events" .*, protocol v2')
         sock = socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=10)
         self.addCleanup(sock.close)
         started = time.monotonic()
@@ -159,7 +159,7 @@ class MovingStreamsOutliveTheTimeoutsTest(RelayTestCase):
         echo = EchoWebSocketServer()
         self.start_agent("ws", self.add_slug("ws"), echo.port, self.relay.tcp_port,
                          *AGENT_FLAGS)
-        self.relay.wait_for(r'Tunnel registered: slug "ws" .* \(v2\)')
+        self.relay.wait_for(r'Tunnel registered: slug "ws" .*, protocol v2')
 
         async def talk():
             sock = socket.create_connection(("127.0.0.1", self.relay.http_port))

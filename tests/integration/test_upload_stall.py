@@ -80,7 +80,7 @@ class UploadStallTest(RelayTestCase):
         self._sites.append(self.app)
         self.agent = self.start_agent("demo", self.add_slug("demo"), self.app.port,
                                       self.relay.tcp_port)
-        self.relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
+        self.relay.wait_for(r'Tunnel registered: slug "demo" .*, protocol v2')
 
     def test_a_stalled_upload_keeps_memory_bounded_other_requests_answered_and_is_reset(self):
         outcome = {}
@@ -136,7 +136,7 @@ class StalledUploadsOverTheBudgetTest(RelayTestCase):
         app = ScriptedApp(handle, receive_buffer=4096)
         self._sites.append(app)
         agent = self.start_agent("demo", self.add_slug("demo"), app.port, relay.tcp_port)
-        relay.wait_for(r'Tunnel registered: slug "demo" .* \(v2\)')
+        relay.wait_for(r'Tunnel registered: slug "demo" .*, protocol v2')
         outcomes = [{} for _ in range(self.STREAMS)]
         uploads = [threading.Thread(target=upload_until_answered, daemon=True,
                                     args=(relay.http_port, "/stalls", 4 << 20, outcome, 60))

@@ -50,7 +50,7 @@ class WebSocketScaleTest(RelayTestCase):
         self.assertIsNotNone(self.echo.port, "the echo server did not start")
         token = self.add_slug(SLUG)
         self.agent = self.start_agent(SLUG, token, self.echo.port, self.relay.tcp_port)
-        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .* \(v2\)')
+        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .*, protocol v2')
         # Only now, so the binaries above keep the limit they would get anyway.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         needed = 2 * CONNECTIONS + 256
