@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // `nexus-relay server` and `nexus-relay client`: wire the objects, run the loop, stop on signals.
+#include "agent_log.hpp"
 #include "client/agent.hpp"
+#include "client/agent_pages.hpp"
 #include "commands.hpp"
+#include "net/connect.hpp"
+#include "net/listen.hpp"
+#include "net/status_listener.hpp"
 #include "nexus_config.hpp"
 #include "server/relay_server.hpp"
 #include "stderr_logger.hpp"
@@ -153,21 +158,53 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
     return 0;
 }
 
-int runClient(const client::AgentConfig& config, LogLevel logLevel) {
+int runClient(const client::AgentConfig& config, const std::string& statusListen,
+              LogLevel logLevel) {
     StderrLogger log(logLevel);
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
     asio::io_context io(1);
     log.batchOn(io.get_executor());
+    // The status pages' socket first: a port that is taken is a start-up error, not a
+    // surprise at the first scrape.
+    std::optional<asio::ip::tcp::acceptor> statusAcceptor;
+    if (statusListen != "off") {
+        const auto where = net::parseHostPort(statusListen);
+        auto acceptor = where ? net::bindAcceptor(io.get_executor(), where->host, where->port)
+                              : Result<asio::ip::tcp::acceptor>(where.error());
+        if (!acceptor) {
+            log.error(fmt::format("Cannot listen on {} for the status pages (--status-listen): {}",
+                                  statusListen, acceptor.error().message()));
+            return 1;
+        }
+        statusAcceptor.emplace(std::move(*acceptor));
+    }
     log.info(fmt::format("nexus-relay client {} starting", NEXUS_VERSION));
     log.info(fmt::format("  Server : {}", config.serverText));
     log.info(fmt::format("  Slug   : {}", config.slug));
     log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
-    client::Agent agent(io.get_executor(), config, log);
+    client::Agent agent(io.get_executor(), config);
+    logAgentEvents(agent.board(), log, logLevel);
+    std::optional<net::StatusListener> statusPages;
+    if (statusAcceptor) {
+        log.info(fmt::format("  Status : http://{}/healthz, /status, /metrics",
+                             net::formatEndpoint(statusAcceptor->local_endpoint())));
+        statusPages.emplace(io.get_executor(),
+                            client::agentStatusRoutes([&agent]() -> const client::AgentStatus& {
+                                return agent.status();
+                            }));
+        asio::co_spawn(io, statusPages->run(*statusAcceptor), asio::detached);
+    }
     asio::co_spawn(io, agent.run(), asio::detached);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, io, log, [&agent] { agent.stop(); });
+    stopOnSignals(signals, io, log, [&agent, &statusAcceptor] {
+        agent.stop();
+        if (statusAcceptor) {
+            ErrorCode ignored;
+            statusAcceptor->close(ignored);
+        }
+    });
     io.run();
     return 0;
 }

@@ -2,6 +2,7 @@
 // The relay server assembled: control listener, HTTP front, revocation watcher.
 #pragma once
 
+#include "net/listen.hpp"
 #include "server/control_listener.hpp"
 #include "server/http_front.hpp"
 #include "server/server_context.hpp"
@@ -49,8 +50,6 @@ private:
     bool stopped_ = false;
 };
 
-/// Binds a listening acceptor on "host" (brackets allowed for IPv6) and port.
-Result<boost::asio::ip::tcp::acceptor> bindAcceptor(boost::asio::any_io_executor executor,
-                                                    const std::string& host, std::uint16_t port);
+using net::bindAcceptor;  // in net/listen.hpp: the agent's status listener binds too
 
 }  // namespace nexus::server

@@ -2,6 +2,7 @@
 """The processes of the integration tests: the REAL nexus-relay binary as relay or agent,
 each logging to a file that a test can search while it runs."""
 
+import json
 import os
 import re
 import socket
@@ -153,6 +154,9 @@ class Relay(LoggedProcess):
 
 
 class Agent(LoggedProcess):
+    """An agent; its status pages listen on a free loopback port (status_port) unless the
+    test passes its own --status-listen. Tests about state read /status through it."""
+
     def __init__(self, log_dir, name, slug, token, server_port, local_port, extra):
         self.slug = slug
         args = [BIN, "client", "--server", f"127.0.0.1:{server_port}", "--slug", slug,
@@ -161,19 +165,59 @@ class Agent(LoggedProcess):
         # test gives one (and then its agents pass --ca-file).
         if not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
             args.append("--insecure-plaintext")
+        # The default port 127.0.0.1:7070 would be shared by every agent of the run.
+        self.status_port = None
+        if "--status-listen" not in extra:
+            self.status_port = free_port()
+            args += ["--status-listen", f"127.0.0.1:{self.status_port}"]
         env = dict(os.environ)
         env.pop("NODYX_RELAY_TOKEN", None)
         env["NEXUS_RELAY_TOKEN"] = token
         super().__init__(name, args, log_dir, env=env)
 
-    def registered_pattern(self):
-        return rf'Registered as slug "{re.escape(self.slug)}" {EM_DASH} OK'
+    def page(self, path, method="GET"):
+        """(status, body) of one of the agent's status pages."""
+        result = http_request(self.status_port, "127.0.0.1", path, method, timeout=5)
+        return result.status, result.body
 
-    def wait_registered(self, timeout=10, since=0, occurrences=1):
-        return self.wait_for(self.registered_pattern(), timeout, since, occurrences)
+    def status(self, timeout=5.0):
+        """The agent's /status as a dict, once its status listener answers."""
+        def fetch():
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode}")
+            try:
+                return json.loads(self.page("/status")[1])
+            except OSError:
+                return None
+        return wait_until(fetch, timeout, f"{self.name}'s /status")
+
+    def wait_status(self, predicate, timeout=10.0, what="a status"):
+        """Polls /status until predicate(status) holds; returns that status."""
+        def check():
+            status = self.status(timeout)
+            return status if predicate(status) else None
+        try:
+            return wait_until(check, timeout, what)
+        except AssertionError as failure:
+            raise AssertionError(f"{self.name}: {failure}; last: {self.status()}") from None
+
+    def wait_state(self, state, timeout=10.0, **at_least):
+        """Waits for `state` with each named counter (reconnects=2, registrations=1) at least
+        the given value."""
+        def reached(status):
+            return status["state"] == state and all(status[k] >= v for k, v in at_least.items())
+        return self.wait_status(reached, timeout, f"state {state} {at_least or ''}")
+
+    def wait_registered(self, timeout=10, after=0):
+        """Waits until the agent is registered for the (after+1)-th time."""
+        return self.wait_state("registered", timeout, registrations=after + 1)
 
     def registrations(self) -> int:
-        return self.count(self.registered_pattern())
+        return self.status()["registrations"]
+
+    def registered_pattern(self):
+        """The log line users grep for; tests about state use wait_registered instead."""
+        return rf'Registered as slug "{re.escape(self.slug)}" {EM_DASH} OK'
 
     def reconnect_delays(self, since=0):
         """The nominal delays of `Reconnecting in Ns` lines, in seconds."""

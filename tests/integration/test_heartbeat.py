@@ -102,7 +102,7 @@ class HeartbeatTest(RelayTestCase):
         agent_mark, relay_mark = self.agent.mark(), self.relay.mark()
         self.proxy.thaw()
         thawed_at = time.monotonic()
-        self.agent.wait_registered(timeout=20, since=agent_mark)
+        self.agent.wait_registered(timeout=20, after=registrations)
         self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .*, protocol v2', 5, since=relay_mark)
         print(f"re-registered {time.monotonic() - thawed_at:.1f} s after the path came back",
               flush=True)

@@ -93,9 +93,11 @@ class TwoAgentsSettleTest(RelayTestCase):
         mark = relay.mark()
         started = time.monotonic()
         self.start_agent("demo", token, site_b.port, relay.tcp_port)
-        agent_a.wait_for(r'Replaced by another agent for slug "demo" from 127\.0\.0\.1\n',
-                         timeout=5)
+        replaced = agent_a.wait_state("replaced", timeout=5)
         self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(replaced["replaced_by"], "127.0.0.1")
+        # The line users grep for, word for word.
+        agent_a.wait_for(r'Replaced by another agent for slug "demo" from 127\.0\.0\.1\n')
         served_by_a = len(site_a.requests)
         deadline = time.monotonic() + 15
         count = 0
@@ -110,6 +112,9 @@ class TwoAgentsSettleTest(RelayTestCase):
         self.assertGreaterEqual(len(site_b.requests), count)
         self.assertEqual(agent_a.registrations(), 1, "the replaced agent took the slug back")
         self.assertTrue(agent_a.alive())
+        waiting = agent_a.wait_status(lambda s: s["state"] == "replaced" and s["next_retry"],
+                                      what="a replaced agent's next attempt")
+        self.assertIsNone(waiting["connected_since"])
         agent_a.wait_for(r'Not taking slug "demo" back; asking again in \d+ min')
 
     def test_over_v2_the_replaced_agent_gets_goaway_and_waits(self):
