@@ -19,6 +19,7 @@ test_packages=(
   systemd    # systemd-analyze: the README's unit is checked as written
   chromium   # tests/integration/test_browser.py: a real browser through the relay
   iproute2   # tests/integration/test_send_queue.py: tc and ss in a private network namespace
+  prometheus # promtool: the status pages' /metrics checked by Prometheus' own parser
 )
 
 packages=("${demo_packages[@]}")

@@ -157,20 +157,27 @@ class Agent(LoggedProcess):
     """An agent; its status pages listen on a free loopback port (status_port) unless the
     test passes its own --status-listen. Tests about state read /status through it."""
 
-    def __init__(self, log_dir, name, slug, token, server_port, local_port, extra):
+    def __init__(self, log_dir, name, slug, token, server, local_port, extra, env=None,
+                 as_given=False):
+        """`server`: the relay's control port on loopback, or a --server value as such (a
+        ws:// URL). `as_given`: only `extra`, without the loopback and plaintext defaults."""
         self.slug = slug
-        args = [BIN, "client", "--server", f"127.0.0.1:{server_port}", "--slug", slug,
-                "--local-port", str(local_port), "--local-host", "127.0.0.1", *extra]
+        server = server if isinstance(server, str) else f"127.0.0.1:{server}"
+        args = [BIN, "client", "--server", server, "--slug", slug,
+                "--local-port", str(local_port)]
+        if not as_given:
+            args += ["--local-host", "127.0.0.1"]
+        args += extra
         # Agents speak TLS by default; relays in these tests have no certificate unless the
         # test gives one (and then its agents pass --ca-file).
-        if not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
+        if not as_given and not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
             args.append("--insecure-plaintext")
         # The default port 127.0.0.1:7070 would be shared by every agent of the run.
         self.status_port = None
         if "--status-listen" not in extra:
             self.status_port = free_port()
             args += ["--status-listen", f"127.0.0.1:{self.status_port}"]
-        env = dict(os.environ)
+        env = dict(os.environ if env is None else env)
         env.pop("NODYX_RELAY_TOKEN", None)
         env["NEXUS_RELAY_TOKEN"] = token
         super().__init__(name, args, log_dir, env=env)
@@ -182,6 +189,7 @@ class Agent(LoggedProcess):
 
     def status(self, timeout=5.0):
         """The agent's /status as a dict, once its status listener answers."""
+        assert self.status_port is not None, f"{self.name} runs with --status-listen off"
         def fetch():
             if not self.alive():
                 raise AssertionError(f"{self.name} exited with {self.popen.returncode}")
@@ -209,7 +217,10 @@ class Agent(LoggedProcess):
         return self.wait_status(reached, timeout, f"state {state} {at_least or ''}")
 
     def wait_registered(self, timeout=10, after=0):
-        """Waits until the agent is registered for the (after+1)-th time."""
+        """Waits until the agent is registered for the (after+1)-th time (from its log when
+        its status pages are off)."""
+        if self.status_port is None:
+            return self.wait_for(self.registered_pattern(), timeout, occurrences=after + 1)
         return self.wait_state("registered", timeout, registrations=after + 1)
 
     def registrations(self) -> int:

@@ -475,7 +475,18 @@ TEST_F(V2AgentTest, ARequestTargetOutsideOriginFormIsRefusedWithoutALocalConnect
     EXPECT_EQ(accepted_, 0);
 }
 
-TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndALogLineWithTheReason) {
+TEST_F(V2AgentTest, TheRelaysRequestIdReachesTheAppUnchangedAndIsInTheRequestEvent) {
+    v2::RequestHead request = get("/");
+    request.headers.emplace_back("x-request-id", "01HV6Z3K9Q");
+    const Reply reply = fetch(request);
+    ASSERT_TRUE(reply.head);
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0]["x-request-id"], "01HV6Z3K9Q");
+    ASSERT_EQ(events_.seen.size(), 1U);
+    EXPECT_EQ(events_.seen[0].requestId, "01HV6Z3K9Q");
+}
+
+TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndAnEventWithTheReason) {
     tcp::acceptor closed(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     config_.localPort = closed.local_endpoint().port();
     closed.close();
