@@ -2,6 +2,7 @@
 // LocalForwarder: request validation, the HTTP/1.1 exchange with the local app, the pool.
 #include "client/local_forwarder.hpp"
 
+#include "client/local_response_head.hpp"
 #include "common/ascii.hpp"
 #include "net/http_headers.hpp"
 
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 namespace nexus::client {
 
@@ -45,6 +47,31 @@ bool isIdempotent(std::string_view method) {
            method == "DELETE";
 }
 
+using ResponseParser = http::response_parser<http::string_body>;
+
+// Reads the app's final response into `parser`: interim ones (100 Continue, 103 Early Hints…)
+// are read and dropped, a bounded number of them; a parser takes one message, so each gets a
+// new one. `gotSome`: the app sent a byte of its answer (the request may have been acted on).
+asio::awaitable<ErrorCode> readFinalResponse(LocalPool::Stream& stream, beast::flat_buffer& buffer,
+                                             std::optional<ResponseParser>& parser,
+                                             bool headRequest, bool& gotSome) {
+    for (int interim = 0;; ++interim) {
+        parser.emplace();
+        parser->body_limit(LocalForwarder::kMaxBody);
+        parser->header_limit(kMaxResponseHead);
+        parser->skip(headRequest);  // a HEAD response announces a body it never sends
+        auto [error, read] =
+            co_await http::async_read(stream, buffer, *parser, asio::as_tuple(asio::use_awaitable));
+        gotSome = gotSome || parser->got_some();
+        if (error || !isInterim(parser->get().result_int())) {
+            co_return error;
+        }
+        if (interim == kMaxInterimResponses) {
+            co_return makeError(Errc::ProtocolViolation);
+        }
+    }
+}
+
 }  // namespace
 
 asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Request& in) {
@@ -62,7 +89,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
     for (const auto& [name, value] : in.headers) {
         const std::string key = asciiLower(name);
         // The body goes with the head anyway: an Expect (from a relay that forwards it) would
-        // only draw a 100 Continue the parser below would take for the response.
+        // only draw a 100 Continue for nothing.
         if (net::isHopByHop(key) || key == "content-length" || key == "expect" ||
             !net::isToken(key) || !net::isSafeFieldValue(value)) {
             continue;
@@ -97,16 +124,13 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
         (*stream)->expires_after(config_.localTimeout);
         auto [writeError, written] =
             co_await http::async_write(**stream, request, asio::as_tuple(asio::use_awaitable));
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(kMaxBody);
-        parser.header_limit(64 * 1024);
-        parser.skip(in.method == "HEAD");  // a HEAD response announces a body it never sends
+        std::optional<ResponseParser> parser;
         beast::flat_buffer buffer;
+        bool gotSome = false;
         ErrorCode readError = writeError;
         if (!writeError) {
-            auto [error, read] = co_await http::async_read(**stream, buffer, parser,
-                                                           asio::as_tuple(asio::use_awaitable));
-            readError = error;
+            readError =
+                co_await readFinalResponse(**stream, buffer, parser, in.method == "HEAD", gotSome);
         }
         if (readError == http::error::body_limit) {
             co_return Outcome{agentError(in.id, 502, "Response too large for this tunnel"),
@@ -116,12 +140,18 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
             failure = readError;
             // A pooled connection the app closed while idle: retry once on a fresh one,
             // but never replay a request the app may already have acted on.
-            if (reused && !parser.got_some() && (writeError || isIdempotent(in.method))) {
+            if (reused && !gotSome && (writeError || isIdempotent(in.method))) {
                 continue;
             }
             break;
         }
-        auto& response = parser.get();
+        auto& response = parser->get();
+        if (response.result_int() == 101) {
+            // No request through v1 asks for an upgrade (its fields are hop-by-hop): the
+            // connection now speaks something else, and is dropped with its bytes.
+            co_return Outcome{agentError(in.id, 502, "Invalid upgrade response"),
+                              makeError(Errc::ProtocolViolation)};
+        }
         v1::Response out{in.id, static_cast<int>(response.result_int()), {}, {}, false};
         for (const auto& field : response) {
             std::string name = asciiLower(field.name_string());

@@ -13,16 +13,15 @@ namespace asio = boost::asio;
 LocalPool::LocalPool(asio::any_io_executor executor, const AgentConfig& config)
     : executor_(std::move(executor)), config_(config) {}
 
-asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(
-    bool& reused, std::chrono::steady_clock::duration* idleFor) {
-    if (!idle_.empty()) {
+asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(bool& reused) {
+    while (!idle_.empty()) {
         auto idle = std::move(idle_.back());
         idle_.pop_back();
-        reused = true;
-        if (idleFor != nullptr) {
-            *idleFor = std::chrono::steady_clock::now() - idle.since;
+        if (hasNothingPending(*idle)) {
+            reused = true;
+            co_return idle;
         }
-        co_return std::move(idle.stream);
+        idle->close();
     }
     reused = false;
     const net::HostPort local{config_.localHost, config_.localPort};
@@ -37,13 +36,16 @@ asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(
 
 void LocalPool::checkin(std::unique_ptr<Stream> stream) {
     if (idle_.size() < config_.maxIdleLocalConnections) {
-        idle_.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+        idle_.push_back(std::move(stream));
     }
 }
 
-bool LocalPool::looksReusable(Stream& stream) {
+bool LocalPool::hasNothingPending(Stream& stream) {
+    if (!stream.socket().is_open()) {
+        return false;
+    }
+    // One system call that does not wait: readable means bytes, an EOF or an error.
     pollfd descriptor{stream.socket().native_handle(), POLLIN, 0};
-    // An idle HTTP/1.1 connection has nothing to read: readable means EOF, an error or junk.
     return ::poll(&descriptor, 1, 0) == 0;
 }
 

@@ -9,7 +9,6 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -21,28 +20,28 @@ public:
 
     LocalPool(boost::asio::any_io_executor executor, const AgentConfig& config);
 
-    /// An idle pooled connection (reused = true, `idleFor` = how long it sat in the pool),
-    /// else a new one (5 s connect timeout).
-    boost::asio::awaitable<Result<std::unique_ptr<Stream>>> checkout(
-        bool& reused, std::chrono::steady_clock::duration* idleFor = nullptr);
+    /// An idle pooled connection that has nothing to read (reused = true), else a new one
+    /// (5 s connect timeout). Every idle connection is checked before it is handed out, however
+    /// short its rest: one with bytes pending holds a response to no request of ours (the app
+    /// wrote one unasked, or more than it announced), which would be taken for the answer to
+    /// the next request, another visitor's; one with an EOF pending was closed by the app.
+    /// Either is closed and dropped.
+    boost::asio::awaitable<Result<std::unique_ptr<Stream>>> checkout(bool& reused);
 
     /// Keeps a connection whose last exchange ended cleanly, up to maxIdleLocalConnections.
+    /// The caller keeps out a connection with bytes read past the end of its response.
     void checkin(std::unique_ptr<Stream> stream);
 
     std::size_t idleCount() const { return idle_.size(); }
 
-    /// False when an idle connection has bytes or an EOF pending: the local server closed it
-    /// (or sent something unsolicited), so a request written to it would be lost.
-    static bool looksReusable(Stream& stream);
+    /// False when a connection has bytes, an EOF or an error pending: an idle HTTP/1.1
+    /// connection has nothing to read.
+    static bool hasNothingPending(Stream& stream);
 
 private:
     boost::asio::any_io_executor executor_;
     const AgentConfig& config_;
-    struct Idle {
-        std::unique_ptr<Stream> stream;
-        std::chrono::steady_clock::time_point since;
-    };
-    std::vector<Idle> idle_;
+    std::vector<std::unique_ptr<Stream>> idle_;
 };
 
 }  // namespace nexus::client

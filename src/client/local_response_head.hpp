@@ -17,6 +17,16 @@ namespace nexus::client {
 /// The most a response head may take, status line and empty line included.
 inline constexpr std::size_t kMaxResponseHead = 64 * 1024;
 
+/// Interim (1xx) responses the agent reads before a final one, and drops (RFC 9110 §15.2: a
+/// client may ignore them). More is a malformed response.
+inline constexpr int kMaxInterimResponses = 16;
+
+/// An interim response: 1xx, except 101, which ends the HTTP exchange on the connection and is
+/// final (valid only in answer to a request that asked for the upgrade).
+constexpr bool isInterim(int status) {
+    return status >= 100 && status < 200 && status != 101;
+}
+
 /// The size of the head at the start of `bytes` (up to and including the empty line that ends
 /// it), or nullopt while that line has not arrived.
 std::optional<std::size_t> responseHeadSize(std::string_view bytes);

@@ -25,10 +25,9 @@ constexpr std::size_t kChunkSize = 64 * 1024;
 constexpr std::string_view kChunkedHead = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
 }  // namespace
 
-// Reads until buffer_ holds a whole response head, within the head timeout: its size, or
-// nullopt with failure_ set (and invalidHead_ for a head larger than allowed).
+// Reads until buffer_ holds a whole response head: its size, or nullopt with failure_ set (and
+// invalidHead_ for a head larger than allowed).
 asio::awaitable<std::optional<std::size_t>> V2Exchange::readHead() {
-    local_->expires_after(c_.limits.headTimeout);
     for (;;) {
         const std::string_view bytes(static_cast<const char*>(buffer_.data().data()),
                                      buffer_.size());
@@ -57,6 +56,9 @@ asio::awaitable<bool> V2Exchange::download() {
     buffer_.reserve(16 * 1024);
     gotSome_ = false;
     invalidHead_ = false;
+    // One deadline for the final head, interim responses included: an app that sends 1xx
+    // after 1xx does not get more time with each.
+    local_->expires_after(c_.limits.headTimeout);
     // A response to HEAD has no body, whatever its head announces.
     const bool headRequest = head_.method() == "HEAD";
     std::string frame;
@@ -65,10 +67,7 @@ asio::awaitable<bool> V2Exchange::download() {
     Result<LocalBodyFraming> framing = makeError(Errc::ProtocolViolation);
     std::uint64_t length = 0;
     bool webSocketAccepted = false;
-    do {
-        if (headSize > 0) {
-            buffer_.consume(headSize);  // an interim response (100, 103) is not forwarded
-        }
+    for (int interim = 0;; ++interim) {
         const auto size = co_await readHead();
         if (!size && invalidHead_) {
             co_return co_await refuse("Invalid response from the local server");
@@ -84,16 +83,27 @@ asio::awaitable<bool> V2Exchange::download() {
             co_return co_await refuse("Invalid response from the local server");
         }
         status = reader.status();
-        if (status >= 200 || status == 101) {
-            // A field takes 2 bytes more in the frame than on the wire (6 of lengths against
-            // ": " and CRLF) and at least 4 on the wire: one allocation holds the frame.
-            frame.reserve(v2::kHeaderSize + 4 + headSize + headSize / 2);
-            framing = appendResponseFrame(frame, stream_->id(), reader, headRequest);
-            length = reader.contentLength();
-            keepAlive_ = reader.keepAlive(headRequest);
-            webSocketAccepted = reader.switchesToWebSocket();
+        if (isInterim(status)) {
+            // 100 Continue, 103 Early Hints…: read whole, checked like any head, and dropped,
+            // never taken for the answer; a bounded number of them.
+            while (reader.nextField()) {
+            }
+            if (reader.error() || interim == kMaxInterimResponses) {
+                failure_ = makeError(Errc::ProtocolViolation);
+                co_return co_await refuse("Invalid response from the local server");
+            }
+            buffer_.consume(headSize);
+            continue;
         }
-    } while (status < 200 && status != 101);
+        // A field takes 2 bytes more in the frame than on the wire (6 of lengths against ": "
+        // and CRLF) and at least 4 on the wire: one allocation holds the frame.
+        frame.reserve(v2::kHeaderSize + 4 + headSize + headSize / 2);
+        framing = appendResponseFrame(frame, stream_->id(), reader, headRequest);
+        length = reader.contentLength();
+        keepAlive_ = reader.keepAlive(headRequest);
+        webSocketAccepted = reader.switchesToWebSocket();
+        break;
+    }
     buffer_.consume(headSize);
     if (!framing) {
         failure_ = framing.error();

@@ -62,27 +62,15 @@ asio::awaitable<void> V2Exchange::run() {
 }
 
 asio::awaitable<bool> V2Exchange::connect() {
-    for (;;) {
-        bool reused = false;
-        Clock::duration idleFor{};
-        auto stream = co_await c_.pool.checkout(reused, &idleFor);
-        if (!stream) {
-            failure_ = stream.error();
-            co_return false;
-        }
-        // A connection back in the pool for under a second is taken on trust when the request
-        // may be sent again if the app closed it meanwhile (failBeforeHead): that saves a
-        // system call per request under load. Anything else is checked first.
-        const bool retryable =
-            attempt_ == 0 && !hasBody_ && !webSocket_ && isIdempotent(head_.method());
-        const bool trusted = retryable && idleFor < std::chrono::seconds(1);
-        if (reused && !trusted && !LocalPool::looksReusable(**stream)) {
-            continue;  // closed by the app while idle: drop it, take the next
-        }
-        local_ = std::move(*stream);
-        reused_ = reused;
-        co_return true;
+    bool reused = false;
+    auto stream = co_await c_.pool.checkout(reused);
+    if (!stream) {
+        failure_ = stream.error();
+        co_return false;
     }
+    local_ = std::move(*stream);
+    reused_ = reused;
+    co_return true;
 }
 
 // Nothing went to the relay yet: retry a request that cannot have been acted on, else answer.

@@ -49,16 +49,20 @@ std::string chunkSizeLine(std::uint64_t size) {
     return line;
 }
 
+std::string_view trimOws(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
 bool listsToken(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         const auto comma = value.find(',');
-        std::string_view item = value.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
-            item.remove_prefix(1);
-        }
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
-            item.remove_suffix(1);
-        }
+        const std::string_view item = trimOws(value.substr(0, comma));
         if (item.size() == token.size() &&
             std::equal(item.begin(), item.end(), token.begin(),
                        [](char a, char b) { return asciiLower(a) == b; })) {

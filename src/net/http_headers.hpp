@@ -28,6 +28,9 @@ void appendField(std::string& text, std::string_view name, std::string_view valu
 /// "1a2b\r\n": the size line of a chunk in the chunked transfer coding.
 std::string chunkSizeLine(std::uint64_t size);
 
+/// `text` without leading and trailing spaces and tabs (RFC 9110 OWS).
+std::string_view trimOws(std::string_view text);
+
 /// True if a comma-separated header value (e.g. Connection) lists `lowercaseToken`.
 bool listsToken(std::string_view value, std::string_view lowercaseToken);
 

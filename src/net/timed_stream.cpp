@@ -59,6 +59,13 @@ TimedStream::~TimedStream() {
     close();
 }
 
+void TimedStream::abort() {
+    ErrorCode ignored;
+    // A zero linger time makes close() discard what is unsent and send RST.
+    state_->socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    close();
+}
+
 void TimedStream::close() {
     state_->closed = true;
     ErrorCode ignored;

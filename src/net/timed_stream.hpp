@@ -94,6 +94,9 @@ public:
     /// Whether the watchdog closed the socket because an operation missed its deadline.
     bool timedOut() const { return state_->expired; }
     void close();
+    /// Closes with a reset (RST) instead of a FIN: the peer must not take what it received
+    /// for a complete message delimited by the close.
+    void abort();
 
     template <typename Buffers, typename Token>
     auto async_read_some(const Buffers& buffers, Token&& token) {

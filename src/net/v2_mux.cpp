@@ -13,10 +13,17 @@ V2Mux::V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> co
       pingTimer_(executor),
       pressureTimer_(executor) {}
 
-std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool endStream) {
+std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool endStream,
+                                            ErrorCode* refused) {
     const std::uint32_t id = nextStreamId_;
     std::string frame;
-    if (!connection_->isOpen() || peerGoaway_ || !v2::appendRequest(frame, id, head, endStream)) {
+    if (!connection_->isOpen() || peerGoaway_) {
+        return nullptr;
+    }
+    if (auto encoded = v2::appendRequest(frame, id, head, endStream); !encoded) {
+        if (refused != nullptr) {
+            *refused = encoded.error();
+        }
         return nullptr;
     }
     nextStreamId_ += 2;  // the relay's streams are odd and increasing

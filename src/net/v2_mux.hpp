@@ -38,8 +38,11 @@ public:
     void onRequest(OnRequest handler) { onRequest_ = std::move(handler); }
     void onStalledReset(OnStalledReset handler) { onStalledReset_ = std::move(handler); }
 
-    /// Relay side: opens a stream with a REQUEST frame. nullptr if the connection is gone.
-    std::shared_ptr<V2Stream> openStream(const v2::RequestHead& head, bool endStream);
+    /// Relay side: opens a stream with a REQUEST frame. nullptr if the connection is gone, or
+    /// if the head cannot be a REQUEST frame: then `refused` (if given) says why, e.g.
+    /// Errc::FrameTooLarge.
+    std::shared_ptr<V2Stream> openStream(const v2::RequestHead& head, bool endStream,
+                                         ErrorCode* refused = nullptr);
 
     /// Agent side: answers a stream's request.
     bool sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool endStream);

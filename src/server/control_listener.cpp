@@ -200,8 +200,7 @@ asio::awaitable<void> ControlListener::handshake(Arrival arrival, PreAuthCaps::S
             refuse(makeError(Errc::AuthFailed).message());
         } else {
             log.error(fmt::format("Directory unavailable, refusing slug \"{}\" from {}: {}",
-                                  hello.slug, peer,
-                                  context_.directory.describe(instance.error())));
+                                  hello.slug, peer, context_.directory.describe(instance.error())));
             refuse("Relay directory unavailable, try again later");
         }
         co_return;

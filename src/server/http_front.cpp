@@ -8,12 +8,14 @@
 #include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
+#include "server/request_framing.hpp"
+#include "server/request_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <fmt/format.h>
 
@@ -48,25 +50,35 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     const Visitor visitor = describeVisitor(endpoint.address(), context_.config.trustedProxies);
     socket.set_option(tcp::no_delay(true), ec);
     net::TimedStream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    // Bounded: no parser state can make it grow further (request_framing.hpp).
+    beast::flat_buffer buffer(kMaxRequestHead);
     buffer.reserve(8 * 1024);  // a request head in one read, not in 512-byte pieces
     net::HeadArena arena;      // declared before the parser: it outlives the fields inside
     std::optional<net::RequestParser<http::empty_body>> parsed;
     for (;;) {
         auto& parser = arena.emplace(parsed);
-        parser.header_limit(64 * 1024);
-        // The body limit depends on where the request goes (the tunnel decides); without
-        // this Beast would refuse a Content-Length above 1 MiB while reading the header.
-        parser.body_limit(boost::none);
+        configureRequestParser(parser);
         stream.expires_after(std::chrono::seconds(60));  // idle keep-alive and slow headers
-        auto [readError, n] = co_await http::async_read_header(stream, buffer, parser,
-                                                               asio::as_tuple(asio::use_awaitable));
+        const ErrorCode readError = co_await readRequestHead(stream, buffer, parser);
         if (readError) {
-            if (readError != http::error::end_of_stream && readError != beast::error::timeout &&
-                readError != asio::error::connection_reset && readError != asio::error::eof) {
+            if (readError == http::error::header_limit) {
+                co_await writeText(stream, 431, "Request Header Fields Too Large", false);
+            } else if (readError != http::error::end_of_stream &&
+                       readError != beast::error::timeout &&
+                       readError != asio::error::connection_reset) {
                 co_await writeText(stream, 400, "Bad Request", false);
             }
             break;
+        }
+        const auto framing =
+            checkRequestFraming(parser.get(), parser.get().version(), parser.chunked());
+        if (framing.status != 0) {
+            const std::string_view text = framing.status == 501 ? "Not Implemented" : "Bad Request";
+            co_await writeText(stream, framing.status, text, false);
+            break;
+        }
+        if (framing.close) {
+            parser.get().keep_alive(false);
         }
         applyForwardingPolicy(parser.get(), visitor);
         HttpExchange exchange{stream, buffer, parser, remote};

@@ -12,6 +12,9 @@
 
 namespace nexus::server {
 
+/// The relay's answer when an agent's response cannot be passed on (an interim 1xx as final).
+inline constexpr std::string_view kInvalidAgentResponse = "Invalid response from the relay client";
+
 struct Reply {
     unsigned status = 200;
     std::string body;

@@ -19,10 +19,10 @@ namespace nexus::server {
 struct RequestRecord {
     using Clock = std::chrono::steady_clock;
 
-    std::string id;      ///< X-Request-Id: the trusted proxy's, or the relay's own
+    std::string id;  ///< X-Request-Id: the trusted proxy's, or the relay's own
     std::string method;
-    std::string path;    ///< without the query string: it may carry secrets
-    int status = 0;      ///< 0 until a response head went out
+    std::string path;            ///< without the query string: it may carry secrets
+    int status = 0;              ///< 0 until a response head went out
     std::uint64_t bytesIn = 0;   ///< request body bytes from the visitor
     std::uint64_t bytesOut = 0;  ///< response body bytes to the visitor
     Clock::time_point started;

@@ -7,12 +7,13 @@
 #include "net/http_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
+#include "server/request_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -135,13 +136,13 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     net::RequestParser<http::string_body> parser{std::move(exchange.parser)};
     parser.body_limit(kMaxBody);
     exchange.stream.expires_after(std::chrono::seconds(60));
-    auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
-                                             asio::as_tuple(asio::use_awaitable));
+    const ErrorCode ec = co_await readRequestBody(exchange.stream, exchange.buffer, parser);
     if (ec == http::error::body_limit) {
         co_return co_await writeText(exchange.stream, 413, tooLarge, false);
     }
     if (ec) {
-        co_return false;
+        // Bad chunk framing, a body cut short: nothing went to the agent yet.
+        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
     }
     auto& request = parser.get();
     const bool keepAlive = request.keep_alive();
@@ -177,6 +178,11 @@ asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1:
                                                bool head, bool keepAlive) {
     if (response.status < 100 || response.status > 999) {
         co_return co_await writeText(exchange.stream, 500, "Response build error", keepAlive);
+    }
+    if (response.status < 200) {
+        // v1 answers with one final response; an interim 1xx (or a 101: v1 cannot carry an
+        // upgrade) written as final would leave the visitor waiting for the real one.
+        co_return co_await writeText(exchange.stream, 502, kInvalidAgentResponse, false);
     }
     http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
     std::optional<std::string> contentLength;

@@ -8,6 +8,7 @@
 #include "net/v2_direct_send.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"
+#include "server/request_reader.hpp"
 #include "server/response_framing.hpp"
 #include "server/response_writer.hpp"
 
@@ -15,7 +16,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <fmt/format.h>
 
@@ -118,7 +119,16 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
                                      exchange.keepAliveWithoutBody());
     }
     const v2::RequestHead requestHeadToSend = requestHead(request, upgrade);
-    auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade);
+    ErrorCode refused;
+    auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade, &refused);
+    if (!stream && refused) {
+        // The front took the head, but it cannot cross as one REQUEST frame (the fields take
+        // more room there, and the forwarding fields add some): refused here, not by the agent.
+        const bool tooLarge = refused == makeError(Errc::FrameTooLarge);
+        co_return co_await writeText(exchange.stream, tooLarge ? 431 : 400,
+                                     tooLarge ? "Request Header Fields Too Large" : "Bad Request",
+                                     false);
+    }
     if (!stream) {
         co_return co_await writeText(exchange.stream, 503, unavailableText(info().slug),
                                      exchange.keepAliveWithoutBody());
@@ -129,23 +139,27 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
         co_return false;
     }
     std::string key = upgrade ? std::string(request["Sec-WebSocket-Key"]) : std::string();
-    bool uploadDone = !hasBody;
+    UploadState uploadState{.done = !hasBody};
     if (!hasBody) {
-        const bool kept = co_await download(exchange, stream, head, keepAlive, uploadDone, key);
+        const bool kept = co_await download(exchange, stream, head, keepAlive, uploadState, key);
         co_return kept;
     }
-    auto [uploaded, kept] = co_await (upload(exchange, stream, uploadDone) &&
-                                      download(exchange, stream, head, keepAlive, uploadDone, key));
+    auto [uploaded, kept] =
+        co_await (upload(exchange, stream, uploadState) &&
+                  download(exchange, stream, head, keepAlive, uploadState, key));
     const bool reusable = uploaded && kept;
     co_return reusable;
 }
 
 asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
-                                       const std::shared_ptr<net::V2Stream>& stream, bool& done) {
+                                       const std::shared_ptr<net::V2Stream>& stream,
+                                       UploadState& state) {
     if (!exchange.parser.chunked() && exchange.parser.content_length()) {
-        const bool ok =
+        const auto end =
             co_await uploadKnownLength(exchange, *stream, *exchange.parser.content_length());
-        done = true;
+        const bool ok = end == net::DirectSendEnd::Complete;
+        state.done = true;
+        state.malformed = end == net::DirectSendEnd::ReadFailed;
         // After the agent's reset the stream's answer may still be on its way to the visitor:
         // resetting again would throw it away.
         if (!ok && !stream->wasReset()) {
@@ -155,7 +169,7 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
     }
     net::RequestParser<http::buffer_body> parser{std::move(exchange.parser)};
     parser.body_limit(boost::none);  // streamed, never buffered: no size limit needed
-    // Beast reads at most the buffer's free capacity (at least 512 bytes) per system call.
+    // A read takes at most the buffer's free capacity (at least 512 bytes) per system call.
     exchange.buffer.reserve(64 * 1024);
     const std::size_t size = 64 * 1024;
     const auto buffer = std::make_unique_for_overwrite<char[]>(size);
@@ -164,10 +178,10 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
         parser.get().body().data = buffer.get();
         parser.get().body().size = size;
         exchange.stream.expires_after(context_.config.streamIdleTimeout);
-        auto [ec, n] = co_await http::async_read(exchange.stream, exchange.buffer, parser,
-                                                 asio::as_tuple(asio::use_awaitable));
+        const ErrorCode ec = co_await readRequestBody(exchange.stream, exchange.buffer, parser);
         if (ec && ec != http::error::need_buffer) {
             ok = false;
+            state.malformed = true;
             break;
         }
         const std::size_t got = size - parser.get().body().size;
@@ -177,7 +191,7 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
             break;
         }
     }
-    done = true;
+    state.done = true;
     if (stream->wasReset()) {
         co_return false;  // the agent's reset: the answer may still be on its way (see above)
     }
@@ -192,39 +206,49 @@ asio::awaitable<bool> V2Tunnel::upload(HttpExchange& exchange,
 // A body of known length: the bytes that came with the head go first, the rest is read from
 // the visitor's socket straight into DATA frames, never past the body (a pipelined request
 // after it stays in the buffer for the front).
-asio::awaitable<bool> V2Tunnel::uploadKnownLength(HttpExchange& exchange, net::V2Stream& stream,
-                                                  std::uint64_t length) {
+asio::awaitable<net::DirectSendEnd> V2Tunnel::uploadKnownLength(HttpExchange& exchange,
+                                                                net::V2Stream& stream,
+                                                                std::uint64_t length) {
     const auto early =
         static_cast<std::size_t>(std::min<std::uint64_t>(length, exchange.buffer.size()));
     if (early > 0) {
         const std::string_view bytes(static_cast<const char*>(exchange.buffer.data().data()),
                                      early);
         if (!co_await stream.write(bytes, context_.config.streamIdleTimeout, early == length)) {
-            co_return false;
+            co_return net::DirectSendEnd::StreamClosed;
         }
         exchange.buffer.consume(early);
     }
     if (early == length) {
-        co_return true;
+        co_return net::DirectSendEnd::Complete;
     }
     ErrorCode readError;
     co_return co_await net::sendFromSocket(stream, exchange.stream, length - early,
-                                           context_.config.streamIdleTimeout,
-                                           readError) == net::DirectSendEnd::Complete;
+                                           context_.config.streamIdleTimeout, readError);
 }
 
 asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
                                          const std::shared_ptr<net::V2Stream>& stream, bool head,
-                                         bool keepAlive, const bool& uploadDone,
+                                         bool keepAlive, const UploadState& upload,
                                          const std::string& webSocketKey) {
     auto response = co_await stream->responseHead(context_.config.responseHeadTimeout);
+    if (!response && upload.malformed) {
+        // The upload reset the stream: the request was the visitor's fault, not the tunnel's.
+        co_return co_await writeText(exchange.stream, 400, "Bad Request", false);
+    }
     if (!response) {
         const auto [status, text] = failureBeforeHead(*stream, info().slug, mux_->isOpen());
         stream->reset(v2::ResetCode::Timeout);
-        co_return co_await writeText(exchange.stream, status, text, keepAlive && uploadDone);
+        co_return co_await writeText(exchange.stream, status, text, keepAlive && upload.done);
     }
     if (response->status == 101) {
         co_return co_await pipe(exchange, stream, *response, webSocketKey);
+    }
+    if (response->status < 200) {
+        // Only a final response (or a 101, checked above) may cross (docs/protocol.md §4.6):
+        // written as final, an interim one would leave the visitor waiting for the real one.
+        stream->reset(v2::ResetCode::ProtocolError);
+        co_return co_await writeText(exchange.stream, 502, kInvalidAgentResponse, false);
     }
     const auto framing = chooseFraming(*response, head, keepAlive, exchange.parser.get().version());
     ResponseWriter writer{exchange, *stream, framing, context_.config.streamIdleTimeout};
@@ -239,13 +263,16 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
     const bool complete = co_await writer.copyBody();
     if (!complete) {
         stream->reset(v2::ResetCode::Cancel);
-        co_return false;  // the visitor connection cannot be reused after a broken body
+        // A reset, never a FIN: a body delimited by the close would otherwise look complete,
+        // and a client that does not check a length or the last chunk would keep the part.
+        exchange.stream.abort();
+        co_return false;
     }
     stream->finish();
-    if (!uploadDone) {
+    if (!upload.done) {
         stream->reset(v2::ResetCode::Cancel);  // answered early: stop taking the body
     }
-    co_return framing.keepAlive&& uploadDone;
+    co_return framing.keepAlive&& upload.done;
 }
 
 }  // namespace nexus::server

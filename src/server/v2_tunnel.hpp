@@ -4,6 +4,7 @@
 #pragma once
 
 #include "net/pipe_activity.hpp"
+#include "net/v2_direct_send.hpp"
 #include "net/v2_mux.hpp"
 #include "server/server_context.hpp"
 #include "server/tunnel.hpp"
@@ -11,6 +12,12 @@
 #include <memory>
 
 namespace nexus::server {
+
+/// How the visitor's upload went, for the download running beside it.
+struct UploadState {
+    bool done = false;       ///< the upload is over, whatever its outcome
+    bool malformed = false;  ///< the visitor's body was broken (framing, cut short, stalled)
+};
 
 class V2Tunnel final : public Tunnel, public std::enable_shared_from_this<V2Tunnel> {
 public:
@@ -26,12 +33,14 @@ public:
 
 private:
     boost::asio::awaitable<bool> upload(HttpExchange& exchange,
-                                        const std::shared_ptr<net::V2Stream>& stream, bool& done);
-    boost::asio::awaitable<bool> uploadKnownLength(HttpExchange& exchange, net::V2Stream& stream,
-                                                   std::uint64_t length);
+                                        const std::shared_ptr<net::V2Stream>& stream,
+                                        UploadState& state);
+    boost::asio::awaitable<net::DirectSendEnd> uploadKnownLength(HttpExchange& exchange,
+                                                                 net::V2Stream& stream,
+                                                                 std::uint64_t length);
     boost::asio::awaitable<bool> download(HttpExchange& exchange,
                                           const std::shared_ptr<net::V2Stream>& stream, bool head,
-                                          bool keepAlive, const bool& uploadDone,
+                                          bool keepAlive, const UploadState& upload,
                                           const std::string& webSocketKey);
     boost::asio::awaitable<bool> pipe(HttpExchange& exchange,
                                       const std::shared_ptr<net::V2Stream>& stream,

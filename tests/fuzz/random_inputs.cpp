@@ -4,6 +4,8 @@
 // and a failure reproduces. Real fuzzing uses clang's -fsanitize=fuzzer on the same entry.
 #include "protocol/v2_frames.hpp"
 
+#include "mutate.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,13 +58,7 @@ int main(int argc, char** argv) {
         switch (below(4)) {
             case 0: break;  // valid frames
             case 1:         // a few flipped bytes
-                for (std::size_t k = 1 + below(4); k > 0; --k) {
-                    // The mask before the position (the right side of `^=` came first), so the
-                    // seed still gives the same inputs.
-                    const std::size_t mask = 1 + below(255);
-                    char& byte = input[1 + below(input.size() - 1)];
-                    byte = static_cast<char>(static_cast<unsigned char>(byte) ^ mask);
-                }
+                nexus::fuzz::flipSomeBytes(input, below);
                 break;
             case 2: input.resize(1 + below(input.size())); break;  // truncated
             default:                                               // random bytes

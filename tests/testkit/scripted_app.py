@@ -4,6 +4,7 @@ answers, stalls in the middle of a body, stops reading an upload, or answers an 
 something other than a real 101. Anything http.server would tidy up is the point here."""
 
 import socket
+import struct
 import threading
 
 from accept_loop import accept_in_background
@@ -98,3 +99,18 @@ def answer(request, status, body=b"", headers=()):
 def read_body(request):
     """Reads a Content-Length body the app will answer after (the relay sends it whole)."""
     return request.reader.read(int(request.headers.get("content-length", "0")))
+
+
+def send_now(request, data):
+    """Sends without Nagle's delay, so bytes written right after a response leave at once
+    rather than when the agent acknowledges the first ones."""
+    request.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    request.send(data)
+
+
+def reset(request):
+    """Ends the connection with a TCP reset (RST) instead of a clean close (FIN); return False
+    from the handler after it."""
+    request.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    request.reader.close()  # the makefile's reference would keep the descriptor open
+    request.conn.close()

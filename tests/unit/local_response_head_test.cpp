@@ -14,6 +14,7 @@
 namespace {
 
 using namespace std::string_view_literals;
+using nexus::client::isInterim;
 using nexus::client::LocalBodyFraming;
 using nexus::client::ResponseHeadReader;
 using nexus::client::responseHeadSize;
@@ -48,6 +49,15 @@ Read readHead(std::string_view head, bool headRequest = false) {
     read.keepAlive = reader.keepAlive(headRequest);
     read.webSocket = reader.switchesToWebSocket();
     return read;
+}
+
+TEST(InterimResponse, IsEvery1xxButTheSwitchToAnotherProtocol) {
+    for (const int status : {100, 102, 103, 150, 199}) {
+        EXPECT_TRUE(isInterim(status)) << status;
+    }
+    for (const int status : {101, 200, 204, 302, 99, 0}) {
+        EXPECT_FALSE(isInterim(status)) << status;
+    }
 }
 
 TEST(ResponseHeadSize, WaitsForTheEmptyLineAndCountsIt) {

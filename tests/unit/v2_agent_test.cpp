@@ -3,6 +3,8 @@
 // real loopback socket pair, the agent's exchange code (serveV2Stream) and a small Beast HTTP
 // server standing in for the local app. Taps on both transports decode every frame that
 // crosses, so flow control is checked on the wire, not by asking the code under test.
+#include "accept_each.hpp"
+#include "client/local_response_head.hpp"
 #include "client/v2_exchange.hpp"
 #include "run_until_done.hpp"
 
@@ -258,7 +260,11 @@ protected:
 
         config_.localHost = "127.0.0.1";
         config_.localPort = local_.local_endpoint().port();
-        asio::co_spawn(io_, acceptLocal(), asio::detached);
+        asio::co_spawn(
+            io_,
+            testkit::acceptEach(
+                local_, [this](tcp::socket socket) { onLocalConnection(std::move(socket)); }),
+            asio::detached);
     }
 
     void TearDown() override {
@@ -301,20 +307,14 @@ protected:
         return reply;
     }
 
-    asio::awaitable<void> acceptLocal() {
-        for (;;) {
-            auto [ec, socket] = co_await local_.async_accept(kTuple);
-            if (ec) {
-                co_return;
-            }
-            ++accepted_;
-            auto shared = std::make_shared<tcp::socket>(std::move(socket));
-            localSockets_.push_back(shared);
-            if (handler_) {
-                asio::co_spawn(io_, handler_(shared), asio::detached);
-            } else {
-                asio::co_spawn(io_, serveLocal(shared), asio::detached);
-            }
+    void onLocalConnection(tcp::socket socket) {
+        ++accepted_;
+        auto shared = std::make_shared<tcp::socket>(std::move(socket));
+        localSockets_.push_back(shared);
+        if (handler_) {
+            asio::co_spawn(io_, handler_(shared), asio::detached);
+        } else {
+            asio::co_spawn(io_, serveLocal(shared), asio::detached);
         }
     }
 
@@ -595,6 +595,7 @@ std::function<asio::awaitable<void>(std::shared_ptr<tcp::socket>)> rawAnswer(std
 
 TEST_F(V2AgentTest, InterimResponsesAreSkippedAndTheFinalOneForwarded) {
     handler_ = rawAnswer(
+        "HTTP/1.1 100 Continue\r\n\r\n"
         "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     const Reply reply = fetch(get("/hinted"));
@@ -603,6 +604,130 @@ TEST_F(V2AgentTest, InterimResponsesAreSkippedAndTheFinalOneForwarded) {
     EXPECT_EQ(header(reply.head->headers, "link"), "(absent)");
     EXPECT_EQ(reply.body, "ok");
     EXPECT_TRUE(reply.ended);
+}
+
+TEST_F(V2AgentTest, MoreInterimResponsesThanAllowedAreA502) {
+    std::string bytes;
+    for (int i = 0; i <= kMaxInterimResponses; ++i) {
+        bytes += "HTTP/1.1 103 Early Hints\r\n\r\n";
+    }
+    handler_ = rawAnswer(bytes + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    const Reply reply = fetch(get("/hinted"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 502);
+    EXPECT_EQ(reply.body, "Invalid response from the local server");
+}
+
+TEST_F(V2AgentTest, A101ToARequestWithoutUpgradeIsA502AndItsConnectionIsClosed) {
+    auto closed = std::make_shared<bool>(false);
+    handler_ = [closed](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        http::request<http::string_body> request;
+        auto [ec, n] = co_await http::async_read(*socket, buffer, request, kTuple);
+        static constexpr std::string_view kSwitch =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+        co_await asio::async_write(*socket, asio::buffer(kSwitch), kTuple);
+        char byte = 0;
+        auto [readError, read] = co_await socket->async_read_some(asio::buffer(&byte, 1), kTuple);
+        *closed = readError == asio::error::eof;
+    };
+    const Reply reply = fetch(get("/switch"));
+    ASSERT_TRUE(reply.head);
+    EXPECT_EQ(reply.head->status, 502);
+    EXPECT_EQ(reply.body, "Invalid upgrade response");
+    io_.run_for(50ms);
+    EXPECT_TRUE(*closed) << "the agent kept a connection that switched protocols";
+    EXPECT_EQ(pool_.idleCount(), 0U);
+}
+
+// The local app answers each request with its target, and after the answer to "/first" writes
+// a second response nobody asked for, `delay` later.
+std::function<asio::awaitable<void>(std::shared_ptr<tcp::socket>)> answerThenStale(
+    std::chrono::milliseconds delay) {
+    return [delay](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request<http::string_body> request;
+            auto [ec, n] = co_await http::async_read(*socket, buffer, request, kTuple);
+            if (ec) {
+                co_return;
+            }
+            const std::string target(request.target());
+            const std::string bytes =
+                "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(target.size()) + "\r\n\r\n" +
+                target;
+            co_await asio::async_write(*socket, asio::buffer(bytes), kTuple);
+            if (target == "/first") {
+                asio::steady_timer pause(co_await asio::this_coro::executor, delay);
+                co_await pause.async_wait(kTuple);
+                static constexpr std::string_view kStale =
+                    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale";
+                co_await asio::async_write(*socket, asio::buffer(kStale), kTuple);
+            }
+        }
+    };
+}
+
+// Bytes after a response (more than the app announced, or a second response to a request it
+// never got) must answer no later request: the connection is dropped, a clean one kept.
+TEST_F(V2AgentTest, AnUnsolicitedResponseWrittenRightAfterTheAnswerNeverAnswersTheNextRequest) {
+    handler_ = answerThenStale(0ms);
+    EXPECT_EQ(fetch(get("/first")).body, "/first");
+    io_.run_for(50ms);
+    EXPECT_EQ(fetch(get("/second")).body, "/second");
+    EXPECT_EQ(fetch(get("/third")).body, "/third");
+    EXPECT_EQ(accepted_, 2) << "the clean connection is still reused";
+}
+
+TEST_F(V2AgentTest, AnUnsolicitedResponseArrivingOnAnIdleConnectionNeverAnswersTheNextRequest) {
+    handler_ = answerThenStale(20ms);
+    EXPECT_EQ(fetch(get("/first")).body, "/first");
+    io_.run_for(50ms);  // the stale response reaches the idle pooled connection
+    EXPECT_EQ(fetch(get("/second")).body, "/second");
+    EXPECT_EQ(fetch(get("/third")).body, "/third");
+    EXPECT_EQ(accepted_, 2) << "the clean connection is still reused";
+}
+
+// The local app's side of a response that breaks off: `bytes`, then a close, or a reset.
+std::function<asio::awaitable<void>(std::shared_ptr<tcp::socket>)> brokenAnswer(std::string bytes,
+                                                                                bool reset) {
+    return [bytes = std::move(bytes),
+            reset](std::shared_ptr<tcp::socket> socket) -> asio::awaitable<void> {
+        beast::flat_buffer buffer;
+        http::request<http::string_body> request;
+        auto [ec, n] = co_await http::async_read(*socket, buffer, request, kTuple);
+        co_await asio::async_write(*socket, asio::buffer(bytes), kTuple);
+        asio::steady_timer pause(co_await asio::this_coro::executor, 20ms);
+        co_await pause.async_wait(kTuple);
+        ErrorCode ignored;
+        if (reset) {
+            socket->set_option(asio::socket_base::linger(true, 0), ignored);
+        }
+        socket->close(ignored);
+    };
+}
+
+TEST_F(V2AgentTest, ABodyThatEndsEarlyResetsTheStreamWhateverItsFraming) {
+    const std::vector<std::pair<std::string, bool>> cases{
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial", false},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial", true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npartial\r\n", false},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npartial\r\n", true},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npartial\r\n0\r\n",
+         false},  // the last chunk without the empty line that ends the trailers
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npartial", true},
+    };
+    for (const auto& [bytes, reset] : cases) {
+        handler_ = brokenAnswer(bytes, reset);
+        const Reply reply = fetch(get("/broken"));
+        const auto what = bytes.substr(17, 30) + (reset ? " then RST" : " then FIN");
+        ASSERT_TRUE(reply.head) << what;
+        EXPECT_EQ(reply.head->status, 200) << what;
+        EXPECT_EQ(reply.body, "partial") << what;
+        EXPECT_TRUE(reply.reset) << what;
+        EXPECT_FALSE(reply.ended) << what;
+    }
+    EXPECT_EQ(pool_.idleCount(), 0U);
 }
 
 TEST_F(V2AgentTest, ABodyWithoutLengthEndsWhenTheAppClosesTheConnection) {
