@@ -73,7 +73,7 @@ std::string agentMetrics(const AgentStatus& status) {
 }
 
 std::map<std::string, net::StatusRoute> agentStatusRoutes(
-    std::function<const AgentStatus&()> status) {
+    const std::function<const AgentStatus&()>& status) {
     return {
         {"/healthz", [status] { return healthReply(status()); }},
         {"/status",

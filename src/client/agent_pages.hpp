@@ -15,7 +15,7 @@ namespace nexus::client {
 
 /// `status` is called at each request for the value to show.
 std::map<std::string, net::StatusRoute> agentStatusRoutes(
-    std::function<const AgentStatus&()> status);
+    const std::function<const AgentStatus&()>& status);
 
 net::StatusReply healthReply(const AgentStatus& status);
 

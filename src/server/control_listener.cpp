@@ -210,7 +210,7 @@ asio::awaitable<void> ControlListener::handshake(Arrival arrival, PreAuthCaps::S
         co_return;
     }
     slot.release();
-    co_await serve(std::move(arrival), std::move(*instance));
+    co_await serve(std::move(arrival), *instance);
 }
 
 }  // namespace nexus::server
