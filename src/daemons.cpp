@@ -8,8 +8,11 @@
 #include "net/listen.hpp"
 #include "net/status_listener.hpp"
 #include "nexus_config.hpp"
+#include "sd/notifier.hpp"
+#include "sd/watchdog.hpp"
 #include "server/relay_server.hpp"
 #include "stderr_logger.hpp"
+#include "systemd_glue.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -160,16 +163,26 @@ int runServer(const server::ServerConfig& config, const DirectoryLocation& where
 
 int runClient(const client::AgentConfig& config, const std::string& statusListen,
               LogLevel logLevel) {
-    StderrLogger log(logLevel);
+    asio::io_context io(1);
+    const auto logger = makeDaemonLogger(logLevel, "nexus-relay", io.get_executor());
+    Logger& log = *logger;
     std::signal(SIGPIPE, SIG_IGN);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
-    asio::io_context io(1);
-    log.batchOn(io.get_executor());
-    // The status pages' socket first: a port that is taken is a start-up error, not a
-    // surprise at the first scrape.
-    std::optional<asio::ip::tcp::acceptor> statusAcceptor;
-    if (statusListen != "off") {
+    // The status pages' socket first, from systemd (nexus-relay-client.socket) or bound here:
+    // a port that is taken is a start-up error, not a surprise at the first scrape.
+    const bool statusOn = statusListen != "off";
+    std::vector<std::string_view> expected;
+    if (statusOn) {
+        expected.emplace_back("status");
+    }
+    bool listenersOk = true;
+    auto passed = takeListenersFromSystemd(io.get_executor(), expected, log, listenersOk);
+    if (!listenersOk) {
+        return 1;
+    }
+    std::optional<asio::ip::tcp::acceptor> statusAcceptor = passed.take("status");
+    if (statusOn && !statusAcceptor) {
         const auto where = net::parseHostPort(statusListen);
         auto acceptor = where ? net::bindAcceptor(io.get_executor(), where->host, where->port)
                               : Result<asio::ip::tcp::acceptor>(where.error());
@@ -186,6 +199,7 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
     log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
     client::Agent agent(io.get_executor(), config);
     logAgentEvents(agent.board(), log, logLevel);
+    reportAgentToSystemd(agent.board());
     std::optional<net::StatusListener> statusPages;
     if (statusAcceptor) {
         log.info(fmt::format("  Status : http://{}/healthz, /status, /metrics",
@@ -197,8 +211,14 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
         asio::co_spawn(io, statusPages->run(*statusAcceptor), asio::detached);
     }
     asio::co_spawn(io, agent.run(), asio::detached);
+    sd::Watchdog watchdog(io.get_executor());
+    watchdog.start();
+    // The agent is ready as soon as it runs: being connected is its state, not its start-up.
+    sd::Notifier::ready(client::summaryLine(agent.status(), std::chrono::system_clock::now()));
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, io, log, [&agent, &statusAcceptor] {
+    stopOnSignals(signals, io, log, [&agent, &statusAcceptor, &watchdog] {
+        sd::Notifier::stopping();
+        watchdog.stop();
         agent.stop();
         if (statusAcceptor) {
             ErrorCode ignored;
