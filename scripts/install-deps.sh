@@ -19,7 +19,7 @@ test_packages=(
   systemd    # systemd-analyze: the README's unit is checked as written
   chromium   # tests/integration/test_browser.py: a real browser through the relay
   iproute2   # tests/integration/test_send_queue.py: tc and ss in a private network namespace
-  prometheus # tests/integration/test_relay_status.py: promtool and a real scrape of /metrics
+  prometheus # promtool: the status pages' /metrics checked by Prometheus' own parser
 )
 
 packages=("${demo_packages[@]}")

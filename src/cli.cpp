@@ -118,7 +118,7 @@ int runCommandLine(int argc, char** argv) {
         if (auto problem = clientOptions.finish(); !problem.empty()) {
             return usageError(problem);
         }
-        return runClient(clientOptions.config, clientOptions.logLevel);
+        return runClient(clientOptions.config, clientOptions.statusListen, clientOptions.logLevel);
     }
     auto where = dirOptions.location();
     if (!where) {

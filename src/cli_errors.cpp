@@ -71,6 +71,7 @@ std::string explainLeftover(const std::vector<const CLI::App*>& chain,
         return fmt::format("unexpected argument '{}' for '{}'", leftover, where);
     }
     std::vector<std::string> names;
+    names.reserve(subcommands.size());
     for (const auto* sub : subcommands) {
         names.push_back(sub->get_name());
     }
@@ -118,7 +119,7 @@ std::string explainParseError(const CLI::App& app, const CLI::ParseError& error)
             return explainLeftover(chain, leftovers.front());
         }
     }
-    const std::string message = error.what();
+    std::string message = error.what();
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
         // CLI11 says "--config: 1 required TEXT missing".
         return fmt::format("{} needs a value", message.substr(0, message.find(':')));

@@ -45,6 +45,9 @@ void ClientOptions::attach(CLI::App& app) {
                    "relay agrees; v1: never offer it")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "v1"}));
+    app.add_option("--status-listen", statusListen,
+                   "ADDRESS:PORT of the status pages (/healthz, /status, /metrics), or off")
+        ->capture_default_str();
     streams.attach(app, "the local app");
     addLogLevelOption(app, logLevel);
 }
@@ -73,6 +76,17 @@ std::string ClientOptions::finish() {
         config.server = *target;
     }
     config.serverText = server;
+    if (statusListen != "off") {
+        const auto where = net::parseHostPort(statusListen);
+        ErrorCode notAnAddress;
+        if (where) {
+            boost::asio::ip::make_address(where->host, notAnAddress);
+        }
+        if (!where || notAnAddress) {
+            return "--status-listen: '" + statusListen +
+                   "' is not ADDRESS:PORT (an IP address, for example 127.0.0.1:7070) or off";
+        }
+    }
     if (!directory::isValidSlug(config.slug)) {
         return "--slug: " + makeError(Errc::InvalidSlug).message();
     }

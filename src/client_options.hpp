@@ -17,6 +17,8 @@ struct ClientOptions {
     std::string server = "relay.nexusnode.app:7443";
     std::string token, tokenFile, hostHeader, caFile, serverName;
     std::string protocol = "auto";
+    /// The agent's status pages; loopback, so only this machine's users see them.
+    std::string statusListen = "127.0.0.1:7070";
     bool insecurePlaintext = false;
     int heartbeatTimeout = 90, registerTimeout = 10;
     StreamTimeoutOptions streams;

@@ -28,7 +28,9 @@ std::string describeDirectory(const DirectoryLocation& where);
 
 int runServer(const server::ServerConfig& config, const DirectoryLocation& directory,
               LogLevel logLevel);
-int runClient(const client::AgentConfig& config, LogLevel logLevel);
+/// `statusListen`: ADDRESS:PORT of the status pages (/healthz, /status, /metrics), or "off".
+int runClient(const client::AgentConfig& config, const std::string& statusListen,
+              LogLevel logLevel);
 
 /// Creates an empty SQLite directory (its parent must exist); other commands refuse a
 /// missing file, so a typo in a path is an error instead of a new, empty directory.

@@ -16,7 +16,7 @@ constexpr const char* kDefaultStateDir = "/var/lib/nexus-relay";
 
 // CLI::Range says "Value http not in range 1 to 65535" for a word: this one tells a word
 // ("not a port number") from a number out of range.
-CLI::Validator wholeNumber(int minimum, int maximum, std::string noun) {
+CLI::Validator wholeNumber(int minimum, int maximum, const std::string& noun) {
     auto check = [=](std::string& text) -> std::string {
         int value = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

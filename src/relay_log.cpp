@@ -16,6 +16,15 @@ namespace nexus {
 using server::TunnelEvent;
 namespace message_id = sd::message_id;
 
+namespace {
+// "tcp (plaintext), protocol v2": the door the agent came through, then the protocol it
+// negotiated inside it (either protocol works through every door).
+std::string doorAndProtocol(const server::TunnelInfo& info) {
+    return fmt::format("{}{}, protocol {}", info.door, info.door == "tcp" ? " (plaintext)" : "",
+                       info.protocol);
+}
+}  // namespace
+
 void RelayLog::tunnelEvent(const TunnelEvent& event) {
     const auto& info = event.info;
     switch (event.kind) {
@@ -23,12 +32,12 @@ void RelayLog::tunnelEvent(const TunnelEvent& event) {
         case TunnelEvent::Kind::Replaced: {
             const std::string line =
                 event.kind == TunnelEvent::Kind::Registered
-                    ? fmt::format("Tunnel registered: slug \"{}\" from {} over {} ({})", info.slug,
-                                  info.peer, info.door, info.protocol)
+                    ? fmt::format("Tunnel registered: slug \"{}\" from {} over {}", info.slug,
+                                  info.peer, doorAndProtocol(info))
                     : fmt::format(
                           "Tunnel replaced: slug \"{}\" from {} over {} (previous "
                           "session from {})",
-                          info.slug, info.peer, info.door, event.previousPeer);
+                          info.slug, info.peer, doorAndProtocol(info), event.previousPeer);
             log_.info(line, {message_id::field(message_id::kTunnelRegistered),
                              {"NEXUS_SLUG", info.slug},
                              {"NEXUS_REMOTE", info.peer},

@@ -3,7 +3,6 @@
 #include "relay_metrics.hpp"
 
 #include "nexus_config.hpp"
-#include "process_stats.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -107,11 +106,7 @@ std::string RelayMetrics::render(const std::vector<server::TunnelSnapshot>& tunn
            "Registrations refused for a wrong slug or token, or too many failures.",
            totals_.authFailures);
     renderTunnels(out, tunnels, perSlug);
-    const auto process = readProcessStats();
-    single(out, "process_resident_memory_bytes", Type::Gauge, "Resident memory size in bytes.",
-           process.residentBytes);
-    single(out, "process_open_fds", Type::Gauge, "Number of open file descriptors.",
-           process.openFds);
+    writeProcessMetrics(out);
     return out.take();
 }
 

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// The agent: dials the relay, registers its slug, forwards requests to the local app, and
-// reconnects forever with backoff that resets only after a successful registration.
+// The agent: dials the relay, registers its slug, serves the session, and reconnects forever
+// with backoff that resets only after a successful registration. Its state is the status
+// board's (agent_status.hpp), which tells the daemon layer of every change and event; the
+// agent itself never logs.
 #pragma once
 
 #include "client/agent_config.hpp"
+#include "client/agent_session.hpp"
+#include "client/agent_status.hpp"
 #include "client/local_forwarder.hpp"
 #include "client/local_pool.hpp"
 #include "client/v2_exchange.hpp"
-#include "common/log.hpp"
 #include "net/backoff.hpp"
 #include "net/frame_connection.hpp"
 
@@ -19,56 +22,55 @@ namespace nexus::client {
 
 class Agent {
 public:
-    Agent(boost::asio::any_io_executor executor, AgentConfig config, Logger& log);
+    Agent(boost::asio::any_io_executor executor, AgentConfig config);
 
     /// Runs until stop(): connect, register, serve, back off, again.
     boost::asio::awaitable<void> run();
 
     void stop();
 
-    /// Replaced: another agent registered the slug and the relay said so; this one waits
-    /// (kReplacedBackoff) and asks again only for a free slug, never taking it back.
-    enum class State { Connecting, Registering, Online, Waiting, Replaced };
-    State state() const { return state_; }
-    /// The other agent's address, as the relay gave it, while replaced; empty otherwise.
-    const std::string& replacedBy() const { return replacedBy_; }
+    /// Drops the session (or the wait) now and dials at once, with the backoff reset.
+    void reconnect();
+
+    AgentStatusBoard& board() { return board_; }
+    const AgentStatus& status() const { return board_.current(); }
 
     /// The wait between two attempts of a replaced agent: 10 min nominal (5 to 10 min with
-    /// jitter), doubling up to 60 min.
+    /// jitter), doubling up to 60 min. A replaced agent asks again only for a free slug,
+    /// never taking it back.
     static constexpr std::chrono::minutes kReplacedBase{10};
     static constexpr std::chrono::minutes kReplacedCap{60};
 
 private:
-    /// One connection's life; returns true if it got registered.
-    boost::asio::awaitable<bool> session(std::unique_ptr<net::Transport> transport);
-    boost::asio::awaitable<void> serveRequest(std::shared_ptr<net::FrameConnection> connection,
-                                              protocol::v1::Request request);
-    /// The rest of a session that negotiated v2: streams until the connection ends.
-    boost::asio::awaitable<void> serveV2(std::shared_ptr<net::FrameConnection> connection);
+    /// One connection's life, from the transport to the end of its session.
+    boost::asio::awaitable<void> session(std::unique_ptr<net::Transport> transport);
+    /// Waits for the next attempt, in the state the last one left.
+    boost::asio::awaitable<void> waitBeforeRetry();
     /// The next reconnect delay, honouring the relay's last GOAWAY.
     net::Backoff::Step nextDelay();
-    /// The relay said another agent took the slug (GOAWAY 2 or a v1 `registered` error):
-    /// `reason` ends with "from ADDRESS".
+    /// The relay said another agent took the slug: `reason` ends with "from ADDRESS".
     void markReplaced(std::string_view reason);
+    void fail(AgentEventKind kind, std::string message);
 
     boost::asio::any_io_executor executor_;
     AgentConfig config_;
-    Logger& log_;
+    AgentStatusBoard board_;
     LocalPool pool_;  // shared by both protocol versions
     LocalForwarder forwarder_;
     V2Context v2_;
+    SessionParts parts_;
     net::Backoff backoff_;
     net::Backoff replacedBackoff_;
-    std::string replacedBy_;
     boost::asio::steady_timer sleep_;
     std::shared_ptr<net::FrameConnection> connection_;
-    std::size_t inFlight_ = 0;
     /// From the relay's GOAWAY: wait at least this before reconnecting; after "revoked",
     /// back off the longest.
     std::chrono::milliseconds retryAfter_{0};
     bool longestBackoff_ = false;
-    State state_ = State::Connecting;
     bool stopped_ = false;
+    bool reconnectNow_ = false;
+    bool rejected_ = false;  ///< the last attempt ended in the relay's refusal
+    std::uint64_t attempts_ = 0;
 };
 
 }  // namespace nexus::client

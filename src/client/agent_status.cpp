@@ -40,30 +40,55 @@ void AgentStatusBoard::recordError(std::string message) {
     status_.lastErrorAt = std::chrono::system_clock::now();
 }
 
-void AgentStatusBoard::countRequest(int status, std::uint64_t bytesIn, std::uint64_t bytesOut) {
-    if (status >= 100 && status <= 599) {
-        ++status_.counters.requestsByClass[static_cast<std::size_t>(status / 100 - 1)];
+void AgentStatusBoard::emit(const AgentEvent& event) {
+    for (const auto& listener : eventListeners_) {
+        listener(event, status_);
     }
-    status_.counters.bytesIn += bytesIn;
-    status_.counters.bytesOut += bytesOut;
+}
+
+void AgentStatusBoard::report(const RequestEvent& event) {
+    using Phase = RequestEvent::Phase;
+    const double seconds = std::chrono::duration<double>(event.elapsed).count();
+    auto& c = status_.counters;
+    if (event.phase == Phase::Head) {
+        if (event.status >= 100 && event.status <= 599) {
+            ++c.requestsByClass[static_cast<std::size_t>(event.status / 100 - 1)];
+        }
+        c.timeToFirstByte.record(seconds);
+    } else {
+        c.requestDuration.record(seconds);
+    }
+    if (event.phase != Phase::Done) {
+        for (const auto& listener : requestListeners_) {
+            listener(event);
+        }
+    }
     notify(AgentChange::Counters);
 }
 
-void AgentStatusBoard::streamOpened(bool webSocket) {
+namespace {
+void decrement(std::uint64_t& gauge) {
+    gauge -= gauge > 0 ? 1 : 0;  // a close too many must not wrap around
+}
+}  // namespace
+
+void AgentStatusBoard::streamOpened() {
     ++status_.counters.activeStreams;
-    if (webSocket) {
-        ++status_.counters.openWebSockets;
-    }
     notify(AgentChange::Counters);
 }
 
-void AgentStatusBoard::streamClosed(bool webSocket) {
-    if (status_.counters.activeStreams > 0) {
-        --status_.counters.activeStreams;
-    }
-    if (webSocket && status_.counters.openWebSockets > 0) {
-        --status_.counters.openWebSockets;
-    }
+void AgentStatusBoard::streamClosed() {
+    decrement(status_.counters.activeStreams);
+    notify(AgentChange::Counters);
+}
+
+void AgentStatusBoard::webSocketOpened() {
+    ++status_.counters.openWebSockets;
+    notify(AgentChange::Counters);
+}
+
+void AgentStatusBoard::webSocketClosed() {
+    decrement(status_.counters.openWebSockets);
     notify(AgentChange::Counters);
 }
 
@@ -114,6 +139,7 @@ nlohmann::json toJson(const AgentStatus& status) {
         {"active_streams", c.activeStreams},
         {"open_websockets", c.openWebSockets},
         {"reconnects", c.reconnects},
+        {"registrations", c.registrations},
     };
 }
 

@@ -63,7 +63,7 @@ asio::awaitable<ErrorCode> readFinalResponse(LocalPool::Stream& stream, beast::f
         auto [error, read] =
             co_await http::async_read(stream, buffer, *parser, asio::as_tuple(asio::use_awaitable));
         gotSome = gotSome || parser->got_some();
-        if (error || !isInterim(parser->get().result_int())) {
+        if (error || !isInterim(static_cast<int>(parser->get().result_int()))) {
             co_return error;
         }
         if (interim == kMaxInterimResponses) {

@@ -127,9 +127,14 @@ asio::awaitable<bool> V2Exchange::download() {
     }
     headSent_ = true;
     status_ = status;
-    logHead();
+    report(RequestEvent::Phase::Head);
     if (switching) {
         upgraded_ = true;
+        c_.board.webSocketOpened();
+        struct Closed {
+            AgentStatusBoard& board;
+            ~Closed() { board.webSocketClosed(); }
+        } closed{c_.board};
         net::PipeActivity activity(c_.limits.pipeIdleTimeout);
         auto up = pipeUp(activity);
         auto down = pipeDown(activity);

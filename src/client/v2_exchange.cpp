@@ -10,9 +10,6 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
-#include <fmt/compile.h>
-#include <fmt/format.h>
-
 namespace nexus::client {
 
 namespace detail {
@@ -107,7 +104,7 @@ asio::awaitable<void> V2Exchange::answer(int status, std::string_view text) {
     status_ = status;
     answered_ = true;
     headSent_ = mux_->sendResponse(*stream_, head, false);
-    logHead();
+    report(RequestEvent::Phase::Head);
     if (headSent_ && co_await stream_->write(text, c_.limits.idleTimeout)) {
         stream_->finish();
     }
@@ -144,33 +141,19 @@ asio::awaitable<void> V2Exchange::wrapUp() {
         buffer_.size() == 0) {
         c_.pool.checkin(std::move(local_));
     }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
     if (!headSent_) {
-        // The relay gave up (visitor gone, its own timeout) before the app answered.
-        c_.log.warning(fmt::format("Forwarding {} {} → no response ({} ms): {}", head_.method(),
-                                   pathForLog(head_.target()), ms.count(),
-                                   failure_ ? failure_.message() : "cancelled by the relay"));
+        report(RequestEvent::Phase::NoResponse);  // the relay gave up before the app answered
     } else if (!answered_ && failure_) {
-        c_.log.warning(fmt::format("Forwarding {} {} → HTTP {} broken after {} ms: {}",
-                                   head_.method(), pathForLog(head_.target()), status_, ms.count(),
-                                   failure_.message()));
+        report(RequestEvent::Phase::Broken);
+    } else {
+        report(RequestEvent::Phase::Done);
     }
 }
 
-void V2Exchange::logHead() {
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
-    // Formatted in place, from a format compiled with the program: this line is written for
-    // every request.
-    fmt::memory_buffer line;
-    fmt::format_to(std::back_inserter(line), FMT_COMPILE("Forwarding {} {} → HTTP {} ({} ms)"),
-                   head_.method(), pathForLog(head_.target()), status_, ms);
-    if (failure_) {
-        fmt::format_to(std::back_inserter(line), ": {}", failure_.message());
-        c_.log.warning(std::string_view(line.data(), line.size()));
-    } else {
-        c_.log.info(std::string_view(line.data(), line.size()));
-    }
+void V2Exchange::report(RequestEvent::Phase phase) {
+    c_.board.report({phase, requestId_, head_.method(), pathForLog(head_.target()),
+                     phase == RequestEvent::Phase::NoResponse ? 0 : status_,
+                     Clock::now() - started_, failure_});
 }
 
 }  // namespace detail
@@ -179,8 +162,10 @@ boost::asio::awaitable<void> serveV2Stream(V2Context& context, std::shared_ptr<n
                                            std::shared_ptr<net::V2Stream> stream,
                                            protocol::v2::ReceivedRequest head, bool endStream) {
     ++context.inFlight;
+    context.board.streamOpened();
     detail::V2Exchange exchange(context, std::move(mux), std::move(stream), head, endStream);
     co_await exchange.run();
+    context.board.streamClosed();
     --context.inFlight;
 }
 

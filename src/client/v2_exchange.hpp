@@ -5,8 +5,8 @@
 #pragma once
 
 #include "client/agent_config.hpp"
+#include "client/agent_status.hpp"
 #include "client/local_pool.hpp"
-#include "common/log.hpp"
 #include "net/v2_mux.hpp"
 
 #include <cstddef>
@@ -18,15 +18,15 @@ namespace nexus::client {
 struct V2Context {
     const AgentConfig& config;
     LocalPool& pool;
-    Logger& log;
+    AgentStatusBoard& board;            ///< told of each stream and request
     V2Limits limits = config.v2Limits;  ///< the operator's; tests shorten them
     std::size_t inFlight = 0;           ///< exchanges running now
 };
 
 /// Serves one stream to the end: validates the request (400), reaches the local app (502 if
-/// unreachable, 504 if it does not answer in time), streams both bodies, logs one line when
-/// the response head goes out (a warning if the stream breaks later). Holds `mux` so the
-/// session outlives the stream.
+/// unreachable, 504 if it does not answer in time), streams both bodies, reports the request
+/// to the board when the response head goes out and at its end. Holds `mux` so the session
+/// outlives the stream.
 boost::asio::awaitable<void> serveV2Stream(V2Context& context, std::shared_ptr<net::V2Mux> mux,
                                            std::shared_ptr<net::V2Stream> stream,
                                            protocol::v2::ReceivedRequest head, bool endStream);

@@ -3,6 +3,7 @@
 // shared by v2_exchange.cpp (flow, answers, clean-up) and v2_transfer.cpp (bytes both ways).
 #pragma once
 
+#include "client/agent_session.hpp"
 #include "client/v2_exchange.hpp"
 #include "client/v2_local_http.hpp"
 #include "net/pipe_activity.hpp"
@@ -36,7 +37,8 @@ public:
           mux_(std::move(mux)),
           stream_(std::move(stream)),
           head_(head),
-          endStream_(endStream) {}
+          endStream_(endStream),
+          requestId_(requestIdOf(head.headers())) {}
 
     asio::awaitable<void> run();
 
@@ -60,13 +62,15 @@ private:
     asio::awaitable<void> answer(int status, std::string_view text);
     asio::awaitable<void> wrapUp();
     void abandon(v2::ResetCode code);
-    void logHead();
+    void reportHead();
+    void report(RequestEvent::Phase phase);
 
     V2Context& c_;
     std::shared_ptr<net::V2Mux> mux_;
     std::shared_ptr<net::V2Stream> stream_;
     const v2::ReceivedRequest& head_;
     const bool endStream_;
+    const std::string_view requestId_;  ///< into head_
     const Clock::time_point started_ = Clock::now();
     bool webSocket_ = false;
     bool hasBody_ = false;

@@ -36,6 +36,14 @@ public:
             case Errc::Revoked: return "slug revoked in the directory";
             case Errc::Disconnected: return "disconnected by the operator";
             case Errc::NoSuchTunnel: return "no tunnel is connected for this slug";
+            case Errc::TlsRefused: return "the relay does not speak TLS on this port";
+            case Errc::HttpServer:
+                return "this is an HTTP server, not a relay's control port (did you give the HTTP "
+                       "port?)";
+            case Errc::TlsServer:
+                return "the server answered in TLS: it wants TLS on this port (drop "
+                       "--insecure-plaintext)";
+            case Errc::NotRelay: return "this is not a relay's control port";
         }
         return "unknown nexus error";
     }

@@ -32,8 +32,14 @@ enum class Errc {
     InvalidArgument,
     Timeout,
     ProtocolViolation,
-    Superseded,    ///< a newer session took the slug over
-    Revoked,       ///< the directory no longer lists the slug as active
+    Superseded,  ///< a newer session took the slug over
+    Revoked,     ///< the directory no longer lists the slug as active
+    // What a peer that does not speak our protocol on this port answered (the agent's view).
+    TlsRefused,  ///< closed or reset the connection at our TLS greeting, sending nothing
+    HttpServer,  ///< answered with an HTTP response
+    TlsServer,   ///< answered our plaintext with a TLS record
+    NotRelay,    ///< answered with something that is neither TLS nor the relay protocol
+    // What the operator did to a tunnel (the relay's view).
     Disconnected,  ///< the operator dropped the session
     NoSuchTunnel,  ///< no live tunnel for the slug
 };

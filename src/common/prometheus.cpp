@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 namespace nexus {
@@ -106,6 +111,28 @@ void MetricsText::histogram(std::string_view name, std::initializer_list<MetricL
     }
     sample(fmt::format("{}_sum", name), labels, histogram.sum());
     sample(fmt::format("{}_count", name), labels, static_cast<double>(histogram.count()));
+}
+
+void writeProcessMetrics(MetricsText& text) {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t pages = 0;
+    std::uint64_t resident = 0;
+    if (statm >> pages >> resident) {
+        text.family("process_resident_memory_bytes", MetricsText::Type::Gauge,
+                    "Resident memory size in bytes.");
+        text.sample(
+            "process_resident_memory_bytes",
+            static_cast<double>(resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))));
+    }
+    std::error_code ec;
+    std::filesystem::directory_iterator fds("/proc/self/fd", ec);
+    if (!ec) {
+        // The iterator's own descriptor is among them: count it out.
+        const auto open = std::distance(fds, std::filesystem::directory_iterator());
+        text.family("process_open_fds", MetricsText::Type::Gauge,
+                    "Number of open file descriptors.");
+        text.sample("process_open_fds", static_cast<double>(open > 0 ? open - 1 : 0));
+    }
 }
 
 }  // namespace nexus

@@ -60,6 +60,10 @@ private:
     std::string text_;
 };
 
+/// The standard process families read from /proc/self: process_resident_memory_bytes and
+/// process_open_fds (left out where /proc cannot be read).
+void writeProcessMetrics(MetricsText& text);
+
 /// A label value as the exposition format wants it: backslash, quote and newline escaped.
 std::string escapeLabelValue(std::string_view value);
 

@@ -20,6 +20,23 @@ Door classifyFirstByte(unsigned char byte) {
     }
 }
 
+ErrorCode classifyForeignAnswer(std::string_view firstBytes) {
+    if (firstBytes.empty()) {
+        return {};
+    }
+    // A status line may arrive in pieces: four bytes already tell.
+    const auto head = firstBytes.substr(0, 5);
+    if (head.size() >= 4 && std::string_view("HTTP/").starts_with(head)) {
+        return makeError(Errc::HttpServer);
+    }
+    // A TLS record: content type handshake (0x16) or alert (0x15), then version major 3.
+    const auto type = static_cast<unsigned char>(firstBytes[0]);
+    if ((type == 0x16 || type == 0x15) && (firstBytes.size() < 2 || firstBytes[1] == 0x03)) {
+        return makeError(Errc::TlsServer);
+    }
+    return makeError(Errc::NotRelay);
+}
+
 asio::awaitable<Result<Door>> sniffDoor(tcp::socket& socket,
                                         std::chrono::steady_clock::duration timeout) {
     unsigned char first = 0;

@@ -72,6 +72,9 @@ asio::awaitable<Result<Out>> FrameConnection::readFrom(Decoder& decoder) {
                                            : asio::buffer(direct.data(), direct.size());
         const std::size_t n = co_await transport_->readSome(target, ec);
         if (n > 0) {
+            if (bytesIn_ != nullptr) {
+                *bytesIn_ += n;
+            }
             // Any byte is a sign of life, even inside a large frame on a slow link.
             lastRead_ = std::chrono::steady_clock::now();
             if (direct.empty()) {
@@ -157,17 +160,24 @@ asio::awaitable<void> FrameConnection::runWriter() {
         }
         ErrorCode ec;
         std::size_t bulkBytes = 0;
+        std::size_t bytes = 0;
         if (!coalesce_) {
             // The WebSocket door: one write is one message, so one frame.
             const std::string frame = takeFrame(bulkBytes);
+            bytes = frame.size();
             co_await transport_->writeAll(asio::buffer(frame), ec);
         } else {
-            bulkBytes = takeBatch();
+            bulkBytes = takeBatch(bytes);
             co_await transport_->writeGather(gathered_, ec);
         }
         if (ec) {
             close();
-        } else if (bulkBytes > 0) {
+            continue;
+        }
+        if (bytesOut_ != nullptr) {
+            *bytesOut_ += bytes;
+        }
+        if (bulkBytes > 0) {
             sendQueue_.wrote(transport_->nativeHandle(), bulkBytes);
         }
     }
@@ -175,9 +185,9 @@ asio::awaitable<void> FrameConnection::runWriter() {
 
 // Everything queued (within bounds) goes out in one gathered write: a v2 response is a head,
 // data and window updates that would otherwise each cost a system call and a TCP segment.
-std::size_t FrameConnection::takeBatch() {
+std::size_t FrameConnection::takeBatch(std::size_t& bytes) {
     batch_.clear();
-    std::size_t bytes = 0;
+    bytes = 0;
     std::size_t bulkBytes = 0;
     while (batch_.size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
         std::string frame = takeFrame(bulkBytes);

@@ -63,14 +63,24 @@ public:
     bool isOpen() const { return open_; }
     bool timedOut() const { return timedOut_; }
 
+    /// From now on, adds the bytes each read and write moves to these counters (which must
+    /// outlive the connection's reads and writes): one addition per system call.
+    void countBytes(std::uint64_t* in, std::uint64_t* out) {
+        bytesIn_ = in;
+        bytesOut_ = out;
+    }
+
     void setReadLimit(std::uint32_t limit) { decoder_.setLimit(limit); }
+    /// v1 bytes received and not yet returned as a frame (after a failed read, what the peer
+    /// sent instead of a frame).
+    std::string_view unreadBytes() const { return decoder_.pending(); }
     std::size_t queuedBytes() const { return queuedBytes_; }
     Transport& transport() { return *transport_; }
 
 private:
     template <typename Decoder, typename Out>
     asio::awaitable<Result<Out>> readFrom(Decoder& decoder);
-    std::size_t takeBatch();  ///< returns the bulk bytes taken
+    std::size_t takeBatch(std::size_t& bytes);  ///< returns the bulk bytes taken
     bool hasQueued() const { return !queue_.empty() || !bulk_.empty(); }
     std::string takeFrame(std::size_t& bulkBytes);
     std::size_t bulkPerWrite() const;
@@ -86,6 +96,8 @@ private:
     std::vector<std::string> batch_;            ///< frames of the write in progress
     std::vector<asio::const_buffer> gathered_;  ///< batch_ as one gathered write
     std::size_t queuedBytes_ = 0;
+    std::uint64_t* bytesIn_ = nullptr;
+    std::uint64_t* bytesOut_ = nullptr;
     SendQueueLimiter sendQueue_;  ///< from the first bulk frame on
     asio::steady_timer wake_;
     asio::steady_timer watchdog_;

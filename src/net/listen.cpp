@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// bindAcceptor.
+// bindAcceptor: a listening socket on an address literal and a port.
 #include "net/listen.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>

@@ -4,6 +4,8 @@
 
 #include <boost/asio/ssl/error.hpp>
 
+#include <fmt/format.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -71,16 +73,35 @@ Result<std::shared_ptr<ssl::context>> makeClientTlsContext(const std::string& ca
 }
 
 std::string describeTlsError(const ErrorCode& ec) {
-    if (ec.category() == asio::error::get_ssl_category()) {
-        const unsigned long reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
-        if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-            return "the relay's certificate could not be verified (unknown CA, wrong name or "
-                   "expired; see --ca-file and --server-name)";
-        }
-        if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
-            return "the relay does not speak TLS on this port (a deployed v1 relay? then pass "
-                   "--insecure-plaintext)";
-        }
+    constexpr std::string_view kPlaintextHint =
+        "have its operator give it a certificate (--tls-cert, --tls-key), or pass "
+        "--insecure-plaintext only if you trust the network between here and the relay (the "
+        "token then travels in clear)";
+    if (ec == makeError(Errc::TlsRefused)) {
+        return fmt::format(
+            "{}: it closed the connection at our TLS greeting, as a relay without a certificate "
+            "or a deployed 0.1.x relay does; {}",
+            ec.message(), kPlaintextHint);
+    }
+    if (ec.category() != asio::error::get_ssl_category()) {
+        return ec.message();
+    }
+    const auto code = static_cast<unsigned long>(ec.value());
+    const int reason = ERR_GET_REASON(code);
+    if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        return "the relay's certificate could not be verified (unknown CA, wrong name or "
+               "expired; see --ca-file and --server-name)";
+    }
+    if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG) {
+        return fmt::format("{}: its answer is not a TLS record; {}",
+                           makeError(Errc::TlsRefused).message(), kPlaintextHint);
+    }
+    // The relay's TLS said no, with an alert (OpenSSL numbers these reasons from 1000 up):
+    // its own words, such as "tlsv1 alert protocol version".
+    if (reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+        const char* text = ERR_reason_error_string(code);
+        return fmt::format("the relay refused TLS (its alert: {})",
+                           text != nullptr ? text : ec.message());
     }
     return ec.message();
 }

@@ -5,6 +5,7 @@
 // side and a receive per record on the other. Here a whole gathered write (up to half a
 // megabyte of frames) is encrypted and leaves in one send, and one receive takes whatever
 // the socket holds, up to 64 KiB, for as many records as it carries.
+#include "net/door.hpp"
 #include "net/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -70,7 +71,13 @@ public:
     }
 
     /// Runs the handshake to its end; the alert of a failed one is sent before returning.
+    /// A client's failure says what answered when that was not TLS (see explainFailure).
     asio::awaitable<ErrorCode> handshake() {
+        const ErrorCode failure = co_await runHandshake();
+        co_return failure && !SSL_is_server(ssl_.get()) ? explainFailure(failure) : failure;
+    }
+
+    asio::awaitable<ErrorCode> runHandshake() {
         for (;;) {
             ERR_clear_error();
             const int result = SSL_do_handshake(ssl_.get());
@@ -155,6 +162,22 @@ public:
     int nativeHandle() override { return socket_.is_open() ? socket_.native_handle() : -1; }
 
 private:
+    // Without the peer's first bytes OpenSSL can only say "wrong version number" or pass on
+    // the socket's reset. A peer that closes or resets at our greeting without a byte of
+    // answer does not speak TLS on this port (a relay without a certificate, or the deployed
+    // plaintext relay, which reads the greeting as a frame length and resets); one that
+    // answers with something other than a TLS record is named by what it sent.
+    ErrorCode explainFailure(const ErrorCode& failure) const {
+        if (greeting_.empty()) {
+            const bool closed = failure == asio::error::eof ||
+                                failure == asio::error::connection_reset ||
+                                failure == ssl::error::stream_truncated;
+            return closed ? makeError(Errc::TlsRefused) : failure;
+        }
+        const ErrorCode foreign = classifyForeignAnswer(greeting_);
+        return foreign == makeError(Errc::TlsServer) ? failure : foreign;
+    }
+
     // Encrypts into the output BIO and moves the ciphertext to ciphertext_, piece by piece.
     bool encrypt(asio::const_buffer buffer, ErrorCode& ec) {
         const auto* data = static_cast<const char*>(buffer.data());
@@ -214,6 +237,9 @@ private:
         auto [error, n] = co_await socket_.async_read_some(
             asio::buffer(readBuffer_.get(), kSocketRead), asio::as_tuple(asio::use_awaitable));
         if (n > 0) {
+            if (greeting_.size() < kGreetingKept) {
+                greeting_.append(readBuffer_.get(), std::min(n, kGreetingKept - greeting_.size()));
+            }
             BIO_write(input_, readBuffer_.get(), static_cast<int>(n));
             co_return;
         }
@@ -231,6 +257,8 @@ private:
     std::size_t ciphertextSize_ = 0;
     std::size_t ciphertextCapacity_ = 0;
     std::string peer_;
+    static constexpr std::size_t kGreetingKept = 8;
+    std::string greeting_;  ///< the peer's first bytes, to name what answered
 };
 
 using Handshake = asio::awaitable<Result<std::unique_ptr<Transport>>>;

@@ -40,6 +40,10 @@ public:
     /// Bytes received but not yet returned; non-zero at EOF means a truncated frame.
     std::size_t buffered() const { return buffer_.size() - offset_; }
 
+    /// The bytes received but not yet returned, as they came (to name a peer that answered
+    /// with something other than frames).
+    std::string_view pending() const { return std::string_view(buffer_).substr(offset_); }
+
     /// How many more bytes would complete the frame being received (at least 1).
     std::size_t wanted() const;
 

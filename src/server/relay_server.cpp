@@ -36,7 +36,9 @@ std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
     auto& bound = listeners_.emplace(std::move(listeners));
     context_.log.info(fmt::format("Control listener on {} ({})",
                                   net::formatEndpoint(bound.control.local_endpoint()),
-                                  context_.tls ? "TLS and plain v1" : "plain v1 only, no TLS"));
+                                  context_.tls ? "plaintext and TLS; protocol v1 or v2 in either"
+                                               : "plaintext only: no certificate, TLS refused; "
+                                                 "protocol v1 or v2"));
     context_.log.info(
         fmt::format("HTTP front on {}", net::formatEndpoint(bound.http.local_endpoint())));
     asio::co_spawn(context_.executor, control_.run(bound.control),

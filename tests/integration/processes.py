@@ -189,27 +189,81 @@ class Relay(LoggedProcess):
 
 
 class Agent(LoggedProcess):
-    def __init__(self, log_dir, name, slug, token, server_port, local_port, extra):
+    """An agent; its status pages listen on a free loopback port (status_port) unless the
+    test passes its own --status-listen. Tests about state read /status through it."""
+
+    def __init__(self, log_dir, name, slug, token, server, local_port, extra, env=None,
+                 as_given=False):
+        """`server`: the relay's control port on loopback, or a --server value as such (a
+        ws:// URL). `as_given`: only `extra`, without the loopback and plaintext defaults."""
         self.slug = slug
-        args = [BIN, "client", "--server", f"127.0.0.1:{server_port}", "--slug", slug,
-                "--local-port", str(local_port), "--local-host", "127.0.0.1", *extra]
+        server = server if isinstance(server, str) else f"127.0.0.1:{server}"
+        args = [BIN, "client", "--server", server, "--slug", slug,
+                "--local-port", str(local_port)]
+        if not as_given:
+            args += ["--local-host", "127.0.0.1"]
+        args += extra
         # Agents speak TLS by default; relays in these tests have no certificate unless the
         # test gives one (and then its agents pass --ca-file).
-        if not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
+        if not as_given and not {"--ca-file", "--server-name", "--insecure-plaintext"} & set(extra):
             args.append("--insecure-plaintext")
-        env = dict(os.environ)
+        # The default port 127.0.0.1:7070 would be shared by every agent of the run.
+        self.status_port = None
+        if "--status-listen" not in extra:
+            self.status_port = free_port()
+            args += ["--status-listen", f"127.0.0.1:{self.status_port}"]
+        env = dict(os.environ if env is None else env)
         env.pop("NODYX_RELAY_TOKEN", None)
         env["NEXUS_RELAY_TOKEN"] = token
         super().__init__(name, args, log_dir, env=env)
 
-    def registered_pattern(self):
-        return rf'Registered as slug "{re.escape(self.slug)}" {EM_DASH} OK'
+    def page(self, path, method="GET"):
+        """(status, body) of one of the agent's status pages."""
+        result = http_request(self.status_port, "127.0.0.1", path, method, timeout=5)
+        return result.status, result.body
 
-    def wait_registered(self, timeout=10, since=0, occurrences=1):
-        return self.wait_for(self.registered_pattern(), timeout, since, occurrences)
+    def status(self, timeout=5.0):
+        """The agent's /status as a dict, once its status listener answers."""
+        assert self.status_port is not None, f"{self.name} runs with --status-listen off"
+        def fetch():
+            if not self.alive():
+                raise AssertionError(f"{self.name} exited with {self.popen.returncode}")
+            try:
+                return json.loads(self.page("/status")[1])
+            except OSError:
+                return None
+        return wait_until(fetch, timeout, f"{self.name}'s /status")
+
+    def wait_status(self, predicate, timeout=10.0, what="a status"):
+        """Polls /status until predicate(status) holds; returns that status."""
+        def check():
+            status = self.status(timeout)
+            return status if predicate(status) else None
+        try:
+            return wait_until(check, timeout, what)
+        except AssertionError as failure:
+            raise AssertionError(f"{self.name}: {failure}; last: {self.status()}") from None
+
+    def wait_state(self, state, timeout=10.0, **at_least):
+        """Waits for `state` with each named counter (reconnects=2, registrations=1) at least
+        the given value."""
+        def reached(status):
+            return status["state"] == state and all(status[k] >= v for k, v in at_least.items())
+        return self.wait_status(reached, timeout, f"state {state} {at_least or ''}")
+
+    def wait_registered(self, timeout=10, after=0):
+        """Waits until the agent is registered for the (after+1)-th time (from its log when
+        its status pages are off)."""
+        if self.status_port is None:
+            return self.wait_for(self.registered_pattern(), timeout, occurrences=after + 1)
+        return self.wait_state("registered", timeout, registrations=after + 1)
 
     def registrations(self) -> int:
-        return self.count(self.registered_pattern())
+        return self.status()["registrations"]
+
+    def registered_pattern(self):
+        """The log line users grep for; tests about state use wait_registered instead."""
+        return rf'Registered as slug "{re.escape(self.slug)}" {EM_DASH} OK'
 
     def reconnect_delays(self, since=0):
         """The nominal delays of `Reconnecting in Ns` lines, in seconds."""

@@ -19,7 +19,10 @@ class AuthTest(RelayTestCase):
 
     def assert_rejected(self, slug, token):
         agent = self.start_agent(slug, token, self.site.port, self.relay.tcp_port, wait=False)
-        agent.wait_for(REJECTED, timeout=5)
+        rejected = agent.wait_state("rejected", timeout=5)
+        self.assertEqual(rejected["last_error"], "Registration rejected: Invalid slug or token")
+        self.assertIsNotNone(rejected["next_retry"])
+        agent.wait_for(REJECTED)  # the line users grep for
         self.relay.wait_for(rf'Auth failure from 127\.0\.0\.1 \(slug "{slug}"\)', timeout=5)
         self.assertEqual(agent.registrations(), 0)
         self.assertEqual(self.site.requests, [])

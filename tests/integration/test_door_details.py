@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, DOMAIN, EM_DASH, LoggedProcess, RelayTestCase, free_port, wait_until
+from harness import DOMAIN, Agent, RelayTestCase, free_port, wait_until
 from accept_loop import accept_in_background
 from test_ca import make_test_ca
 import v1_peer
@@ -105,13 +105,11 @@ class DoorTestCase(RelayTestCase):
     def start_url_agent(self, slug, token, local_port, server, *extra, env=None, wait=True):
         """An agent with its --server and TLS flags as given (the harness's add
         --insecure-plaintext)."""
-        environment = dict(os.environ if env is None else env, NEXUS_RELAY_TOKEN=token)
-        agent = LoggedProcess(self._name("agent-" + slug), [
-            BIN, "client", "--server", server, "--slug", slug, "--local-port", str(local_port),
-            *extra], self.tmp, env=environment)
+        agent = Agent(self.tmp, self._name("agent-" + slug), slug, token, server, local_port,
+                      list(extra), env=env, as_given=True)
         self._processes.append(agent)
         if wait:
-            agent.wait_for(rf'Registered as slug "{slug}" {EM_DASH} OK', 10)
+            agent.wait_registered()
         return agent
 
 
@@ -139,7 +137,7 @@ class SecureWebSocketDoorTest(DoorTestCase):
                        r"not be verified")
         # The agent tries again, and is refused again: a settled refusal, not a race.
         agent.wait_for(r"WebSocket handshake with \S+ failed", timeout=10, occurrences=2)
-        self.assertEqual(agent.count(r"Registered as slug"), 0)
+        self.assertEqual(agent.registrations(), 0)
         wait_until(lambda: self.proxy.failed_handshakes >= 2, 5, "two refused handshakes")
         self.assertEqual(self.proxy.handshakes, 0)
         self.assertEqual(self.proxy.bytes_from_clients, 0, "no byte may follow a refused handshake")
@@ -187,7 +185,7 @@ class AgentDeadlinesTest(DoorTestCase):
                 self.assertLess(waited, self.DEADLINE + 2, "kept waiting past its deadline")
                 agent.wait_for(r"Reconnecting in \d+s", timeout=2)
                 wait_until(lambda: len(listener.accepted) >= 2, 5, "a second attempt")
-                self.assertEqual(agent.count(r"Registered as slug"), 0)
+                self.assertEqual(agent.registrations(), 0)
 
 
 class WebSocketDoorFramingTest(DoorTestCase):

@@ -8,7 +8,7 @@ import unittest
 
 import os
 
-from harness import BIN, DOMAIN, EM_DASH, LoggedProcess, RelayTestCase, free_port, http_request
+from harness import DOMAIN, Agent, RelayTestCase, free_port, http_request
 from harness import run_binary
 from test_ca import make_test_ca
 
@@ -98,12 +98,10 @@ class DoorsTest(RelayTestCase):
 
     def start_url_agent(self, slug, token, local_port, url):
         """An agent dialling a ws:// URL (the harness's agents dial host:port)."""
-        agent = LoggedProcess(self._name("agent-" + slug), [
-            BIN, "client", "--server", url, "--insecure-plaintext", "--slug", slug,
-            "--local-port", str(local_port)], self.tmp,
-            env=dict(os.environ, NEXUS_RELAY_TOKEN=token))
+        agent = Agent(self.tmp, self._name("agent-" + slug), slug, token, url, local_port,
+                      ["--insecure-plaintext"], as_given=True)
         self._processes.append(agent)
-        agent.wait_for(rf'Registered as slug "{slug}" {EM_DASH} OK', 10)
+        agent.wait_registered()
         return agent
 
 

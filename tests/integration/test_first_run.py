@@ -258,7 +258,8 @@ class ReadmeUnitTest(RelayTestCase):
         # The file's server is the public relay: the command line points at this one.
         agent = LoggedProcess("agent", [BIN, "client", "--config", str(self.tmp / "client.conf"),
                                         "--server", f"127.0.0.1:{relay.tcp_port}",
-                                        "--insecure-plaintext",
+                                        "--insecure-plaintext", "--status-listen",
+                                        f"127.0.0.1:{free_port()}",
                                         "--local-port", str(site.port)], self.tmp, env=env)
         self._processes.append(agent)
         agent.wait_for('Registered as slug "moncommunaute"', timeout=10)

@@ -159,6 +159,8 @@ class FrontFramingV2Test(RelayTestCase):
                 sent, result = flood(self.relay.http_port, (head + start).encode(),
                                      filler * (1 << 20), limit)
                 grown = memory_kib(self.relay.pid, "VmHWM") - before
+                print(f"{self.PROTOCOL} endless {what}: relay read {sent} bytes, then "
+                      f"{result.ended}; peak RSS grew by {grown} KiB", flush=True)
                 self.assertLess(sent, limit, f"{what}: the relay read {sent} bytes of it")
                 self.assertIn(result.ended, ("closed", "reset"), f"{what}: {result}")
                 if result.received:

@@ -35,7 +35,7 @@ class HeartbeatTest(RelayTestCase):
         self.proxy = CutProxy("127.0.0.1", self.relay.tcp_port, upstream_timeout=None).start()
         self.addCleanup(self.proxy.cut)
         self.agent = self.start_agent(SLUG, token, self.site.port, self.proxy.port)
-        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .* \(v2\)')
+        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .*, protocol v2')
         self.assert_serves(self.relay, SLUG, self.site)
 
     def wait_for_both(self, relay_pattern, agent_pattern, since, started, timeout):
@@ -102,8 +102,8 @@ class HeartbeatTest(RelayTestCase):
         agent_mark, relay_mark = self.agent.mark(), self.relay.mark()
         self.proxy.thaw()
         thawed_at = time.monotonic()
-        self.agent.wait_registered(timeout=20, since=agent_mark)
-        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .* \(v2\)', 5, since=relay_mark)
+        self.agent.wait_registered(timeout=20, after=registrations)
+        self.relay.wait_for(rf'Tunnel registered: slug "{SLUG}" .*, protocol v2', 5, since=relay_mark)
         print(f"re-registered {time.monotonic() - thawed_at:.1f} s after the path came back",
               flush=True)
         self.assert_serves(self.relay, SLUG, self.site)

@@ -226,7 +226,9 @@ class HostileAppOverV2Test(HostileAppCases, RelayTestCase):
         # The head had crossed: the agent resets the stream and the relay cuts the visitor off.
         self.assertEqual(visit.status, 200, visit)
         self.assertFalse(visit.complete, visit)
-        self.assertEqual(visit.body, PARTIAL)
+        # The relay ends a cut body with a TCP reset, and a reset may discard what the
+        # visitor's kernel had received but the visitor not yet read: any prefix, never more.
+        self.assertTrue(PARTIAL.startswith(visit.body), visit)
 
 
 class HostileAppOverV1Test(HostileAppCases, RelayTestCase):

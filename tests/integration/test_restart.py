@@ -18,15 +18,16 @@ class RestartTest(RelayTestCase):
         _, agent = self.tunnel(relay, "demo")
         self.assertEqual(relay.get(HOST, "/echo").status, 200)
 
-        mark = agent.mark()
         relay.kill()
         # Let it fail to connect at least once, so it is really in its backoff loop.
-        agent.wait_for(r"Connection failed: Connection refused", timeout=5, since=mark)
+        agent.wait_status(lambda s: s["state"] == "backoff" and
+                          s["last_error"] == "Connection failed: Connection refused", 5,
+                          "a refused connection")
         restarted = self.start_relay(tcp_port=relay.tcp_port, http_port=relay.http_port)
         ready_at = time.monotonic()
         # Whatever it announced last is the longest it may now wait (plus connect/register).
-        longest = max(agent.reconnect_delays(since=mark))
-        agent.wait_registered(timeout=longest + 2, since=mark)
+        longest = max(agent.reconnect_delays())
+        agent.wait_registered(timeout=longest + 2, after=1)
         self.assertLessEqual(time.monotonic() - ready_at, longest + 1.5)
         response = restarted.get(HOST, "/echo")
         self.assertEqual(response.status, 200)

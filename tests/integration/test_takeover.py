@@ -58,8 +58,8 @@ class TakeoverTest(RelayTestCase):
         self.assertEqual(agent_b.registrations(), 1, "the new agent had to register again")
         # The line operators grep for, word for word.
         self.assertRegex(self.relay.text(),
-                         rf'Tunnel replaced: slug "demo" from {b_address} over tcp \(previous '
-                         r'session from 127\.0\.0\.1:\d+\)')
+                         rf'Tunnel replaced: slug "demo" from {b_address} over tcp \(plaintext\), '
+                         r'protocol v2 \(previous session from 127\.0\.0\.1:\d+\)')
 
     def test_old_session_with_a_request_in_flight_does_not_remove_the_new_tunnel(self):
         # The deployed relay's old session lingered until in-flight requests finished, then
@@ -97,9 +97,11 @@ class TwoAgentsSettleTest(RelayTestCase):
         mark = relay.mark()
         started = time.monotonic()
         self.start_agent("demo", token, site_b.port, relay.tcp_port)
-        agent_a.wait_for(r'Replaced by another agent for slug "demo" from 127\.0\.0\.1\n',
-                         timeout=5)
+        replaced = agent_a.wait_state("replaced", timeout=5)
         self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(replaced["replaced_by"], "127.0.0.1")
+        # The line users grep for, word for word.
+        agent_a.wait_for(r'Replaced by another agent for slug "demo" from 127\.0\.0\.1\n')
         served_by_a = len(site_a.requests)
         deadline = time.monotonic() + 15
         count = 0
@@ -114,6 +116,9 @@ class TwoAgentsSettleTest(RelayTestCase):
         self.assertGreaterEqual(len(site_b.requests), count)
         self.assertEqual(agent_a.registrations(), 1, "the replaced agent took the slug back")
         self.assertTrue(agent_a.alive())
+        waiting = agent_a.wait_status(lambda s: s["state"] == "replaced" and s["next_retry"],
+                                      what="a replaced agent's next attempt")
+        self.assertIsNone(waiting["connected_since"])
         agent_a.wait_for(r'Not taking slug "demo" back; asking again in \d+ min')
 
     def test_over_v2_the_replaced_agent_gets_goaway_and_waits(self):

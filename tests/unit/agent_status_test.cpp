@@ -31,27 +31,57 @@ TEST(AgentStatusBoard, TellsListenersOfEachTransitionWithTheNewValue) {
     EXPECT_EQ(board.current().protocol, 2);
 }
 
-TEST(AgentStatusBoard, CountsRequestsByStatusClassAndBytes) {
+RequestEvent request(RequestEvent::Phase phase, int status) {
+    return {phase, "id-1", "GET", "/", status, 3ms, {}};
+}
+
+TEST(AgentStatusBoard, CountsRequestsByStatusClassAtTheirHead) {
     AgentStatusBoard board(initial());
-    board.countRequest(200, 10, 1000);
-    board.countRequest(404, 5, 50);
-    board.countRequest(502, 0, 0);
+    board.report(request(RequestEvent::Phase::Head, 200));
+    board.report(request(RequestEvent::Phase::Head, 404));
+    board.report(request(RequestEvent::Phase::Head, 502));
+    board.report(request(RequestEvent::Phase::Done, 502));
+    board.report(request(RequestEvent::Phase::NoResponse, 0));
     const auto& c = board.current().counters;
     EXPECT_EQ(c.requestsByClass[1], 1U);
     EXPECT_EQ(c.requestsByClass[3], 1U);
     EXPECT_EQ(c.requestsByClass[4], 1U);
     EXPECT_EQ(c.requests(), 3U);
-    EXPECT_EQ(c.bytesIn, 15U);
-    EXPECT_EQ(c.bytesOut, 1050U);
+    EXPECT_EQ(c.timeToFirstByte.count(), 3U);
+    EXPECT_EQ(c.requestDuration.count(), 2U);
+}
+
+TEST(AgentStatusBoard, TellsRequestListenersOfHeadsAndFailuresButNotCleanEnds) {
+    AgentStatusBoard board(initial());
+    std::vector<RequestEvent::Phase> seen;
+    board.onRequest([&](const RequestEvent& e) { seen.push_back(e.phase); });
+    board.report(request(RequestEvent::Phase::Head, 200));
+    board.report(request(RequestEvent::Phase::Done, 200));
+    board.report(request(RequestEvent::Phase::Broken, 200));
+    EXPECT_EQ(seen, (std::vector{RequestEvent::Phase::Head, RequestEvent::Phase::Broken}));
+}
+
+TEST(AgentStatusBoard, EventsSeeTheStatusAsItIsThen) {
+    AgentStatusBoard board(initial());
+    std::string seen;
+    board.onEvent([&](const AgentEvent& e, const AgentStatus& s) {
+        seen = std::string(e.detail) + " in " + std::string(stateName(s.state));
+    });
+    board.transition(AgentState::Backoff);
+    board.emit({.kind = AgentEventKind::SessionEnded, .detail = "Relay closed the connection"});
+    EXPECT_EQ(seen, "Relay closed the connection in backoff");
 }
 
 TEST(AgentStatusBoard, TracksStreamsAndWebSocketsWithoutUnderflow) {
     AgentStatusBoard board(initial());
-    board.streamOpened(true);
-    board.streamOpened(false);
-    board.streamClosed(true);
-    board.streamClosed(false);
-    board.streamClosed(true);  // one close too many must not wrap around
+    board.streamOpened();
+    board.webSocketOpened();
+    board.streamOpened();
+    board.webSocketClosed();
+    board.streamClosed();
+    board.streamClosed();
+    board.streamClosed();     // one close too many must not wrap around
+    board.webSocketClosed();  // nor here
     EXPECT_EQ(board.current().counters.activeStreams, 0U);
     EXPECT_EQ(board.current().counters.openWebSockets, 0U);
 }

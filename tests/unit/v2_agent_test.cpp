@@ -119,12 +119,24 @@ private:
     std::shared_ptr<Tap> tap_;
 };
 
-class CapturingLogger final : public Logger {
+// The request events the exchange reported, with their views copied out.
+struct SeenRequest {
+    RequestEvent::Phase phase;
+    std::string requestId, method, path;
+    int status = 0;
+    ErrorCode failure;
+};
+
+class CapturingBoard {
 public:
-    void write(LogLevel, std::string_view message, std::initializer_list<LogField>) override {
-        lines.emplace_back(message);
+    CapturingBoard() {
+        board.onRequest([this](const RequestEvent& e) {
+            seen.push_back({e.phase, std::string(e.requestId), std::string(e.method),
+                            std::string(e.path), e.status, e.failure});
+        });
     }
-    std::vector<std::string> lines;
+    AgentStatusBoard board{AgentStatus{}};
+    std::vector<SeenRequest> seen;
 };
 
 // What the relay side got back for one stream.
@@ -357,9 +369,9 @@ protected:
     bool closeAfterResponse_ = false;
 
     AgentConfig config_;
-    CapturingLogger log_;
+    CapturingBoard events_;
     LocalPool pool_{io_.get_executor(), config_};
-    V2Context context_{config_, pool_, log_};
+    V2Context context_{config_, pool_, events_.board};
 };
 
 v2::RequestHead get(std::string target) {
@@ -390,10 +402,16 @@ TEST_F(V2AgentTest, GetWithAOneMebibyteResponseArrivesIntactWithinTheStreamWindo
     EXPECT_LE(relayTap_->maxConnectionInFlight, std::int64_t{v2::kInitialConnectionWindow});
     ASSERT_EQ(requests_.size(), 1U);
     EXPECT_EQ(requests_[0].target(), "/big?token=secret");
-    const auto logged = std::find_if(log_.lines.begin(), log_.lines.end(), [](const auto& line) {
-        return line.starts_with("Forwarding GET /big → HTTP 200 (");
-    });
-    EXPECT_NE(logged, log_.lines.end()) << "one log line, without the query string";
+    ASSERT_EQ(events_.seen.size(), 1U) << "one request event (at the head), none at a clean end";
+    EXPECT_EQ(events_.seen[0].phase, RequestEvent::Phase::Head);
+    EXPECT_EQ(events_.seen[0].method, "GET");
+    EXPECT_EQ(events_.seen[0].path, "/big") << "the path without the query string";
+    EXPECT_EQ(events_.seen[0].status, 200);
+    const auto& counters = events_.board.current().counters;
+    EXPECT_EQ(counters.requestsByClass[1], 1U);
+    EXPECT_EQ(counters.timeToFirstByte.count(), 1U);
+    EXPECT_EQ(counters.requestDuration.count(), 1U);
+    EXPECT_EQ(counters.activeStreams, 0U);
 }
 
 TEST_F(V2AgentTest, AReaderThatKeepsUpGrowsItsStreamWindowToOneMebibyteAtMost) {
@@ -457,7 +475,18 @@ TEST_F(V2AgentTest, ARequestTargetOutsideOriginFormIsRefusedWithoutALocalConnect
     EXPECT_EQ(accepted_, 0);
 }
 
-TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndALogLineWithTheReason) {
+TEST_F(V2AgentTest, TheRelaysRequestIdReachesTheAppUnchangedAndIsInTheRequestEvent) {
+    v2::RequestHead request = get("/");
+    request.headers.emplace_back("x-request-id", "01HV6Z3K9Q");
+    const Reply reply = fetch(request);
+    ASSERT_TRUE(reply.head);
+    ASSERT_EQ(requests_.size(), 1U);
+    EXPECT_EQ(requests_[0]["x-request-id"], "01HV6Z3K9Q");
+    ASSERT_EQ(events_.seen.size(), 1U);
+    EXPECT_EQ(events_.seen[0].requestId, "01HV6Z3K9Q");
+}
+
+TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndAnEventWithTheReason) {
     tcp::acceptor closed(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     config_.localPort = closed.local_endpoint().port();
     closed.close();
@@ -465,11 +494,11 @@ TEST_F(V2AgentTest, AnUnreachableLocalServerIsA502AndALogLineWithTheReason) {
     ASSERT_TRUE(reply.head);
     EXPECT_EQ(reply.head->status, 502);
     EXPECT_EQ(reply.body, "Local server unreachable");
-    const auto logged = std::find_if(log_.lines.begin(), log_.lines.end(), [](const auto& line) {
-        return line.starts_with("Forwarding GET /down → HTTP 502 (") &&
-               line.ends_with("ms): Connection refused");
-    });
-    EXPECT_NE(logged, log_.lines.end());
+    ASSERT_FALSE(events_.seen.empty());
+    EXPECT_EQ(events_.seen[0].path, "/down");
+    EXPECT_EQ(events_.seen[0].status, 502);
+    EXPECT_EQ(events_.seen[0].failure, asio::error::connection_refused);
+    EXPECT_EQ(events_.board.current().counters.requestsByClass[4], 1U);
 }
 
 TEST_F(V2AgentTest, ALocalServerThatNeverAnswersIsA504AfterTheHeadTimeout) {
