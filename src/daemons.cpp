@@ -77,6 +77,20 @@ void reloadOnHangup(asio::signal_set& hangup, RelayDaemon& relay) {
         }
     });
 }
+// SIGHUP on the agent (`systemctl reload`): its settings are read at start only, so say so
+// rather than die of the signal's default action, and tell systemd the reload is over.
+void answerHangup(asio::signal_set& hangup, Logger& log) {
+    hangup.async_wait([&hangup, &log](const ErrorCode& ec, int) {
+        if (!ec) {
+            sd::Notifier::reloading();
+            log.warning(
+                "Reload requested: the agent reads its configuration at start only; "
+                "restart it to apply changes");
+            sd::Notifier::ready();
+            answerHangup(hangup, log);
+        }
+    });
+}
 // SIGINT/SIGTERM: log, stop the service, stop the loop.
 template <typename Stop>
 void stopOnSignals(asio::signal_set& signals, asio::io_context& io, Logger& log, Stop stop) {
@@ -225,6 +239,8 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
     watchdog.start();
     // The agent is ready as soon as it runs: being connected is its state, not its start-up.
     sd::Notifier::ready(client::summaryLine(agent.status(), std::chrono::system_clock::now()));
+    asio::signal_set hangup(io, SIGHUP);
+    answerHangup(hangup, log);
     asio::signal_set signals(io, SIGINT, SIGTERM);
     stopOnSignals(signals, io, log, [&agent, &statusAcceptor, &watchdog] {
         sd::Notifier::stopping();

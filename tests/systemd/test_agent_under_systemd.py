@@ -80,6 +80,11 @@ class AgentUnderSystemdTest(unittest.TestCase):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
         self.assertEqual(answer.exception.code, 503)
         self.assertIn(answer.exception.read().decode().strip(), ("backoff", "connecting"))
+        # systemctl reload: the agent keeps running and tells systemd the reload is over.
+        agent.send_signal(signal.SIGHUP)
+        self.wait_message(lambda t: "RELOADING=1" in t)
+        time.sleep(0.3)
+        self.assertIsNone(agent.poll(), "SIGHUP ended the agent")
         agent.send_signal(signal.SIGTERM)
         self.assertEqual(agent.wait(10), 0)
         self.wait_message(lambda t: "STOPPING=1" in t)
