@@ -111,38 +111,6 @@ std::string peerOf(const tcp::socket& socket) {
 
 }  // namespace
 
-Result<WebSocketUrl> parseWebSocketUrl(std::string_view text) {
-    WebSocketUrl url;
-    if (text.starts_with("wss://")) {
-        url.secure = true;
-        text.remove_prefix(6);
-    } else if (text.starts_with("ws://")) {
-        text.remove_prefix(5);
-    } else {
-        return makeError(Errc::InvalidArgument);
-    }
-    const auto slash = text.find('/');
-    const std::string_view authority = text.substr(0, slash);
-    url.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
-    if (authority.empty()) {
-        return makeError(Errc::InvalidArgument);
-    }
-    auto withPort = parseHostPort(authority);
-    if (withPort) {
-        url.endpoint = *withPort;
-        return url;
-    }
-    if (authority.find(':') != std::string_view::npos && !authority.starts_with('[')) {
-        return makeError(Errc::InvalidArgument);  // a port that is not a number
-    }
-    std::string host(authority);
-    if (host.starts_with('[') && host.ends_with(']')) {
-        host = host.substr(1, host.size() - 2);
-    }
-    url.endpoint = {host, static_cast<std::uint16_t>(url.secure ? 443 : 80)};
-    return url;
-}
-
 asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
     tcp::socket socket, const WebSocketUrl& url, std::shared_ptr<ssl::context> tls,
     std::string serverName, std::chrono::steady_clock::duration timeout) {

@@ -5,8 +5,10 @@
 #include "common/ascii.hpp"
 #include "net/http_headers.hpp"
 
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
+
 #include <algorithm>
-#include <charconv>
 #include <iterator>
 
 namespace nexus::server {
@@ -28,49 +30,43 @@ bool AddressRange::contains(const asio::ip::address& candidate) const {
     if (address.is_v4() != network.is_v4()) {
         return false;
     }
+    // Both ends reduced to their network of `prefix` bits (Asio's network types do the masks).
     if (address.is_v4()) {
-        const auto mask = prefix == 0 ? 0U : ~0U << (32 - prefix);
-        return (address.to_v4().to_uint() & mask) == (network.to_v4().to_uint() & mask);
+        return asio::ip::network_v4(address.to_v4(), prefix).canonical() ==
+               asio::ip::network_v4(network.to_v4(), prefix).canonical();
     }
-    const auto a = address.to_v6().to_bytes();
-    const auto n = network.to_v6().to_bytes();
-    for (unsigned bit = 0; bit < prefix; ++bit) {
-        const unsigned byte = bit / 8;
-        const unsigned mask = 0x80U >> (bit % 8);
-        if ((a[byte] & mask) != (n[byte] & mask)) {
-            return false;
-        }
-    }
-    return true;
+    return asio::ip::network_v6(address.to_v6(), prefix).canonical() ==
+           asio::ip::network_v6(network.to_v6(), prefix).canonical();
 }
 
 Result<AddressRange> parseAddressRange(std::string_view text) {
-    const auto slash = text.find('/');
     ErrorCode ec;
-    const auto network = asio::ip::make_address(std::string(text.substr(0, slash)), ec);
+    if (text.find('/') == std::string_view::npos) {
+        const auto address = asio::ip::make_address(std::string(text), ec);
+        if (ec) {
+            return makeError(Errc::InvalidArgument);
+        }
+        const auto plain = unmapped(address);  // ::ffff:a.b.c.d is the IPv4 address
+        return AddressRange{plain, plain.is_v4() ? 32U : 128U};
+    }
+    const std::string range(text);
+    if (const auto v4 = asio::ip::make_network_v4(range, ec); !ec) {
+        return AddressRange{v4.address(), v4.prefix_length()};
+    }
+    const auto v6 = asio::ip::make_network_v6(range, ec);
     if (ec) {
         return makeError(Errc::InvalidArgument);
     }
-    const unsigned maximum = network.is_v4() ? 32 : 128;
-    unsigned prefix = maximum;
-    if (slash != std::string_view::npos) {
-        const auto digits = text.substr(slash + 1);
-        const auto [end, error] =
-            std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-        if (digits.empty() || error != std::errc() || end != digits.data() + digits.size() ||
-            prefix > maximum) {
-            return makeError(Errc::InvalidArgument);
-        }
-    }
-    if (network.is_v6() && network.to_v6().is_v4_mapped()) {
+    unsigned prefix = v6.prefix_length();
+    if (v6.address().is_v4_mapped()) {
         // ::ffff:a.b.c.d/N is the IPv4 range a.b.c.d/(N-96); a shorter prefix would reach past
-        // the mapped addresses, and an IPv4 mask shifted by more than 32 bits is undefined.
+        // the mapped addresses.
         if (prefix < 96) {
             return makeError(Errc::InvalidArgument);
         }
         prefix -= 96;
     }
-    return AddressRange{unmapped(network), prefix};
+    return AddressRange{unmapped(v6.address()), prefix};
 }
 
 std::vector<AddressRange> loopbackRanges() {
