@@ -2,7 +2,8 @@
 // callerKey and networkKey: the address with its host bits cleared, written with its length.
 #include "server/address_prefix.hpp"
 
-#include <algorithm>
+#include <boost/asio/ip/network_v4.hpp>
+#include <boost/asio/ip/network_v6.hpp>
 
 namespace nexus::server {
 
@@ -17,17 +18,14 @@ ip::address unmapped(const ip::address& address) {
     return address;
 }
 
-// The address with all but the first `bits` bits (a multiple of 8) zeroed, as "a/bits".
+// The network of the first `bits` bits around the address, as "a/bits" (Asio's network
+// types clear the host bits).
 std::string prefix(const ip::address& address, unsigned v4Bits, unsigned v6Bits) {
     const ip::address plain = unmapped(address);
     if (plain.is_v4()) {
-        auto bytes = plain.to_v4().to_bytes();
-        std::fill(bytes.begin() + v4Bits / 8, bytes.end(), 0);
-        return ip::address_v4(bytes).to_string() + "/" + std::to_string(v4Bits);
+        return ip::network_v4(plain.to_v4(), v4Bits).canonical().to_string();
     }
-    auto bytes = plain.to_v6().to_bytes();
-    std::fill(bytes.begin() + v6Bits / 8, bytes.end(), 0);
-    return ip::address_v6(bytes).to_string() + "/" + std::to_string(v6Bits);
+    return ip::network_v6(plain.to_v6(), v6Bits).canonical().to_string();
 }
 
 }  // namespace
