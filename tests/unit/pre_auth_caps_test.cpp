@@ -47,6 +47,7 @@ TEST(PreAuthCaps, AtTheTotalEvictsTheLargestCallersOldestConnection) {
     int evictedA = 0;
     int evictedB = 0;
     std::vector<SlotPtr> held;
+    held.reserve(6);
     for (int i = 0; i < 3; ++i) {
         held.push_back(admitCounting(caps, "203.0.113.1", evictedA));
     }
