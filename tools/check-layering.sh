@@ -3,8 +3,8 @@
 # Fails (listing file:line) when a module under src/ includes a header it must not depend on.
 #
 # The dependency direction is the one in docs/design: common, protocol -> net, directory ->
-# server, client -> main, and sd on common alone; only sd/, dbus/, ctl/ and the top-level entry points touch libsystemd
-# or sdbus-c++. Keeping protocol/ free of Asio is what lets the codecs be fuzzed without I/O.
+# server, client -> daemon -> cli -> main, and sd on common alone; only sd/, dbus/, ctl/ and
+# the top-level entry points touch libsystemd or sdbus-c++. Keeping protocol/ free of Asio is what lets the codecs be fuzzed without I/O.
 set -euo pipefail
 
 root=${1:-"$(dirname "$0")/.."}
@@ -14,15 +14,18 @@ cd "$root/src"
 # Project headers are included with quotes ("net/frame.hpp"); library headers with <...>.
 forbidden() {
     local module=$1 file=$2
+    local upper='"sd/ "daemon/ "cli/ "dbus/ "ctl/'
     case $module in
-        common) echo '"protocol/ "net/ "directory/ "server/ "client/ <boost/asio' ;;
-        protocol) echo '"net/ "directory/ "server/ "client/ <boost/asio' ;;
-        net) echo '"directory/ "server/ "client/' ;;
-        directory) echo '"net/ "server/ "client/ <boost/asio' ;;
-        server) echo '"client/' ;;
-        client) echo '"server/ "directory/' ;;
+        common) echo "\"protocol/ \"net/ \"directory/ \"server/ \"client/ <boost/asio $upper" ;;
+        protocol) echo "\"net/ \"directory/ \"server/ \"client/ <boost/asio $upper" ;;
+        net) echo "\"directory/ \"server/ \"client/ $upper" ;;
+        directory) echo "\"net/ \"server/ \"client/ <boost/asio $upper" ;;
+        server) echo "\"client/ $upper" ;;
+        client) echo "\"server/ \"directory/ $upper" ;;
         # libsystemd glue for the daemon layer: common alone, so any daemon can use it.
-        sd) echo '"protocol/ "net/ "directory/ "server/ "client/ "dbus/ "ctl/' ;;
+        sd) echo '"protocol/ "net/ "directory/ "server/ "client/ "daemon/ "cli/ "dbus/ "ctl/' ;;
+        # The daemons wire the libraries; the command line sits above them.
+        daemon) echo '"cli/ "ctl/' ;;
     esac
     # systemd and D-Bus stay in the daemon layer, so libraries run anywhere (tests, containers).
     case $file in

@@ -42,11 +42,6 @@ bool isOriginForm(std::string_view target) {
 
 namespace {
 
-bool isIdempotent(std::string_view method) {
-    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-           method == "DELETE";
-}
-
 using ResponseParser = http::response_parser<http::string_body>;
 
 // Reads the app's final response into `parser`: interim ones (100 Continue, 103 Early Hints…)
@@ -140,7 +135,7 @@ asio::awaitable<LocalForwarder::Outcome> LocalForwarder::forward(const v1::Reque
             failure = readError;
             // A pooled connection the app closed while idle: retry once on a fresh one,
             // but never replay a request the app may already have acted on.
-            if (reused && !gotSome && (writeError || isIdempotent(in.method))) {
+            if (reused && !gotSome && (writeError || net::isIdempotent(in.method))) {
                 continue;
             }
             break;

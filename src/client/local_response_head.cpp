@@ -244,7 +244,7 @@ void ResponseHeadReader::observe(ResponseField& field) {
 }
 
 LocalBodyFraming ResponseHeadReader::framing(bool headRequest) const {
-    if (headRequest || status_ < 200 || status_ == 204 || status_ == 304) {
+    if (net::responseHasNoBody(status_, headRequest)) {
         return LocalBodyFraming::None;
     }
     if (transferEncoding_) {

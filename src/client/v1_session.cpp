@@ -3,10 +3,10 @@
 // answered with one `response` frame; `ping` answered with `heartbeat`.
 #include "client/agent_session.hpp"
 #include "client/v2_local_http.hpp"
+#include "net/spawn.hpp"
 #include "protocol/v1_messages.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 namespace nexus::client {
 
@@ -45,7 +45,7 @@ public:
                 }
                 asio::co_spawn(parts_.executor,
                                serveRequest(parts_, connection_, inFlight_, std::move(*request)),
-                               asio::detached);
+                               net::reportFailures("a v1 request from the relay"));
             } else if (std::holds_alternative<v1::Ping>(*message)) {
                 connection_->send(v1::encode(v1::Heartbeat{}));
             } else if (const auto* again = std::get_if<v1::Registered>(&*message);

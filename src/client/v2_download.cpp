@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The local app's response, back to the relay: the head read in one pass into a RESPONSE
 // frame, then the body as the head frames it, in pieces of one DATA frame at most, so nothing
-// is buffered whole. A 101 turns the stream into a pipe (v2_transfer.cpp).
+// is buffered whole. A 101 turns the stream into a byte pipe (net/v2/byte_pipe).
 #include "client/v2_exchange_impl.hpp"
 #include "client/v2_local_http.hpp"
-#include "net/v2_direct_send.hpp"
+#include "net/v2/byte_pipe.hpp"
+#include "net/v2/direct_send.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <algorithm>
 #include <limits>
 
 namespace nexus::client::detail {
-
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 // One DATA frame, as large as net::sendFromSocket's: a stream that stalls holds it (and the
@@ -135,13 +134,7 @@ asio::awaitable<bool> V2Exchange::download() {
             AgentStatusBoard& board;
             ~Closed() { board.webSocketClosed(); }
         } closed{c_.board};
-        net::PipeActivity activity(c_.limits.pipeIdleTimeout);
-        auto up = pipeUp(activity);
-        auto down = pipeDown(activity);
-        auto both = std::move(up) && std::move(down);
-        const auto [wentUp, wentDown] = co_await std::move(both);
-        const bool clean = wentUp && wentDown;
-        co_return clean;
+        co_return co_await pipe();
     }
     bool forwarded = true;
     switch (*framing) {
@@ -157,6 +150,26 @@ asio::awaitable<bool> V2Exchange::download() {
     }
     downloadClean_ = forwarded;
     co_return forwarded;
+}
+
+// Upgraded stream: the tunnel and the app's connection joined both ways, starting with what
+// the app sent right after its 101.
+asio::awaitable<bool> V2Exchange::pipe() {
+    auto early = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    const auto outcome =
+        co_await net::pipeUpgraded(*local_, *stream_, std::move(early), c_.limits.pipeIdleTimeout,
+                                   v2::ResetCode::LocalUnreachable);
+    if (!failure_) {
+        // What the log says: the app's own error, or the idle timeout, not the abort after it.
+        failure_ = outcome.socketError ? outcome.socketError
+                   : outcome.idle      ? makeError(Errc::Timeout)
+                                       : ErrorCode();
+    }
+    if (!outcome.clean) {
+        abandon(v2::ResetCode::LocalUnreachable);
+    }
+    co_return outcome.clean;
 }
 
 // The agent's 502 in place of a response it cannot forward; the connection is not reused.

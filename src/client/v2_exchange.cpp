@@ -16,15 +16,6 @@ namespace detail {
 
 using namespace asio::experimental::awaitable_operators;
 
-namespace {
-
-bool isIdempotent(std::string_view method) {
-    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-           method == "DELETE";
-}
-
-}  // namespace
-
 asio::awaitable<void> V2Exchange::run() {
     if (!net::isToken(head_.method())) {
         co_await answer(400, "Invalid HTTP method");
@@ -80,7 +71,7 @@ asio::awaitable<bool> V2Exchange::failBeforeHead() {
         co_return false;
     }
     if (attempt_ == 0 && !hasBody_ && !webSocket_ && reused_ && !gotSome_ &&
-        (headWriteFailed_ || isIdempotent(head_.method()))) {
+        (headWriteFailed_ || net::isIdempotent(head_.method()))) {
         retry_ = true;
         co_return false;
     }

@@ -7,7 +7,7 @@
 #include "client/agent_config.hpp"
 #include "client/agent_status.hpp"
 #include "client/local_pool.hpp"
-#include "net/v2_mux.hpp"
+#include "net/v2/mux.hpp"
 
 #include <cstddef>
 #include <memory>

@@ -6,7 +6,6 @@
 #include "client/agent_session.hpp"
 #include "client/v2_exchange.hpp"
 #include "client/v2_local_http.hpp"
-#include "net/pipe_activity.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -57,8 +56,7 @@ private:
     asio::awaitable<std::size_t> readChunk(ErrorCode& ec);
     void abandonStalledSend();
     asio::awaitable<bool> failBeforeHead();
-    asio::awaitable<bool> pipeUp(net::PipeActivity& activity);
-    asio::awaitable<bool> pipeDown(net::PipeActivity& activity);
+    asio::awaitable<bool> pipe();
     asio::awaitable<void> answer(int status, std::string_view text);
     asio::awaitable<void> wrapUp();
     void abandon(v2::ResetCode code);

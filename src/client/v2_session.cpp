@@ -2,10 +2,10 @@
 // The v2 session: a stream multiplexer on the connection; each stream the relay opens is one
 // exchange with the local app (v2_exchange.cpp), until the connection or a GOAWAY ends it.
 #include "client/agent_session.hpp"
-#include "net/v2_mux.hpp"
+#include "net/spawn.hpp"
+#include "net/v2/mux.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 
 namespace nexus::client {
 
@@ -55,7 +55,7 @@ public:
             asio::co_spawn(
                 executor,
                 serveV2Stream(v2, std::move(owner), std::move(stream), std::move(head), endStream),
-                asio::detached);
+                net::reportFailures("a v2 request from the relay"));
         });
         const ErrorCode reason = co_await mux->run();
         SessionEnd end;

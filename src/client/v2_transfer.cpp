@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// The bytes of a v2 exchange that go to the local app: the request head and body, and the two
-// halves of an upgraded (WebSocket) pipe. The response comes back in v2_download.cpp.
+// The bytes of a v2 exchange that go to the local app: the request head and body. The response
+// (and an upgraded connection's pipe) comes back in v2_download.cpp.
 #include "client/v2_exchange_impl.hpp"
 #include "net/http_headers.hpp"
 
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 
 #include <array>
 #include <tuple>
@@ -14,7 +13,6 @@ namespace nexus::client::detail {
 
 namespace {
 // Small: an open WebSocket keeps it for its whole life, and there may be thousands.
-constexpr std::size_t kPipeChunkSize = 16 * 1024;
 }  // namespace
 
 // The request line and headers, written whole; the body (if any) follows in upload().
@@ -74,70 +72,6 @@ asio::awaitable<bool> V2Exchange::upload() {
     }
     uploadClean_ = !ec;
     co_return uploadClean_;
-}
-
-// Upgraded stream, tunnel to app. Ends with a half-close, like the relay's side. This half
-// keeps the pipe's idle clock: it gives up once neither direction has moved for the timeout.
-asio::awaitable<bool> V2Exchange::pipeUp(net::PipeActivity& activity) {
-    for (;;) {
-        auto chunk = co_await net::readWhileInUse(*stream_, activity);
-        if (!chunk) {
-            if (stream_->peerEnded() && !stream_->wasReset()) {
-                ErrorCode ignored;
-                local_->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-                co_return true;
-            }
-            if (!stream_->wasReset() && !failure_) {
-                failure_ = makeError(Errc::Timeout);  // what the log says, not pipeDown's abort
-            }
-            abandon(v2::ResetCode::Timeout);
-            co_return false;
-        }
-        local_->expires_after(c_.limits.pipeIdleTimeout);
-        auto [ec, n] = co_await asio::async_write(*local_, asio::buffer(*chunk), kTuple);
-        if (ec) {
-            failure_ = failure_ ? failure_ : ec;
-            abandon(v2::ResetCode::LocalUnreachable);
-            co_return false;
-        }
-    }
-}
-
-// Upgraded stream, app to tunnel, starting with what the app sent right after its 101. Its
-// reads have no deadline of their own (a silent app is fine while the visitor talks): pipeUp
-// closes the local connection once the whole pipe is idle, which ends the read here.
-asio::awaitable<bool> V2Exchange::pipeDown(net::PipeActivity& activity) {
-    if (buffer_.size() > 0) {
-        const std::string early = beast::buffers_to_string(buffer_.data());
-        buffer_.consume(buffer_.size());
-        if (!co_await stream_->write(early, c_.limits.pipeIdleTimeout)) {
-            abandon(v2::ResetCode::Timeout);
-            co_return false;
-        }
-    }
-    const auto chunk = std::make_unique_for_overwrite<char[]>(kPipeChunkSize);
-    for (;;) {
-        local_->expires_never();  // set just before the read: pipeUp's writes set their own
-        auto [ec, n] =
-            co_await local_->async_read_some(asio::buffer(chunk.get(), kPipeChunkSize), kTuple);
-        if (n > 0) {
-            activity.moved();
-            if (!co_await stream_->write(std::string_view(chunk.get(), n),
-                                         c_.limits.pipeIdleTimeout)) {
-                abandon(v2::ResetCode::Timeout);
-                co_return false;
-            }
-        }
-        if (ec == asio::error::eof) {
-            stream_->finish();
-            co_return true;
-        }
-        if (ec) {
-            failure_ = failure_ ? failure_ : ec;
-            abandon(v2::ResetCode::LocalUnreachable);
-            co_return false;
-        }
-    }
 }
 
 }  // namespace nexus::client::detail

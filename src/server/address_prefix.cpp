@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// callerKey and networkKey: the address with its host bits cleared, written with its length.
+// unmapped, callerKey and networkKey: the address with its host bits cleared, written with its
+// length.
 #include "server/address_prefix.hpp"
 
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
 
 namespace nexus::server {
-
-namespace {
 
 namespace ip = boost::asio::ip;
 
@@ -17,6 +16,8 @@ ip::address unmapped(const ip::address& address) {
     }
     return address;
 }
+
+namespace {
 
 // The network of the first `bits` bits around the address, as "a/bits" (Asio's network
 // types clear the host bits).

@@ -11,6 +11,9 @@
 
 namespace nexus::server {
 
+/// The address itself, with an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 one it is.
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address);
+
 /// One caller: the IPv4 address (IPv4-mapped IPv6 folded to IPv4), or the IPv6 /64.
 std::string callerKey(const boost::asio::ip::address& ip);
 

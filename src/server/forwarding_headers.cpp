@@ -4,6 +4,7 @@
 
 #include "common/ascii.hpp"
 #include "net/http_headers.hpp"
+#include "server/address_prefix.hpp"
 
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
@@ -15,15 +16,6 @@ namespace nexus::server {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-
-namespace {
-asio::ip::address unmapped(const asio::ip::address& address) {
-    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-        return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    }
-    return address;
-}
-}  // namespace
 
 bool AddressRange::contains(const asio::ip::address& candidate) const {
     const auto address = unmapped(candidate);

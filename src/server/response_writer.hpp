@@ -4,7 +4,7 @@
 // and the end with it when they are there too.
 #pragma once
 
-#include "net/v2_mux.hpp"
+#include "net/v2/mux.hpp"
 #include "server/response_framing.hpp"
 #include "server/tunnel.hpp"
 

@@ -4,7 +4,7 @@
 #include "server/v2_tunnel.hpp"
 
 #include "net/http_headers.hpp"
-#include "net/v2_direct_send.hpp"
+#include "net/v2/direct_send.hpp"
 #include "server/forwarding_headers.hpp"
 #include "server/host_route.hpp"
 #include "server/http_reply.hpp"

@@ -3,9 +3,8 @@
 // directions as they arrive, paced by flow control; a 101 turns the stream into a raw pipe.
 #pragma once
 
-#include "net/pipe_activity.hpp"
-#include "net/v2_direct_send.hpp"
-#include "net/v2_mux.hpp"
+#include "net/v2/direct_send.hpp"
+#include "net/v2/mux.hpp"
 #include "server/server_context.hpp"
 #include "server/tunnel.hpp"
 
@@ -49,12 +48,6 @@ private:
                                       const std::shared_ptr<net::V2Stream>& stream,
                                       const protocol::v2::ReceivedResponse& response,
                                       const std::string& key);
-    boost::asio::awaitable<bool> pipeUp(HttpExchange& exchange,
-                                        const std::shared_ptr<net::V2Stream>& stream,
-                                        net::PipeActivity& activity);
-    boost::asio::awaitable<bool> pipeDown(HttpExchange& exchange,
-                                          const std::shared_ptr<net::V2Stream>& stream,
-                                          net::PipeActivity& activity);
 
     ServerContext& context_;
     std::shared_ptr<net::V2Mux> mux_;

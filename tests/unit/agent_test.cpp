@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <vector>
 
 namespace nexus::client {
@@ -37,24 +38,31 @@ protected:
         accepted_.push_back(std::move(socket));
     }
 
+    /// Starts the agent, recording each state it enters, and accepts its first connection.
+    void startAndAcceptFirstDial() {
+        agent_.emplace(io_.get_executor(), config_);
+        agent_->board().subscribe([this](const AgentStatus& s, AgentChange change) {
+            if (change == AgentChange::State) {
+                states_.push_back(s.state);
+            }
+        });
+        asio::co_spawn(io_, agent_->run(), asio::detached);
+        ASSERT_TRUE(testkit::runUntilDone(io_, acceptOne(), 2s));
+        io_.run_for(20ms);
+    }
+
     asio::io_context io_;
     tcp::acceptor acceptor_{io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
     std::vector<tcp::socket> accepted_;
     AgentConfig config_;
+    std::vector<AgentState> states_;  ///< before agent_: its subscriber writes here
+    std::optional<Agent> agent_;
 };
 
 TEST_F(AgentTest, GoesFromConnectingToRegisteringWhenTheTransportIsUp) {
-    Agent agent(io_.get_executor(), config_);
-    std::vector<AgentState> states;
-    agent.board().subscribe([&](const AgentStatus& s, AgentChange change) {
-        if (change == AgentChange::State) {
-            states.push_back(s.state);
-        }
-    });
-    asio::co_spawn(io_, agent.run(), asio::detached);
-    ASSERT_TRUE(testkit::runUntilDone(io_, acceptOne(), 2s));
-    io_.run_for(20ms);
-    EXPECT_EQ(states, (std::vector{AgentState::Connecting, AgentState::Registering}));
+    ASSERT_NO_FATAL_FAILURE(startAndAcceptFirstDial());
+    Agent& agent = *agent_;
+    EXPECT_EQ(states_, (std::vector{AgentState::Connecting, AgentState::Registering}));
     EXPECT_EQ(agent.status().door, "tcp");
     EXPECT_FALSE(agent.status().encrypted);
     agent.stop();
@@ -62,16 +70,8 @@ TEST_F(AgentTest, GoesFromConnectingToRegisteringWhenTheTransportIsUp) {
 }
 
 TEST_F(AgentTest, ReconnectDropsTheSessionAndDialsAtOnceWithoutBackingOff) {
-    Agent agent(io_.get_executor(), config_);
-    std::vector<AgentState> states;
-    agent.board().subscribe([&](const AgentStatus& s, AgentChange change) {
-        if (change == AgentChange::State) {
-            states.push_back(s.state);
-        }
-    });
-    asio::co_spawn(io_, agent.run(), asio::detached);
-    ASSERT_TRUE(testkit::runUntilDone(io_, acceptOne(), 2s));
-    io_.run_for(20ms);
+    ASSERT_NO_FATAL_FAILURE(startAndAcceptFirstDial());
+    Agent& agent = *agent_;
     const auto asked = std::chrono::steady_clock::now();
     agent.reconnect();
     // The backoff's first wait is at least 500 ms: a second dial well before it is reconnect's.
@@ -80,7 +80,7 @@ TEST_F(AgentTest, ReconnectDropsTheSessionAndDialsAtOnceWithoutBackingOff) {
     io_.run_for(20ms);
     EXPECT_EQ(agent.status().counters.reconnects, 1U);
     EXPECT_EQ(agent.status().state, AgentState::Registering);
-    EXPECT_EQ(std::count(states.begin(), states.end(), AgentState::Backoff), 0);
+    EXPECT_EQ(std::count(states_.begin(), states_.end(), AgentState::Backoff), 0);
     agent.stop();
     io_.run_for(20ms);
 }

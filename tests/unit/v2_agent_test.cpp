@@ -10,7 +10,7 @@
 
 #include "net/frame_connection.hpp"
 #include "net/transport.hpp"
-#include "net/v2_mux.hpp"
+#include "net/v2/mux.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

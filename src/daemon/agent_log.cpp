@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// logAgentEvents: one line per event, in the wording users grep for.
+#include "daemon/agent_log.hpp"
+
+#include "net/v2/mux.hpp"
+
+#include <fmt/compile.h>
+#include <fmt/format.h>
+
+namespace nexus {
+
+namespace {
+
+using client::AgentEvent;
+using client::AgentEventKind;
+using client::AgentStatus;
+using client::RequestEvent;
+
+template <typename Rep, typename Period>
+long long wholeSeconds(std::chrono::duration<Rep, Period> d) {
+    return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+
+void logEvent(Logger& log, const AgentEvent& e, const AgentStatus& s) {
+    switch (e.kind) {
+        case AgentEventKind::Connecting: log.info(fmt::format("Connecting to {}", s.server)); break;
+        case AgentEventKind::DialFailed: log.error(e.detail); break;
+        case AgentEventKind::Connected:
+            log.info(
+                fmt::format("Connected to {}{}", s.server, s.door == "tcp" ? " (plaintext)" : ""));
+            break;
+        case AgentEventKind::Registered:
+            log.info(fmt::format("Registered as slug \"{}\" — OK", s.slug),
+                     {{"NEXUS_SLUG", s.slug},
+                      {"NEXUS_DOOR", s.door},
+                      {"NEXUS_PROTOCOL", fmt::format("v{}", s.protocol)}});
+            if (s.protocol == 2) {
+                log.info("Relay speaks protocol v2: multiplexed streams");
+            }
+            break;
+        case AgentEventKind::Rejected:
+            log.error(fmt::format("Registration rejected: {}", e.detail), {{"NEXUS_SLUG", s.slug}});
+            break;
+        case AgentEventKind::StillHeld:
+            log.info(fmt::format("Slug \"{}\" is still served by another agent", s.slug));
+            break;
+        case AgentEventKind::Replaced:
+            log.warning(fmt::format("Replaced by another agent for slug \"{}\" from {}", s.slug,
+                                    s.replacedBy),
+                        {{"NEXUS_SLUG", s.slug}});
+            break;
+        case AgentEventKind::GoingAway:
+            log.warning(fmt::format("Relay is going away ({}); retry after {} ms", e.detail,
+                                    e.delay.count()));
+            break;
+        case AgentEventKind::SessionEnded:
+            log.warning(fmt::format("Session ended: {}", e.detail));
+            break;
+        case AgentEventKind::Backoff:
+            log.info(fmt::format("Reconnecting in {}s", wholeSeconds(e.delay)));
+            break;
+        case AgentEventKind::WaitingForSlug:
+            log.info(fmt::format(
+                "Not taking slug \"{}\" back; asking again in {} min, only if no agent holds it",
+                s.slug, std::chrono::duration_cast<std::chrono::minutes>(e.delay).count()));
+            break;
+        case AgentEventKind::UploadsReset:
+            log.warning(
+                fmt::format("Reset {} uploads the local app read nothing of for {} s "
+                            "({} KiB unread): the tunnel's {} MiB buffer was full",
+                            e.count, net::V2Mux::kStallLimit.count(), e.bytes / 1024,
+                            net::V2Mux::kBufferBudget >> 20));
+            break;
+        case AgentEventKind::Stopped: break;
+    }
+}
+
+void logRequest(Logger& log, const RequestEvent& e) {
+    using Phase = RequestEvent::Phase;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.elapsed).count();
+    // Formatted in place, from a format compiled with the program: a line per request.
+    fmt::memory_buffer line;
+    auto out = std::back_inserter(line);
+    switch (e.phase) {
+        case Phase::Head:
+            fmt::format_to(out, FMT_COMPILE("Forwarding {} {} → HTTP {} ({} ms)"), e.method, e.path,
+                           e.status, ms);
+            if (e.failure) {
+                fmt::format_to(out, ": {}", e.failure.message());
+            }
+            break;
+        case Phase::Broken:
+            fmt::format_to(out, "Forwarding {} {} → HTTP {} broken after {} ms: {}", e.method,
+                           e.path, e.status, ms, e.failure.message());
+            break;
+        case Phase::NoResponse:
+            fmt::format_to(out, "Forwarding {} {} → no response ({} ms): {}", e.method, e.path, ms,
+                           e.failure ? e.failure.message() : "cancelled by the relay");
+            break;
+        case Phase::Done: return;
+    }
+    const std::string_view text(line.data(), line.size());
+    const bool problem = e.phase != Phase::Head || e.failure;
+    log.write(problem ? LogLevel::Warning : LogLevel::Info, text,
+              {{"NEXUS_REQUEST_ID", std::string(e.requestId)},
+               {"NEXUS_METHOD", std::string(e.method)},
+               {"NEXUS_PATH", std::string(e.path)},
+               {"NEXUS_STATUS", std::to_string(e.status)},
+               {"NEXUS_DURATION_US",
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::microseconds>(e.elapsed).count())}});
+}
+
+}  // namespace
+
+void logAgentEvents(client::AgentStatusBoard& board, Logger& log, LogLevel level) {
+    board.onEvent([&log](const AgentEvent& e, const AgentStatus& s) { logEvent(log, e, s); });
+    const bool requestLines = level <= LogLevel::Info;
+    board.onRequest([&log, requestLines](const RequestEvent& e) {
+        const bool problem = e.phase != RequestEvent::Phase::Head || e.failure;
+        if (requestLines || problem) {
+            logRequest(log, e);
+        }
+    });
+}
+
+}  // namespace nexus

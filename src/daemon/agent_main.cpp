@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// `nexus-relay client`: take or bind the status listener, start the agent, run the loop, stop
+// on signals.
+#include "client/agent.hpp"
+#include "client/agent_pages.hpp"
+#include "daemon/agent_log.hpp"
+#include "daemon/daemons.hpp"
+#include "daemon/process.hpp"
+#include "daemon/systemd_glue.hpp"
+#include "net/connect.hpp"
+#include "net/listen.hpp"
+#include "net/spawn.hpp"
+#include "net/status_listener.hpp"
+#include "nexus_config.hpp"
+#include "sd/notifier.hpp"
+#include "sd/watchdog.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <fmt/format.h>
+
+namespace nexus {
+
+namespace asio = boost::asio;
+
+namespace {
+// SIGHUP on the agent (`systemctl reload`): its settings are read at start only, so say so
+// rather than die of the signal's default action, and tell systemd the reload is over.
+void answerHangup(asio::signal_set& hangup, Logger& log) {
+    hangup.async_wait([&hangup, &log](const ErrorCode& ec, int) {
+        if (!ec) {
+            sd::Notifier::reloading();
+            log.warning(
+                "Reload requested: the agent reads its configuration at start only; "
+                "restart it to apply changes");
+            sd::Notifier::ready();
+            answerHangup(hangup, log);
+        }
+    });
+}
+}  // namespace
+
+int runClient(const client::AgentConfig& config, const std::string& statusListen,
+              LogLevel logLevel) {
+    asio::io_context io(1);
+    const auto logger = startDaemonProcess(io, logLevel);
+    Logger& log = *logger;
+    // The status pages' socket first, from systemd (nexus-relay-client.socket) or bound here:
+    // a port that is taken is a start-up error, not a surprise at the first scrape.
+    const bool statusOn = statusListen != "off";
+    std::vector<std::string_view> expected;
+    if (statusOn) {
+        expected.emplace_back("status");
+    }
+    bool listenersOk = true;
+    auto passed = takeListenersFromSystemd(io.get_executor(), expected, log, listenersOk);
+    if (!listenersOk) {
+        return 1;
+    }
+    std::optional<asio::ip::tcp::acceptor> statusAcceptor = passed.take("status");
+    if (statusOn && !statusAcceptor) {
+        const auto where = net::parseHostPort(statusListen);
+        auto acceptor = where ? net::bindAcceptor(io.get_executor(), where->host, where->port)
+                              : Result<asio::ip::tcp::acceptor>(where.error());
+        if (!acceptor) {
+            log.error(fmt::format("Cannot listen on {} for the status pages (--status-listen): {}",
+                                  statusListen, acceptor.error().message()));
+            return 1;
+        }
+        statusAcceptor.emplace(std::move(*acceptor));
+    }
+    log.info(fmt::format("nexus-relay client {} starting", NEXUS_VERSION));
+    log.info(fmt::format("  Server : {}", config.serverText));
+    log.info(fmt::format("  Slug   : {}", config.slug));
+    log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
+    client::Agent agent(io.get_executor(), config);
+    logAgentEvents(agent.board(), log, logLevel);
+    reportAgentToSystemd(agent.board());
+    std::optional<net::StatusListener> statusPages;
+    if (statusAcceptor) {
+        log.info(fmt::format("  Status : http://{}/healthz, /status, /metrics",
+                             net::formatEndpoint(statusAcceptor->local_endpoint())));
+        statusPages.emplace(io.get_executor(),
+                            client::agentStatusRoutes([&agent]() -> const client::AgentStatus& {
+                                return agent.status();
+                            }));
+        asio::co_spawn(io, statusPages->run(*statusAcceptor),
+                       net::reportFailures("the status listener"));
+    }
+    asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));
+    sd::Watchdog watchdog(io.get_executor());
+    watchdog.start();
+    // The agent is ready as soon as it runs: being connected is its state, not its start-up.
+    sd::Notifier::ready(client::summaryLine(agent.status(), std::chrono::system_clock::now()));
+    asio::signal_set hangup(io, SIGHUP);
+    answerHangup(hangup, log);
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog] {
+        sd::Notifier::stopping();
+        watchdog.stop();
+        agent.stop();
+        if (statusAcceptor) {
+            ErrorCode ignored;
+            statusAcceptor->close(ignored);
+        }
+        io.stop();
+    });
+    io.run();
+    return 0;
+}
+
+}  // namespace nexus

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// What both daemons do to their process before the loop runs, and how a signal stops them.
+#pragma once
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace nexus {
+
+/// The daemon's logger (the journal under systemd, else stderr batched per turn of `io`'s
+/// loop), and the process prepared as prepareProcess() does, with it.
+std::unique_ptr<Logger> startDaemonProcess(boost::asio::io_context& io, LogLevel level);
+
+/// Ignores SIGPIPE (a peer's close is an error code, not a death), logs the exceptions that
+/// end detached coroutines, raises the open file limit to the hard limit, sets up the
+/// allocator. `log` must outlive the process's coroutines.
+void prepareProcess(Logger& log);
+
+/// Calls `stop` at the first SIGINT or SIGTERM caught by `signals`, after saying so.
+void stopOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> stop);
+
+}  // namespace nexus
