@@ -40,6 +40,7 @@ SLUG = "demo"
 AGENT = "nexus-relay-client.service"
 AGENT_SOCKET = "nexus-relay-client.socket"
 RELAY = "nexus-test-relay.service"  # the relay as a plain service, until its units work
+SERVER = "nexus-relay-server.service"
 SITE_MARKER = "local site behind the agent"
 # The installed WatchdogSec=30s would make the test wait over a minute; a drop-in shortens it.
 WATCHDOG_SEC = 4
@@ -285,39 +286,46 @@ class BootedSystemTest(unittest.TestCase):
                          "systemd yet (RELAY_TAKES_ITS_SOCKETS)")
     def test_relay_units_take_their_four_sockets_by_name(self):
         c = self.container
-        relay_units = [f"nexus-relay-server-{name}.socket" for name in RELAY_SOCKETS]
+        sockets = [f"nexus-relay-server-{name}.socket" for name in RELAY_SOCKETS]
         c.run("systemctl", "stop", RELAY)
         docdir = os.path.dirname(os.path.dirname(self.installed_bin)) + "/share/doc/nexus-relay"
         c.run("cp", f"{docdir}/examples/server.conf", "/etc/nexus-relay/")
         try:
-            c.run("systemctl", "enable", "--now", *relay_units)
-            for name, port in RELAY_SOCKETS.items():
-                self.assertEqual(self.show(f"nexus-relay-server-{name}.socket", "ActiveState"),
-                                 "active", name)
-            self.assertEqual(self.show("nexus-relay-server.service", "ActiveState"), "inactive")
-            # status: the first request starts the relay, which is active once READY=1.
-            status, body = c.http_get(RELAY_SOCKETS["status"], "/healthz")
-            self.assertIn(status, (200, 503), body)
-            self.assertEqual(self.show("nexus-relay-server.service", "ActiveState"), "active")
-            self.assertNotIn("Address already in use", c.run(
-                "journalctl", "--no-pager", "-u", "nexus-relay-server", "-o", "cat").stdout)
-            # control: the agent, backing off since the plain relay left, registers again.
-            self.wait_registered(timeout=60)
-            # http: a visitor reaches the site through the relay's socket.
-            status, body = c.http_get(RELAY_SOCKETS["http"], "/", host=f"{SLUG}.nexusnode.app")
-            self.assertEqual(status, 200, body)
-            self.assertIn(SITE_MARKER, body)
-            # websocket: the door answers HTTP (a plain GET is no upgrade).
-            status, _ = c.http_get(RELAY_SOCKETS["websocket"], "/tunnel")
-            self.assertGreaterEqual(status, 400)
-            # A restart keeps the sockets: the agent comes back without a refused connection.
-            c.run("systemctl", "restart", "nexus-relay-server.service")
-            self.wait_registered(timeout=60)
+            self.check_relay_units(sockets)
+        except AssertionError:
+            print("the relay's journal:\n" + c.run("journalctl", "--no-pager", "-u",
+                  SERVER, "-o", "cat", check=False).stdout, file=sys.stderr)
+            raise
         finally:
-            c.run("systemctl", "disable", "--now", "nexus-relay-server.service", *relay_units,
-                  check=False)
+            c.run("systemctl", "disable", "--now", SERVER, *sockets, check=False)
             self.start_plain_relay()
         self.wait_registered(timeout=60)
+
+    def check_relay_units(self, sockets):
+        c = self.container
+        c.run("systemctl", "enable", "--now", *sockets)
+        for name in sockets:
+            self.assertEqual(self.show(name, "ActiveState"), "active", name)
+        self.assertEqual(self.show(SERVER, "ActiveState"), "inactive")
+        # status: the first request starts the relay. systemd holds every port, so a relay
+        # that bound its own instead of taking them would fail with EADDRINUSE.
+        status, body = c.http_get(RELAY_SOCKETS["status"], "/healthz")
+        self.assertIn(status, (200, 503), body)
+        wait_for("the relay's READY=1", lambda: self.show(SERVER, "ActiveState") == "active")
+        # control: the agent, backing off since the plain relay left, registers again.
+        self.wait_registered(timeout=60)
+        # http: a visitor reaches the site through the relay's socket.
+        status, body = c.http_get(RELAY_SOCKETS["http"], "/", host=f"{SLUG}.nexusnode.app")
+        self.assertEqual(status, 200, body)
+        self.assertIn(SITE_MARKER, body)
+        # websocket: the door answers HTTP (a plain GET is no upgrade).
+        status, _ = c.http_get(RELAY_SOCKETS["websocket"], "/tunnel")
+        self.assertGreaterEqual(status, 400)
+        # A restart keeps the sockets open: the agent's next dial is queued, never refused.
+        cursor = self.journal_cursor()
+        c.run("systemctl", "restart", SERVER)
+        self.wait_registered(timeout=60)
+        self.assertNotIn("Connection refused", self.agent_journal_text(cursor))
 
 
 def main():
@@ -330,7 +338,7 @@ def main():
         print(f"skipped: {', '.join(missing)} not installed (scripts/install-deps.sh installs "
               "them)", file=sys.stderr)
         return 77
-    # meson's timeout sends SIGTERM: end as after Ctrl-C, so tearDownClass halts the container.
+    # meson's timeout sends SIGTERM: end as after Ctrl-C, so the container is stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = unittest.main(exit=False, verbosity=2).result
