@@ -20,6 +20,8 @@ test_packages=(
   chromium   # tests/integration/test_browser.py: a real browser through the relay
   iproute2   # tests/integration/test_send_queue.py: tc and ss in a private network namespace
   prometheus # promtool: the status pages' /metrics checked by Prometheus' own parser
+  debootstrap systemd-container # tests/systemd/test_nspawn_boot.py: a Debian root booted by
+                                # systemd-nspawn, the units run by the real systemd
 )
 
 packages=("${demo_packages[@]}")

@@ -3,6 +3,7 @@
 #include "daemon/agent_log.hpp"
 
 #include "net/v2/mux.hpp"
+#include "sd/message_ids.hpp"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@ using client::AgentEvent;
 using client::AgentEventKind;
 using client::AgentStatus;
 using client::RequestEvent;
+namespace message_id = sd::message_id;
 
 template <typename Rep, typename Period>
 long long wholeSeconds(std::chrono::duration<Rep, Period> d) {
@@ -31,7 +33,8 @@ void logEvent(Logger& log, const AgentEvent& e, const AgentStatus& s) {
             break;
         case AgentEventKind::Registered:
             log.info(fmt::format("Registered as slug \"{}\" — OK", s.slug),
-                     {{"NEXUS_SLUG", s.slug},
+                     {message_id::field(message_id::kAgentRegistered),
+                      {"NEXUS_SLUG", s.slug},
                       {"NEXUS_DOOR", s.door},
                       {"NEXUS_PROTOCOL", fmt::format("v{}", s.protocol)}});
             if (s.protocol == 2) {
@@ -47,7 +50,9 @@ void logEvent(Logger& log, const AgentEvent& e, const AgentStatus& s) {
         case AgentEventKind::Replaced:
             log.warning(fmt::format("Replaced by another agent for slug \"{}\" from {}", s.slug,
                                     s.replacedBy),
-                        {{"NEXUS_SLUG", s.slug}});
+                        {message_id::field(message_id::kAgentReplaced),
+                         {"NEXUS_SLUG", s.slug},
+                         {"NEXUS_REMOTE", s.replacedBy}});
             break;
         case AgentEventKind::GoingAway:
             log.warning(fmt::format("Relay is going away ({}); retry after {} ms", e.detail,
@@ -57,7 +62,8 @@ void logEvent(Logger& log, const AgentEvent& e, const AgentStatus& s) {
             log.warning(fmt::format("Session ended: {}", e.detail));
             break;
         case AgentEventKind::Backoff:
-            log.info(fmt::format("Reconnecting in {}s", wholeSeconds(e.delay)));
+            log.info(fmt::format("Reconnecting in {}s", wholeSeconds(e.delay)),
+                     {message_id::field(message_id::kAgentBackoff), {"NEXUS_SLUG", s.slug}});
             break;
         case AgentEventKind::WaitingForSlug:
             log.info(fmt::format(

@@ -129,7 +129,7 @@ class ServicesTest(unittest.TestCase):
                 self.assertEqual(service["Type"], "notify")
                 self.assertIn("WatchdogSec", service)
                 self.assertEqual(service["Restart"], "on-failure")
-                self.assertEqual(service["ExecReload"], "/bin/kill -HUP $MAINPID")
+                self.assertEqual(service["ExecReload"], "/bin/sh -c 'kill -HUP \"$$MAINPID\"'")
                 self.assertEqual(service["User"], "nexus-relay")
                 self.assertEqual(service["StateDirectory"], "nexus-relay")
                 self.assertEqual(service["ConfigurationDirectory"], "nexus-relay")
