@@ -29,6 +29,9 @@ public:
     /// request) skips building it when not.
     virtual bool wants(LogLevel /*level*/) const { return true; }
 
+    /// Changes the least severe level written (a reload of the configuration).
+    virtual void setLevel(LogLevel /*level*/) {}
+
     /// Whether the sink keeps structured fields (journald does, stderr does not): a caller
     /// with fields that cost something to build (one line per request) skips them when not.
     virtual bool keepsFields() const { return true; }

@@ -27,6 +27,7 @@ public:
                std::initializer_list<LogField> fields) override;
 
     bool wants(LogLevel level) const override { return level >= minimum_; }
+    void setLevel(LogLevel level) override { minimum_ = level; }
     bool keepsFields() const override { return false; }
 
     void flush();

@@ -60,6 +60,12 @@ std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
     return std::nullopt;
 }
 
+std::vector<std::string_view> RelayServer::reconfigure(const ServerConfig& next) {
+    auto fixed = startOnlyChanges(context_.config, next);
+    applyLiveSettings(context_.config, next);
+    return fixed;
+}
+
 void RelayServer::stop() {
     stopped_ = true;
     ErrorCode ignored;

@@ -33,7 +33,7 @@ MAKE_ROOT = os.environ["MAKE_NSPAWN_ROOT"]
 # The relay's units (four sockets passed by name to a Type=notify service) are checked once the
 # relay takes its listeners from systemd: set this to True then. NEXUS_NSPAWN_RELAY_UNITS=1
 # runs that check before, to try a branch that wires it.
-RELAY_TAKES_ITS_SOCKETS = False
+RELAY_TAKES_ITS_SOCKETS = True
 CHECK_RELAY_UNITS = RELAY_TAKES_ITS_SOCKETS or os.environ.get("NEXUS_NSPAWN_RELAY_UNITS") == "1"
 
 SLUG = "demo"
