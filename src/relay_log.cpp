@@ -111,7 +111,25 @@ public:
     void escaped(std::string_view text, std::size_t max) {
         at_ = writeEscapedForLog(at_, text.substr(0, max));
     }
-    void number(std::uint64_t value) { at_ = std::to_chars(at_, at_ + kMaxNumber, value).ptr; }
+    void number(std::uint64_t value) {
+        if (value < 10) {
+            *at_++ = static_cast<char>('0' + value);  // most durations in ms, most bodies in
+            return;
+        }
+        at_ = std::to_chars(at_, at_ + kMaxNumber, value).ptr;
+    }
+    /// A response status: three digits (the v1 and v2 decoders and the front's own answers
+    /// keep it within 100..999).
+    void status(unsigned value) {
+        if (value < 100 || value > 999) {
+            number(value);
+            return;
+        }
+        at_[0] = static_cast<char>('0' + value / 100);
+        at_[1] = static_cast<char>('0' + value / 10 % 10);
+        at_[2] = static_cast<char>('0' + value % 10);
+        at_ += 3;
+    }
     std::string_view text() const { return {data_, static_cast<std::size_t>(at_ - data_)}; }
 
 private:
@@ -138,7 +156,7 @@ void buildRequestLine(RequestLine& line, const server::RequestServed& event) {
     if (r.status == 0) {
         line.word("-");
     } else {
-        line.number(r.status);
+        line.status(r.status);
     }
     line.word(" (");
     line.number(static_cast<std::uint64_t>(ms));

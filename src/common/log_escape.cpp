@@ -117,8 +117,9 @@ private:
     char* at_;
 };
 
+// Not inlined into writeEscapedForLog: its plain case would pay for this walk's registers.
 template <class Out>
-void escapeInto(Out& out, std::string_view text) {
+[[gnu::noinline]] void escapeInto(Out& out, std::string_view text) {
     for (std::size_t at = 0; at < text.size();) {
         // A run of plain characters in one append: a line with one arrow in it is still
         // mostly plain.
