@@ -25,6 +25,7 @@ public:
 
     void write(LogLevel level, std::string_view message,
                std::initializer_list<LogField> fields) override;
+    void writeEscaped(LogLevel level, std::string_view line) override;
 
     bool wants(LogLevel level) const override { return level >= minimum_; }
     void setLevel(LogLevel level) override { minimum_ = level; }
@@ -33,6 +34,8 @@ public:
     void flush();
 
 private:
+    void append(LogLevel level, std::string_view message, bool escaped);
+
     LogLevel minimum_;
     std::optional<boost::asio::any_io_executor> executor_;
     std::string pending_;
