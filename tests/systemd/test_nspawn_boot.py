@@ -237,7 +237,7 @@ class BootedSystemTest(unittest.TestCase):
         self.assertEqual(self.show(AGENT, "SubState"), "running")
         self.assertEqual(self.show(AGENT, "MainPID"), pid, "reloaded in place, not restarted")
         self.assertEqual(self.show(AGENT, "NRestarts"), restarts)
-        self.assertIn("Reload requested", self.agent_journal_text(cursor))
+        self.assertIn("Configuration reloaded", self.agent_journal_text(cursor))
         self.wait_registered()
 
     def test_watchdog_restarts_an_agent_that_stops_answering(self):
