@@ -113,13 +113,14 @@ int runCommandLine(int argc, char** argv) {
         if (auto problem = serverOptions.checkStatusListen(); !problem.empty()) {
             return usageError(problem);
         }
-        return runServer(serverOptions.finish(), *where, serverOptions.logLevel);
+        return runServer(serverOptions.finish(), *where, serverOptions.bus, serverOptions.logLevel);
     }
     if (clientCmd->parsed()) {
         if (auto problem = clientOptions.finish(); !problem.empty()) {
             return usageError(problem);
         }
-        return runClient(clientOptions.config, clientOptions.statusListen, clientOptions.logLevel);
+        return runClient(clientOptions.config, clientOptions.statusListen, clientOptions.bus,
+                         clientOptions.logLevel);
     }
     auto where = dirOptions.location();
     if (!where) {

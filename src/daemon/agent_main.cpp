@@ -7,6 +7,7 @@
 #include "daemon/daemons.hpp"
 #include "daemon/process.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/client_service.hpp"
 #include "net/connect.hpp"
 #include "net/listen.hpp"
 #include "net/spawn.hpp"
@@ -42,7 +43,7 @@ void answerHangup(asio::signal_set& hangup, Logger& log) {
 }
 }  // namespace
 
-int runClient(const client::AgentConfig& config, const std::string& statusListen,
+int runClient(const client::AgentConfig& config, const std::string& statusListen, dbus::BusKind bus,
               LogLevel logLevel) {
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
@@ -89,6 +90,11 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
         asio::co_spawn(io, statusPages->run(*statusAcceptor),
                        net::reportFailures("the status listener"));
     }
+    std::optional<dbus::ClientService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), agent, bus, log);
+        busObject->start();
+    }
     asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));
     sd::Watchdog watchdog(io.get_executor());
     watchdog.start();
@@ -97,9 +103,12 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
     asio::signal_set hangup(io, SIGHUP);
     answerHangup(hangup, log);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog] {
+    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog, &busObject] {
         sd::Notifier::stopping();
         watchdog.stop();
+        if (busObject) {
+            busObject->stop();
+        }
         agent.stop();
         if (statusAcceptor) {
             ErrorCode ignored;

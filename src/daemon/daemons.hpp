@@ -5,6 +5,7 @@
 
 #include "client/agent_config.hpp"
 #include "common/log.hpp"
+#include "dbus/bus_kind.hpp"
 #include "directory/location.hpp"
 #include "server/server_config.hpp"
 
@@ -12,10 +13,11 @@
 
 namespace nexus {
 
+/// `bus`: where the daemon's D-Bus object goes (app.nexusnode.Relay1.Server / .Client).
 int runServer(const server::ServerConfig& config, const directory::Location& directory,
-              LogLevel logLevel);
+              dbus::BusKind bus, LogLevel logLevel);
 /// `statusListen`: ADDRESS:PORT of the status pages (/healthz, /status, /metrics), or "off".
-int runClient(const client::AgentConfig& config, const std::string& statusListen,
+int runClient(const client::AgentConfig& config, const std::string& statusListen, dbus::BusKind bus,
               LogLevel logLevel);
 
 }  // namespace nexus

@@ -5,6 +5,7 @@
 #include "daemon/relay_daemon.hpp"
 #include "daemon/relay_status_line.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/server_service.hpp"
 #include "net/spawn.hpp"
 #include "nexus_config.hpp"
 #include "sd/notifier.hpp"
@@ -49,7 +50,7 @@ void reloadOnHangup(asio::signal_set& hangup, RelayDaemon& relay) {
 }  // namespace
 
 int runServer(const server::ServerConfig& config, const directory::Location& where,
-              LogLevel logLevel) {
+              dbus::BusKind bus, LogLevel logLevel) {
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
@@ -72,9 +73,17 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
                          config.mainRedirect));
     log.info(fmt::format("  Directory  : {}", directory::describe(where)));
     RelayDaemon relay(io, config, log, worker);
+    std::optional<dbus::ServerService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), relay.relay(), bus, log);
+        relay.addObserver(*busObject);
+    }
     if (auto failed = relay.start(passed)) {
         log.error(*failed);
         return 1;
+    }
+    if (busObject) {
+        busObject->start();
     }
     if (!where.postgresUrl.empty()) {
         asio::co_spawn(io, probeDirectory(worker, log, directory::describe(where)),
@@ -87,6 +96,9 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
     asio::signal_set signals(io, SIGINT, SIGTERM);
     stopOnSignals(signals, log, [&] {
         sd::Notifier::stopping();
+        if (busObject) {
+            busObject->stop();
+        }
         statusLine.stop();
         watchdog.stop();
         relay.stop();
