@@ -8,6 +8,13 @@
 namespace nexus::dbus {
 
 namespace {
+// The session's start while it is registered only: the board keeps it through the backoff
+// that follows, for its own log lines.
+std::uint64_t registeredSince(const client::AgentStatus& status) {
+    return status.state == client::AgentState::Registered ? epochMicroseconds(status.connectedSince)
+                                                          : 0;
+}
+
 void noteIf(std::vector<std::string>& names, bool differs, const char* name) {
     if (differs) {
         names.emplace_back(name);
@@ -24,7 +31,7 @@ ClientProperties ClientProperties::of(const client::AgentStatus& status) {
     p.lastError = status.lastError;
     p.protocolVersion = static_cast<std::uint32_t>(status.protocol);
     p.encrypted = status.encrypted;
-    p.connectedSince = epochMicroseconds(status.connectedSince);
+    p.connectedSince = registeredSince(status);
     p.requestsForwarded = status.counters.requests();
     p.bytesIn = status.counters.bytesIn;
     p.bytesOut = status.counters.bytesOut;
@@ -92,7 +99,7 @@ bool ClientObject::Encrypted() {
     return agent_.status().encrypted;
 }
 uint64_t ClientObject::ConnectedSince() {
-    return epochMicroseconds(agent_.status().connectedSince);
+    return registeredSince(agent_.status());
 }
 std::string ClientObject::LastError() {
     return agent_.status().lastError;
