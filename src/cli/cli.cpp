@@ -127,7 +127,8 @@ struct CommandLine {
         if (auto problem = serverOptions.checkStatusListen(); !problem.empty()) {
             return problem;
         }
-        return ServerSettings{serverOptions.finish(), *where, serverOptions.logLevel};
+        return ServerSettings{serverOptions.finish(), *where, serverOptions.logLevel,
+                              serverOptions.bus};
     }
 
     /// The agent's settings once parsed, or what is wrong with them.
@@ -136,7 +137,7 @@ struct CommandLine {
             return problem;
         }
         return ClientSettings{clientOptions.config, clientOptions.statusListen,
-                              clientOptions.logLevel};
+                              clientOptions.logLevel, clientOptions.bus};
     }
 };
 

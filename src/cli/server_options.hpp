@@ -19,6 +19,7 @@ struct ServerOptions {
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
     StreamTimeoutOptions streams;
     LogLevel logLevel = LogLevel::Info;
+    dbus::BusKind bus = dbus::BusKind::System;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
     std::string statusListen = "127.0.0.1:7071";

@@ -7,6 +7,7 @@
 #include "daemon/daemons.hpp"
 #include "daemon/process.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/client_service.hpp"
 #include "net/connect.hpp"
 #include "net/listen.hpp"
 #include "net/spawn.hpp"
@@ -67,6 +68,7 @@ int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
     const client::AgentConfig& config = settings.config;
     const std::string& statusListen = settings.statusListen;
     const LogLevel logLevel = settings.logLevel;
+    const dbus::BusKind bus = settings.bus;
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
@@ -112,6 +114,11 @@ int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
         asio::co_spawn(io, statusPages->run(*statusAcceptor),
                        net::reportFailures("the status listener"));
     }
+    std::optional<dbus::ClientService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), agent, bus, log);
+        busObject->start();
+    }
     asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));
     sd::Watchdog watchdog(io.get_executor());
     watchdog.start();
@@ -120,9 +127,12 @@ int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
     asio::signal_set hangup(io, SIGHUP);
     reloadOnHangup(hangup, agent, log, settings, reread);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog] {
+    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog, &busObject] {
         sd::Notifier::stopping();
         watchdog.stop();
+        if (busObject) {
+            busObject->stop();
+        }
         agent.stop();
         if (statusAcceptor) {
             ErrorCode ignored;

@@ -5,6 +5,7 @@
 
 #include "client/agent_config.hpp"
 #include "common/log.hpp"
+#include "dbus/bus_kind.hpp"
 #include "directory/location.hpp"
 #include "server/server_config.hpp"
 
@@ -18,6 +19,8 @@ struct ServerSettings {
     server::ServerConfig config;
     directory::Location directory;
     LogLevel logLevel = LogLevel::Info;
+    /// Where the relay's D-Bus object goes (app.nexusnode.Relay1.Server).
+    dbus::BusKind bus = dbus::BusKind::System;
 };
 
 struct ClientSettings {
@@ -25,6 +28,8 @@ struct ClientSettings {
     /// ADDRESS:PORT of the status pages (/healthz, /status, /metrics), or "off".
     std::string statusListen;
     LogLevel logLevel = LogLevel::Info;
+    /// Where the agent's D-Bus object goes (app.nexusnode.Relay1.Client).
+    dbus::BusKind bus = dbus::BusKind::System;
 };
 
 /// Reads the command line and its configuration file again (SIGHUP, `systemctl reload`): the

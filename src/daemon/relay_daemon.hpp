@@ -35,6 +35,8 @@ public:
     std::optional<std::string> start(sd::PassedListeners& passed);
 
     void stop();
+    /// Adds an observer of the relay's events (the D-Bus object), before start().
+    void addObserver(server::RelayObserver& observer) { events_.add(observer); }
     void reloadTls() { relay_.reloadTls(); }
 
     server::RelayServer& relay() { return relay_; }

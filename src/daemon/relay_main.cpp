@@ -5,6 +5,7 @@
 #include "daemon/relay_daemon.hpp"
 #include "daemon/relay_status_line.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/server_service.hpp"
 #include "net/spawn.hpp"
 #include "nexus_config.hpp"
 #include "sd/notifier.hpp"
@@ -113,6 +114,7 @@ int runServer(ServerSettings settings, Reread<ServerSettings> reread) {
     const server::ServerConfig& config = settings.config;
     const directory::Location& where = settings.directory;
     const LogLevel logLevel = settings.logLevel;
+    const dbus::BusKind bus = settings.bus;
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
@@ -135,9 +137,17 @@ int runServer(ServerSettings settings, Reread<ServerSettings> reread) {
                          config.mainRedirect));
     log.info(fmt::format("  Directory  : {}", directory::describe(where)));
     RelayDaemon relay(io, config, log, worker);
+    std::optional<dbus::ServerService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), relay.relay(), bus, log);
+        relay.addObserver(*busObject);
+    }
     if (auto failed = relay.start(passed)) {
         log.error(*failed);
         return 1;
+    }
+    if (busObject) {
+        busObject->start();
     }
     if (!where.postgresUrl.empty()) {
         asio::co_spawn(io, probeDirectory(worker, log, directory::describe(where)),
@@ -150,6 +160,9 @@ int runServer(ServerSettings settings, Reread<ServerSettings> reread) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     stopOnSignals(signals, log, [&] {
         sd::Notifier::stopping();
+        if (busObject) {
+            busObject->stop();
+        }
         statusLine.stop();
         watchdog.stop();
         relay.stop();
