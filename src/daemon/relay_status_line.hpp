@@ -3,14 +3,14 @@
 // refreshed every few seconds from the state model while systemd listens.
 #pragma once
 
+#include "common/request_rate.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <string>
-#include <utility>
 
 namespace nexus {
 
@@ -18,8 +18,6 @@ class RelayDaemon;
 
 class RelayStatusLine {
 public:
-    using Clock = std::chrono::steady_clock;
-
     RelayStatusLine(const boost::asio::any_io_executor& executor, const RelayDaemon& relay)
         : timer_(executor), relay_(relay) {}
 
@@ -34,15 +32,12 @@ public:
     /// sample when the daemon is younger than that.
     static std::string format(std::size_t tunnels, std::uint64_t perMinute);
 
-    /// Records the request total at `now` and returns the rate over the last minute.
-    std::uint64_t sample(Clock::time_point now, std::uint64_t requests);
-
 private:
     void schedule();
 
     boost::asio::steady_timer timer_;
     const RelayDaemon& relay_;
-    std::deque<std::pair<Clock::time_point, std::uint64_t>> samples_;  ///< the last minute's
+    RequestRate rate_;
 };
 
 }  // namespace nexus
