@@ -35,6 +35,9 @@ public:
     std::optional<std::string> start(sd::PassedListeners& passed);
 
     void stop();
+    /// Drains the relay (RelayServer::drain) with the configured grace, then stop()s; says
+    /// in the log how it went.
+    boost::asio::awaitable<void> drain();
     void reloadTls() { relay_.reloadTls(); }
 
     server::RelayServer& relay() { return relay_; }

@@ -84,18 +84,30 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
     watchdog.start();
     RelayStatusLine statusLine(io.get_executor(), relay);
     sd::Notifier::ready(statusLine.start());
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, log, [&] {
-        sd::Notifier::stopping();
-        statusLine.stop();
+    // The first SIGTERM drains (exit 0 once done); a second one exits at once, with 128 + the
+    // signal's number as a shell reports a process that signal killed.
+    int exitCode = 0;
+    const auto finish = [&] {
         watchdog.stop();
         relay.stop();
         io.stop();
-    });
+    };
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    drainOnSignals(
+        signals, log,
+        [&] {
+            sd::Notifier::stopping();
+            statusLine.stop();
+            asio::co_spawn(io, relay.drain(), [&](const std::exception_ptr&) { finish(); });
+        },
+        [&](int signal) {
+            exitCode = 128 + signal;
+            finish();
+        });
     asio::signal_set hangup(io, SIGHUP);
     reloadOnHangup(hangup, relay);
     io.run();
-    return 0;
+    return exitCode;
 }
 
 }  // namespace nexus
