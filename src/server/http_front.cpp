@@ -175,12 +175,15 @@ asio::awaitable<bool> HttpFront::awaitAgent(HttpExchange& exchange, const std::s
                                             std::shared_ptr<Tunnel>& tunnel) {
     auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
     auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
-    // Only for a slug whose agent may be on its way back: listed in the directory (or the
-    // directory cannot say) and seen lately, or any just after the relay started. The
-    // visitor's own deadline bounds the wait too.
-    const bool listed = !url || url->has_value();
+    // Only for a slug whose agent may be on its way back: listed in the directory, and the
+    // relay just started or the slug's tunnel just left (only the latter when the directory
+    // cannot say). The visitor's own deadline bounds the wait too.
+    const auto& registry = context_.registry;
+    const bool mayReturn =
+        url ? url->has_value() && (registry.startedRecently() || registry.leftRecently(slug))
+            : registry.leftRecently(slug);
     const auto wait = std::min(context_.config.agentWait, context_.config.responseTimeout);
-    if (listed && wait.count() > 0 && context_.registry.mayReturn(slug)) {
+    if (mayReturn && wait.count() > 0) {
         if (!draining_) {
             tunnel = co_await context_.registry.waits().wait(context_.executor, slug, wait);
         }

@@ -43,13 +43,9 @@ std::vector<std::shared_ptr<Tunnel>> TunnelRegistry::all() const {
     return out;
 }
 
-bool TunnelRegistry::mayReturn(const std::string& slug) const {
-    const auto now = Clock::now();
-    if (now - started_ <= kReturnWindow) {
-        return true;
-    }
+bool TunnelRegistry::leftRecently(const std::string& slug) const {
     const auto left = departures_.find(slug);
-    return left != departures_.end() && now - left->second <= kReturnWindow;
+    return left != departures_.end() && Clock::now() - left->second <= kReturnWindow;
 }
 
 }  // namespace nexus::server

@@ -35,9 +35,10 @@ public:
     std::vector<std::shared_ptr<Tunnel>> all() const;
     std::size_t size() const { return tunnels_.size(); }
 
-    /// Whether the slug's agent may be on its way back: the relay started, or a tunnel for the
-    /// slug left, within kReturnWindow.
-    bool mayReturn(const std::string& slug) const;
+    /// Whether the relay started within kReturnWindow: its agents may be reconnecting.
+    bool startedRecently() const { return Clock::now() - started_ <= kReturnWindow; }
+    /// Whether a tunnel for the slug left within kReturnWindow.
+    bool leftRecently(const std::string& slug) const;
 
     TunnelWaits& waits() { return waits_; }
 

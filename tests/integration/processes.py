@@ -140,6 +140,9 @@ class Relay(LoggedProcess):
         # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
         # relays of parallel tests never collide on it.
         options.setdefault("ws_port", 0)
+        # A visitor of a slug whose agent is away would wait for it (--agent-wait, 5 s) in
+        # the relay's first minute: off unless a test is about that wait.
+        options.setdefault("agent_wait", 0)
         # The status pages default to 127.0.0.1:7071: a free port for each relay instead.
         options.setdefault("status_listen", f"127.0.0.1:{free_port()}")
         listen = str(options["status_listen"])

@@ -97,6 +97,7 @@ class RestartInvisibleTest(RelayTestCase):
     def restart_under_load(self, restarts, **options):
         """Restarts the relay `restarts` times under load; (visitors, times to serving again
         per protocol, in seconds)."""
+        options.setdefault("agent_wait", 5)  # the relay's default (the harness turns it off)
         relay = self.activated_relay(**options)
         site = self.start_site()
         agents = {}
@@ -152,6 +153,45 @@ class RestartInvisibleTest(RelayTestCase):
         failures = [f for v in visitors for f in v.failures]
         self.assertTrue(any(f.startswith("HTTP 302") or f.startswith("HTTP 404")
                             for f in failures), failures[:5])
+
+
+class AgentWaitTest(RelayTestCase):
+    """--agent-wait: who waits, how long, and what ends the wait."""
+
+    def test_a_listed_slug_waits_for_its_agent_and_an_unknown_one_does_not(self):
+        relay = self.start_relay(agent_wait=2)
+        started = time.monotonic()
+        self.assertEqual(relay.get(f"nobody.{DOMAIN}", "/echo").status, 404)
+        self.assertLess(time.monotonic() - started, 1.0, "an unknown slug answers at once")
+
+        token = self.add_slug("demo")
+        started = time.monotonic()
+        self.assertEqual(relay.get(f"demo.{DOMAIN}", "/echo").status, 302)
+        self.assertGreaterEqual(time.monotonic() - started, 1.9, "no agent within the wait")
+
+        # The agent comes while a request waits: the request goes on through it at once.
+        site = self.start_site()
+        result = {}
+        waiting = threading.Thread(target=lambda: result.update(
+            response=relay.get(f"demo.{DOMAIN}", "/echo"), at=time.monotonic()))
+        waiting.start()
+        time.sleep(0.3)
+        agent = self.start_agent("demo", token, site.port, relay.tcp_port, wait=False)
+        agent.wait_registered(timeout=5)
+        registered = time.monotonic()
+        waiting.join(timeout=5)
+        self.assertEqual(result["response"].status, 200, result["response"])
+        self.assertLess(result["at"] - registered, 0.5)
+
+    def test_a_revoked_slug_does_not_wait(self):
+        relay = self.start_relay(agent_wait=3)
+        self.tunnel(relay, "demo")
+        relay.wait_tunnel("demo")
+        self.assertEqual(self.directory("revoke", "demo").returncode, 0)
+        relay.wait_no_tunnel("demo")
+        started = time.monotonic()
+        self.assertEqual(relay.get(f"demo.{DOMAIN}", "/echo").status, 404)
+        self.assertLess(time.monotonic() - started, 1.0)
 
 
 if __name__ == "__main__":
