@@ -194,5 +194,48 @@ class AgentWaitTest(RelayTestCase):
         self.assertLess(time.monotonic() - started, 1.0)
 
 
+class DrainTest(RelayTestCase):
+    """SIGTERM: requests in flight finish (with Connection: close), then exit 0; a second
+    signal exits at once."""
+
+    def slow_request_in_flight(self, relay, ms):
+        result = {}
+
+        def get():
+            try:
+                result["response"] = relay.get(f"demo.{DOMAIN}", f"/delay?ms={ms}", timeout=20)
+            except OSError as error:  # cut by the relay's exit
+                result["error"] = error
+        thread = threading.Thread(target=get)
+        thread.start()
+        time.sleep(0.3)  # forwarded meanwhile
+        return thread, result
+
+    def test_a_request_in_flight_finishes_before_the_relay_exits(self):
+        relay = self.start_relay(drain_timeout=10)
+        self.tunnel(relay, "demo")
+        thread, result = self.slow_request_in_flight(relay, 1500)
+        relay.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        self.assertTrue(relay.alive(), "the relay waits for the request in flight")
+        thread.join(timeout=10)
+        self.assertEqual(result["response"].status, 200)
+        self.assertEqual(result["response"].header("connection"), "close")
+        self.assertEqual(relay.popen.wait(timeout=5), 0)
+        relay.wait_for(r"Drained in \d+ ms")
+
+    def test_a_second_signal_exits_at_once(self):
+        relay = self.start_relay(drain_timeout=30)
+        self.tunnel(relay, "demo")
+        self.slow_request_in_flight(relay, 8000)
+        relay.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        self.assertTrue(relay.alive())
+        sent = time.monotonic()
+        relay.signal(signal.SIGTERM)
+        self.assertEqual(relay.popen.wait(timeout=5), 128 + signal.SIGTERM)
+        self.assertLess(time.monotonic() - sent, 1.0)
+
+
 if __name__ == "__main__":
     unittest.main()
