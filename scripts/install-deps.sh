@@ -9,11 +9,13 @@ demo_packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libmimalloc-dev libsqlite3-dev libpq-dev
+  libsdbus-c++-dev libsdbus-c++-bin  # the daemons' D-Bus objects and nexusctl
   python3 curl
 )
 test_packages=(
   build-essential git
-  libsystemd-dev libsdbus-c++-dev libsdbus-c++-bin libcurl4-openssl-dev
+  libsystemd-dev libcurl4-openssl-dev
+  dbus       # tests/dbus: a private dbus-daemon with the project's policy (busctl: systemd)
   libgtest-dev libgmock-dev googletest
   postgresql python3-websockets clang-format clang-tidy openssl
   systemd    # systemd-analyze: the README's unit is checked as written

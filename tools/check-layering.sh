@@ -3,8 +3,9 @@
 # Fails (listing file:line) when a module under src/ includes a header it must not depend on.
 #
 # The dependency direction is the one in docs/design: common, protocol -> net, directory ->
-# server, client -> daemon -> cli -> main, and sd on common alone; only sd/, dbus/, ctl/ and
-# the top-level entry points touch libsystemd or sdbus-c++. Keeping protocol/ free of Asio is what lets the codecs be fuzzed without I/O.
+# server, client -> dbus -> daemon -> cli -> main, sd on common alone, and ctl (nexusctl, a
+# program of its own) on common and the generated D-Bus proxies alone; only sd/, dbus/, ctl/
+# and the top-level entry points touch libsystemd or sdbus-c++. Keeping protocol/ free of Asio is what lets the codecs be fuzzed without I/O.
 set -euo pipefail
 
 root=${1:-"$(dirname "$0")/.."}
@@ -24,6 +25,11 @@ forbidden() {
         client) echo "\"server/ \"directory/ $upper" ;;
         # libsystemd glue for the daemon layer: common alone, so any daemon can use it.
         sd) echo '"protocol/ "net/ "directory/ "server/ "client/ "daemon/ "cli/ "dbus/ "ctl/' ;;
+        # D-Bus objects translate the agent's and the relay's state: below the daemons that
+        # wire them, and never the proxies (nexusctl's side of the generated glue).
+        dbus) echo '"sd/ "daemon/ "cli/ "ctl/ "relay1_client_proxy "relay1_server_proxy' ;;
+        # nexusctl reaches the daemons through the bus only: no library of theirs, no adaptor.
+        ctl) echo '"protocol/ "net/ "directory/ "server/ "client/ "sd/ "daemon/ "cli/ "dbus/ <boost/asio "relay1_client_adaptor "relay1_server_adaptor' ;;
         # The daemons wire the libraries; the command line sits above them.
         daemon) echo '"cli/ "ctl/' ;;
     esac

@@ -50,6 +50,7 @@ void ClientOptions::attach(CLI::App& app) {
         ->capture_default_str();
     streams.attach(app, "the local app");
     addLogLevelOption(app, logLevel);
+    addBusOption(app, bus);
 }
 
 std::string ClientOptions::finish() {

@@ -23,6 +23,7 @@ struct ClientOptions {
     int heartbeatTimeout = 90, registerTimeout = 10;
     StreamTimeoutOptions streams;
     LogLevel logLevel = LogLevel::Info;
+    dbus::BusKind bus = dbus::BusKind::System;
 
     void attach(CLI::App& app);
     /// Checks and fills `config`: one line saying what is wrong, or empty.

@@ -57,6 +57,17 @@ void addLogLevelOption(CLI::App& app, LogLevel& level) {
         ->check(CLI::Validator(known, "LEVEL"));
 }
 
+void addBusOption(CLI::App& app, dbus::BusKind& bus) {
+    auto known = [](std::string& text) -> std::string {
+        return dbus::parseBusKind(text) ? std::string()
+                                        : text + " is not a bus (system, session, off)";
+    };
+    app.add_option_function<std::string>(
+           "--bus", [&bus](const std::string& text) { bus = *dbus::parseBusKind(text); },
+           "D-Bus bus for nexusctl: system (default), session (a daemon run by hand) or off")
+        ->check(CLI::Validator(known, "system|session|off"));
+}
+
 std::string defaultDatabasePath() {
     const char* state = std::getenv("STATE_DIRECTORY");  // set by systemd's StateDirectory=
     return std::string(state != nullptr && *state != '\0' ? state : kDefaultStateDir) +

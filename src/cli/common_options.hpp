@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "dbus/bus_kind.hpp"
 #include "directory/location.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,9 @@ CLI::Validator seconds(int minimum, int maximum);
 
 /// --log-level debug|info|warning|error, from NEXUS_LOG_LEVEL when not given.
 void addLogLevelOption(CLI::App& app, LogLevel& level);
+
+/// --bus system|session|off: where the daemon's D-Bus object goes (nexusctl's way in).
+void addBusOption(CLI::App& app, dbus::BusKind& bus);
 
 /// The directory's file, from systemd's StateDirectory= when it is set.
 std::string defaultDatabasePath();

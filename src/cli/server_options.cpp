@@ -74,6 +74,7 @@ void ServerOptions::attach(CLI::App& app) {
         ->check(CLI::IsMember({"on", "off"}));
     streams.attach(app, "the agent");
     addLogLevelOption(app, logLevel);
+    addBusOption(app, bus);
 }
 
 std::string ServerOptions::checkTrustedProxies() {

@@ -20,6 +20,7 @@ struct ServerOptions {
     int drainTimeout = 10, agentWait = 5;
     StreamTimeoutOptions streams;
     LogLevel logLevel = LogLevel::Info;
+    dbus::BusKind bus = dbus::BusKind::System;
     std::vector<std::string> trustedProxies;
     std::string protocol = "auto";
     std::string statusListen = "127.0.0.1:7071";

@@ -53,6 +53,15 @@ void Agent::stop() {
     }
 }
 
+std::vector<std::string_view> Agent::reconfigure(const AgentConfig& next) {
+    auto fixed = startOnlyChanges(config_, next);
+    if (applyLiveSettings(config_, next)) {
+        pool_.localAddressChanged();
+    }
+    v2_.limits = config_.v2Limits;
+    return fixed;
+}
+
 void Agent::reconnect() {
     reconnectNow_ = true;
     backoff_.reset();

@@ -32,6 +32,13 @@ public:
     /// Drops the session (or the wait) now and dials at once, with the backoff reset.
     void reconnect();
 
+    /// Takes the live part of `next` (applyLiveSettings): the next requests go to a new local
+    /// address; the session is not touched. Returns the start-only options that differ
+    /// (startOnlyChanges), which keep their running values.
+    std::vector<std::string_view> reconfigure(const AgentConfig& next);
+
+    const AgentConfig& config() const { return config_; }
+
     AgentStatusBoard& board() { return board_; }
     const AgentStatus& status() const { return board_.current(); }
 

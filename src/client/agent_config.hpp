@@ -9,6 +9,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace nexus::client {
 
@@ -59,5 +61,13 @@ struct AgentConfig {
     /// and closed for every request.
     std::size_t maxIdleLocalConnections = 128;
 };
+
+/// The options of `next` that differ from `running` but are read at start only (the relay,
+/// the slug and token, TLS, the protocol), as their command-line names: "--server".
+std::vector<std::string_view> startOnlyChanges(const AgentConfig& running, const AgentConfig& next);
+
+/// Copies into `running` what can change while the agent runs (a reload): the local address
+/// and Host header, the timeouts. Returns whether the local address changed.
+bool applyLiveSettings(AgentConfig& running, const AgentConfig& next);
 
 }  // namespace nexus::client

@@ -31,11 +31,22 @@ asio::awaitable<Result<std::unique_ptr<LocalPool::Stream>>> LocalPool::checkout(
     }
     ErrorCode ignored;
     socket->set_option(asio::ip::tcp::no_delay(true), ignored);
-    co_return std::make_unique<Stream>(std::move(*socket));
+    auto stream = std::make_unique<Stream>(std::move(*socket));
+    stream->addressGeneration = addressGeneration_;
+    co_return stream;
+}
+
+void LocalPool::localAddressChanged() {
+    ++addressGeneration_;
+    for (auto& idle : idle_) {
+        idle->close();
+    }
+    idle_.clear();
 }
 
 void LocalPool::checkin(std::unique_ptr<Stream> stream) {
-    if (idle_.size() < config_.maxIdleLocalConnections) {
+    if (idle_.size() < config_.maxIdleLocalConnections &&
+        stream->addressGeneration == addressGeneration_) {
         idle_.push_back(std::move(stream));
     }
 }

@@ -9,14 +9,21 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 namespace nexus::client {
 
+/// A connection to the local app, marked with the local address it was opened to.
+struct LocalStream : net::TimedStream {
+    using net::TimedStream::TimedStream;
+    std::uint64_t addressGeneration = 0;
+};
+
 class LocalPool {
 public:
-    using Stream = net::TimedStream;
+    using Stream = LocalStream;
 
     LocalPool(boost::asio::any_io_executor executor, const AgentConfig& config);
 
@@ -34,6 +41,11 @@ public:
 
     std::size_t idleCount() const { return idle_.size(); }
 
+    /// The local address changed (a reload): idle connections are closed now, and the ones in
+    /// use are not pooled again when their exchange ends, so every later request goes to the
+    /// new address.
+    void localAddressChanged();
+
     /// False when a connection has bytes, an EOF or an error pending: an idle HTTP/1.1
     /// connection has nothing to read.
     static bool hasNothingPending(Stream& stream);
@@ -41,6 +53,7 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     const AgentConfig& config_;
+    std::uint64_t addressGeneration_ = 0;
     std::vector<std::unique_ptr<Stream>> idle_;
 };
 

@@ -25,9 +25,19 @@ public:
     virtual void write(LogLevel level, std::string_view message,
                        std::initializer_list<LogField> fields) = 0;
 
+    /// Writes a line its author has already made safe: every piece that came from the network
+    /// passed through appendEscapedForLog (or writeEscapedForLog), the rest is known to be
+    /// plain (numbers, the relay's own words, tokens a parser checked). A sink may then skip
+    /// its own escaping (one line per request); this default escapes anyway, which leaves
+    /// such a line unchanged.
+    virtual void writeEscaped(LogLevel level, std::string_view line) { write(level, line, {}); }
+
     /// Whether a line at `level` would be written: a caller with a costly line (one per
     /// request) skips building it when not.
     virtual bool wants(LogLevel /*level*/) const { return true; }
+
+    /// Changes the least severe level written (a reload of the configuration).
+    virtual void setLevel(LogLevel /*level*/) {}
 
     /// Whether the sink keeps structured fields (journald does, stderr does not): a caller
     /// with fields that cost something to build (one line per request) skips them when not.

@@ -15,6 +15,10 @@ namespace nexus {
 /// ASCII and valid UTF-8 otherwise pass unchanged.
 void appendEscapedForLog(std::string& out, std::string_view text);
 
+/// The same into a buffer with room for `4 * text.size()` bytes (each byte is at most "\xNN"),
+/// for a caller that builds a line by hand; returns the end of what was written.
+char* writeEscapedForLog(char* out, std::string_view text);
+
 inline std::string escapeForLog(std::string_view text) {
     std::string out;
     appendEscapedForLog(out, text);

@@ -119,12 +119,12 @@ void logRequest(Logger& log, const RequestEvent& e) {
 
 }  // namespace
 
-void logAgentEvents(client::AgentStatusBoard& board, Logger& log, LogLevel level) {
+void logAgentEvents(client::AgentStatusBoard& board, Logger& log) {
     board.onEvent([&log](const AgentEvent& e, const AgentStatus& s) { logEvent(log, e, s); });
-    const bool requestLines = level <= LogLevel::Info;
-    board.onRequest([&log, requestLines](const RequestEvent& e) {
+    board.onRequest([&log](const RequestEvent& e) {
         const bool problem = e.phase != RequestEvent::Phase::Head || e.failure;
-        if (requestLines || problem) {
+        // Asked each time: a reload may change the level.
+        if (problem || log.wants(LogLevel::Info)) {
             logRequest(log, e);
         }
     });

@@ -10,7 +10,7 @@
 namespace nexus {
 
 /// Subscribes `log` to the board's events for as long as the board lives; request lines are
-/// neither formatted nor written below `level` info.
-void logAgentEvents(client::AgentStatusBoard& board, Logger& log, LogLevel level);
+/// neither formatted nor written while the log is above info.
+void logAgentEvents(client::AgentStatusBoard& board, Logger& log);
 
 }  // namespace nexus

@@ -7,6 +7,7 @@
 #include "daemon/daemons.hpp"
 #include "daemon/process.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/client_service.hpp"
 #include "net/connect.hpp"
 #include "net/listen.hpp"
 #include "net/spawn.hpp"
@@ -20,30 +21,54 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <variant>
 
 namespace nexus {
 
 namespace asio = boost::asio;
 
 namespace {
-// SIGHUP on the agent (`systemctl reload`): its settings are read at start only, so say so
-// rather than die of the signal's default action, and tell systemd the reload is over.
-void answerHangup(asio::signal_set& hangup, Logger& log) {
-    hangup.async_wait([&hangup, &log](const ErrorCode& ec, int) {
-        if (!ec) {
-            sd::Notifier::reloading();
-            log.warning(
-                "Reload requested: the agent reads its configuration at start only; "
-                "restart it to apply changes");
-            sd::Notifier::ready();
-            answerHangup(hangup, log);
+// SIGHUP on the agent (`systemctl reload`): read the configuration again and apply what can
+// change while the agent runs (log level, local address, timeouts); the session is not
+// touched.
+void reloadOnHangup(asio::signal_set& hangup, client::Agent& agent, Logger& log,
+                    ClientSettings& running, const Reread<ClientSettings>& reread) {
+    hangup.async_wait([&hangup, &agent, &log, &running, &reread](const ErrorCode& ec, int) {
+        if (ec) {
+            return;
         }
+        sd::Notifier::reloading();
+        auto next = reread();
+        if (auto* problem = std::get_if<std::string>(&next)) {
+            log.error(fmt::format("Reload failed, the running configuration stays: {}", *problem));
+        } else {
+            auto& settings = std::get<ClientSettings>(next);
+            log.setLevel(settings.logLevel);
+            auto fixed = agent.reconfigure(settings.config);
+            if (settings.statusListen != running.statusListen) {
+                fixed.emplace_back("--status-listen");
+            }
+            if (!fixed.empty()) {
+                log.warning(fmt::format(
+                    "Reload: {} changed, but {} read at start only; restart the agent to apply",
+                    fmt::join(fixed, ", "), fixed.size() == 1 ? "it is" : "they are"));
+            }
+            log.info(fmt::format("Configuration reloaded; local app at {}:{}",
+                                 agent.config().localHost, agent.config().localPort));
+        }
+        sd::Notifier::ready(client::summaryLine(agent.status(), std::chrono::system_clock::now()));
+        reloadOnHangup(hangup, agent, log, running, reread);
     });
 }
 }  // namespace
 
-int runClient(const client::AgentConfig& config, const std::string& statusListen,
-              LogLevel logLevel) {
+int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
+    const client::AgentConfig& config = settings.config;
+    const std::string& statusListen = settings.statusListen;
+    const LogLevel logLevel = settings.logLevel;
+    const dbus::BusKind bus = settings.bus;
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
@@ -76,7 +101,7 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
     log.info(fmt::format("  Slug   : {}", config.slug));
     log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
     client::Agent agent(io.get_executor(), config);
-    logAgentEvents(agent.board(), log, logLevel);
+    logAgentEvents(agent.board(), log);
     reportAgentToSystemd(agent.board());
     std::optional<net::StatusListener> statusPages;
     if (statusAcceptor) {
@@ -89,17 +114,25 @@ int runClient(const client::AgentConfig& config, const std::string& statusListen
         asio::co_spawn(io, statusPages->run(*statusAcceptor),
                        net::reportFailures("the status listener"));
     }
+    std::optional<dbus::ClientService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), agent, bus, log);
+        busObject->start();
+    }
     asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));
     sd::Watchdog watchdog(io.get_executor());
     watchdog.start();
     // The agent is ready as soon as it runs: being connected is its state, not its start-up.
     sd::Notifier::ready(client::summaryLine(agent.status(), std::chrono::system_clock::now()));
     asio::signal_set hangup(io, SIGHUP);
-    answerHangup(hangup, log);
+    reloadOnHangup(hangup, agent, log, settings, reread);
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog] {
+    stopOnSignals(signals, log, [&io, &agent, &statusAcceptor, &watchdog, &busObject] {
         sd::Notifier::stopping();
         watchdog.stop();
+        if (busObject) {
+            busObject->stop();
+        }
         agent.stop();
         if (statusAcceptor) {
             ErrorCode ignored;

@@ -2,7 +2,9 @@
 // RelayLog: events into log lines.
 #include "daemon/relay_log.hpp"
 
+#include "common/log_escape.hpp"
 #include "sd/message_ids.hpp"
+#include "server/request_id.hpp"
 
 #include <fmt/format.h>
 
@@ -75,66 +77,108 @@ void RelayLog::authFailure(const server::AuthFailure& event) {
 }
 
 namespace {
-// The request line is built for every request: into a buffer on the stack, by plain copies
-// (no fmt, no string growth checks). Every piece is bounded, so the line always fits.
-class LineBuffer {
+// The request line is built for every request: by hand, into a buffer on the stack with room
+// for its longest form. Each piece is cut to a known length first, so no write checks the room
+// left. Only what comes from the network unchecked is escaped (the path, and the visitor's
+// address for the zone of an IPv6 one); the rest is plain by construction: a slug the front
+// matched as a DNS label, an id it generated or checked (isValidRequestId), a method the HTTP
+// parser accepted as a token, numbers and the relay's own words. The sink then writes the line
+// as it is, without scanning it again.
+class RequestLine {
 public:
-    void put(std::string_view text) {
-        const auto n = std::min(text.size(), sizeof data_ - size_);
-        std::memcpy(data_ + size_, text.data(), n);
-        size_ += n;
+    static constexpr std::size_t kMaxSlug = 63;  // a DNS label
+    static constexpr std::size_t kMaxMethod = 32;
+    static constexpr std::size_t kMaxPath = 1024;  // already cut there by the front
+    static constexpr std::size_t kMaxVisitor = 64;
+    static constexpr std::size_t kMaxName = 16;  // door, protocol
+    static constexpr std::size_t kMaxNumber = 20;
+    static constexpr std::size_t kWords = 64;  // "Request ", " → ", " B out) from "…
+    // Escaping turns a byte into at most four ("\xNN").
+    static constexpr std::size_t kMaxLine = kWords + kMaxSlug + server::kMaxRequestId + kMaxMethod +
+                                            4 * kMaxPath + 4 * kMaxVisitor + 4 * kMaxNumber +
+                                            2 * kMaxName;
+
+    template <std::size_t N>
+    void word(const char (&text)[N]) {
+        std::memcpy(at_, text, N - 1);  // a length known here: a few moves, no call
+        at_ += N - 1;
     }
-    void put(std::uint64_t value) {
-        if (sizeof data_ - size_ >= 20) {
-            size_ = static_cast<std::size_t>(
-                std::to_chars(data_ + size_, data_ + sizeof data_, value).ptr - data_);
+    void plain(std::string_view text, std::size_t max) {
+        const auto n = std::min(text.size(), max);
+        std::memcpy(at_, text.data(), n);
+        at_ += n;
+    }
+    void escaped(std::string_view text, std::size_t max) {
+        at_ = writeEscapedForLog(at_, text.substr(0, max));
+    }
+    void number(std::uint64_t value) {
+        if (value < 10) {
+            *at_++ = static_cast<char>('0' + value);  // most durations in ms, most bodies in
+            return;
         }
+        at_ = std::to_chars(at_, at_ + kMaxNumber, value).ptr;
     }
-    std::string_view text() const { return {data_, size_}; }
+    /// A response status: three digits (the v1 and v2 decoders and the front's own answers
+    /// keep it within 100..999).
+    void status(unsigned value) {
+        if (value < 100 || value > 999) {
+            number(value);
+            return;
+        }
+        at_[0] = static_cast<char>('0' + value / 100);
+        at_[1] = static_cast<char>('0' + value / 10 % 10);
+        at_[2] = static_cast<char>('0' + value % 10);
+        at_ += 3;
+    }
+    std::string_view text() const { return {data_, static_cast<std::size_t>(at_ - data_)}; }
 
 private:
-    char data_[2048];
-    std::size_t size_ = 0;
+    char data_[kMaxLine];
+    char* at_ = data_;
 };
 
-void buildRequestLine(LineBuffer& line, const server::RequestServed& event) {
+void buildRequestLine(RequestLine& line, const server::RequestServed& event) {
     const auto& r = event.record;
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(event.duration).count();
-    line.put("Request ");
-    line.put(event.slug.empty() ? std::string_view("-") : event.slug);
-    line.put(" ");
-    line.put(r.id);
-    line.put(" ");
-    line.put(std::string_view(r.method).substr(0, 32));
-    line.put(" ");
-    line.put(r.path);  // cut at 1 KiB by the front
-    line.put(" → ");
-    if (r.status == 0) {
-        line.put("-");
+    line.word("Request ");
+    if (event.slug.empty()) {
+        line.word("-");
     } else {
-        line.put(std::uint64_t{r.status});
+        line.plain(event.slug, RequestLine::kMaxSlug);
     }
-    line.put(" (");
-    line.put(static_cast<std::uint64_t>(ms));
-    line.put(" ms, ");
-    line.put(r.bytesIn);
-    line.put(" B in, ");
-    line.put(r.bytesOut);
-    line.put(" B out) from ");
-    line.put(event.visitor);
-    line.put(" over ");
-    if (event.tunnel != nullptr) {
-        line.put(event.tunnel->door);
-        line.put("/");
-        line.put(event.tunnel->protocol);
+    line.word(" ");
+    line.plain(r.id, server::kMaxRequestId);
+    line.word(" ");
+    line.plain(r.method, RequestLine::kMaxMethod);
+    line.word(" ");
+    line.escaped(r.path, RequestLine::kMaxPath);
+    line.word(" → ");
+    if (r.status == 0) {
+        line.word("-");
     } else {
-        line.put("-");
+        line.status(r.status);
+    }
+    line.word(" (");
+    line.number(static_cast<std::uint64_t>(ms));
+    line.word(" ms, ");
+    line.number(r.bytesIn);
+    line.word(" B in, ");
+    line.number(r.bytesOut);
+    line.word(" B out) from ");
+    line.escaped(event.visitor, RequestLine::kMaxVisitor);
+    line.word(" over ");
+    if (event.tunnel != nullptr) {
+        line.plain(event.tunnel->door, RequestLine::kMaxName);
+        line.word("/");
+        line.plain(event.tunnel->protocol, RequestLine::kMaxName);
+    } else {
+        line.word("-");
     }
 }
 }  // namespace
 
 void appendRequestLine(std::string& out, const server::RequestServed& event) {
-    LineBuffer line;
+    RequestLine line;
     buildRequestLine(line, event);
     out += line.text();
 }
@@ -143,10 +187,10 @@ void RelayLog::requestServed(const server::RequestServed& event) {
     if (!log_.wants(LogLevel::Info)) {
         return;  // --log-level warning: not even formatted
     }
-    LineBuffer line;
+    RequestLine line;
     buildRequestLine(line, event);
     if (!log_.keepsFields()) {
-        log_.info(line.text());
+        log_.writeEscaped(LogLevel::Info, line.text());
         return;
     }
     const auto& r = event.record;
@@ -154,7 +198,7 @@ void RelayLog::requestServed(const server::RequestServed& event) {
     const bool tunnel = event.tunnel != nullptr;
     log_.info(line.text(), {{"NEXUS_SLUG", std::string(event.slug)},
                             {"NEXUS_REQUEST_ID", r.id},
-                            {"NEXUS_METHOD", r.method},
+                            {"NEXUS_METHOD", std::string(r.method)},
                             {"NEXUS_PATH", r.path},
                             {"NEXUS_STATUS", std::to_string(r.status)},
                             {"NEXUS_DURATION_US", std::to_string(us)},

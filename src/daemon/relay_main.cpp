@@ -5,6 +5,7 @@
 #include "daemon/relay_daemon.hpp"
 #include "daemon/relay_status_line.hpp"
 #include "daemon/systemd_glue.hpp"
+#include "dbus/server_service.hpp"
 #include "net/spawn.hpp"
 #include "nexus_config.hpp"
 #include "sd/notifier.hpp"
@@ -15,6 +16,9 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <variant>
 
 namespace nexus {
 
@@ -34,22 +38,83 @@ asio::awaitable<void> probeDirectory(server::DirectoryWorker& worker, Logger& lo
                         where, worker.describe(probed.error())));
     }
 }
-// SIGHUP (`systemctl reload`): load the certificate again (the relay also notices renewed
-// files by itself).
-void reloadOnHangup(asio::signal_set& hangup, RelayDaemon& relay) {
-    hangup.async_wait([&hangup, &relay](const ErrorCode& ec, int) {
-        if (!ec) {
-            sd::Notifier::reloading();
-            relay.reloadTls();
-            sd::Notifier::ready();
-            reloadOnHangup(hangup, relay);
+// SIGHUP (`systemctl reload`): read the configuration again and apply what can change while
+// the relay runs; load the certificate again (the relay also notices renewed files by itself).
+// Tunnels and requests under way are not touched.
+class RelayReloader {
+public:
+    RelayReloader(RelayDaemon& relay, server::DirectoryWorker& worker, Logger& log,
+                  ServerSettings& running, Reread<ServerSettings> reread,
+                  RelayStatusLine& statusLine)
+        : relay_(relay),
+          worker_(worker),
+          log_(log),
+          running_(running),
+          reread_(std::move(reread)),
+          statusLine_(statusLine) {}
+
+    void waitFor(asio::signal_set& hangup) {
+        hangup.async_wait([this, &hangup](const ErrorCode& ec, int) {
+            if (!ec) {
+                reload();
+                waitFor(hangup);
+            }
+        });
+    }
+
+private:
+    void reload() {
+        sd::Notifier::reloading();
+        auto next = reread_();
+        if (auto* problem = std::get_if<std::string>(&next)) {
+            log_.error(fmt::format("Reload failed, the running configuration stays: {}", *problem));
+        } else {
+            apply(std::get<ServerSettings>(next));
         }
-    });
-}
+        relay_.reloadTls();
+        sd::Notifier::ready(statusLine_.current());
+    }
+
+    void apply(const ServerSettings& next) {
+        log_.setLevel(next.logLevel);
+        running_.logLevel = next.logLevel;
+        const auto fixed = relay_.relay().reconfigure(next.config);
+        if (next.directory.sqlitePath != running_.directory.sqlitePath ||
+            next.directory.postgresUrl != running_.directory.postgresUrl) {
+            auto opened = directory::open(next.directory, directory::Creation::Never);
+            if (opened) {
+                worker_.replace(std::move(*opened));
+                running_.directory = next.directory;
+                log_.info(fmt::format("Directory now {}", directory::describe(next.directory)));
+            } else {
+                log_.error(
+                    fmt::format("Reload: {}; the directory stays {}",
+                                directory::explainOpenFailure(next.directory, opened.error()),
+                                directory::describe(running_.directory)));
+            }
+        }
+        if (!fixed.empty()) {
+            log_.warning(fmt::format(
+                "Reload: {} changed, but {} read at start only; restart the relay to apply",
+                fmt::join(fixed, ", "), fixed.size() == 1 ? "it is" : "they are"));
+        }
+        log_.info("Configuration reloaded");
+    }
+
+    RelayDaemon& relay_;
+    server::DirectoryWorker& worker_;
+    Logger& log_;
+    ServerSettings& running_;
+    Reread<ServerSettings> reread_;
+    RelayStatusLine& statusLine_;
+};
 }  // namespace
 
-int runServer(const server::ServerConfig& config, const directory::Location& where,
-              LogLevel logLevel) {
+int runServer(ServerSettings settings, Reread<ServerSettings> reread) {
+    const server::ServerConfig& config = settings.config;
+    const directory::Location& where = settings.directory;
+    const LogLevel logLevel = settings.logLevel;
+    const dbus::BusKind bus = settings.bus;
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
@@ -72,9 +137,17 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
                          config.mainRedirect));
     log.info(fmt::format("  Directory  : {}", directory::describe(where)));
     RelayDaemon relay(io, config, log, worker);
+    std::optional<dbus::ServerService> busObject;
+    if (bus != dbus::BusKind::Off) {
+        busObject.emplace(io.get_executor(), relay.relay(), bus, log);
+        relay.addObserver(*busObject);
+    }
     if (auto failed = relay.start(passed)) {
         log.error(*failed);
         return 1;
+    }
+    if (busObject) {
+        busObject->start();
     }
     if (!where.postgresUrl.empty()) {
         asio::co_spawn(io, probeDirectory(worker, log, directory::describe(where)),
@@ -97,6 +170,9 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
         signals, log,
         [&] {
             sd::Notifier::stopping();
+            if (busObject) {
+                busObject->stop();
+            }
             statusLine.stop();
             asio::co_spawn(io, relay.drain(), [&](const std::exception_ptr&) { finish(); });
         },
@@ -104,8 +180,9 @@ int runServer(const server::ServerConfig& config, const directory::Location& whe
             exitCode = 128 + signal;
             finish();
         });
+    RelayReloader reloader(relay, worker, log, settings, std::move(reread), statusLine);
     asio::signal_set hangup(io, SIGHUP);
-    reloadOnHangup(hangup, relay);
+    reloader.waitFor(hangup);
     io.run();
     return exitCode;
 }

@@ -35,14 +35,14 @@ std::uint64_t RelayStatusLine::sample(Clock::time_point now, std::uint64_t reque
     return static_cast<std::uint64_t>(static_cast<double>(requests - before) / minutes + 0.5);
 }
 
-std::string RelayStatusLine::line() {
+std::string RelayStatusLine::current() {
     const auto& byClass = relay_.metrics().totals().byClass;
     const auto requests = std::accumulate(byClass.begin(), byClass.end(), std::uint64_t{0});
     return format(relay_.tunnelCount(), sample(Clock::now(), requests));
 }
 
 std::string RelayStatusLine::start() {
-    auto first = line();
+    auto first = current();
     if (sd::Notifier::enabled()) {
         schedule();
     }
@@ -53,7 +53,7 @@ void RelayStatusLine::schedule() {
     timer_.expires_after(kPeriod);
     timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec) {
-            sd::Notifier::status(line());
+            sd::Notifier::status(current());
             schedule();
         }
     });

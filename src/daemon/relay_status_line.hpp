@@ -27,6 +27,9 @@ public:
     std::string start();
     void stop() { timer_.cancel(); }
 
+    /// The line now (taking a sample of the request total).
+    std::string current();
+
     /// "1 tunnel, 0 req/min": requests over the last minute, or over the time since the first
     /// sample when the daemon is younger than that.
     static std::string format(std::size_t tunnels, std::uint64_t perMinute);
@@ -36,7 +39,6 @@ public:
 
 private:
     void schedule();
-    std::string line();
 
     boost::asio::steady_timer timer_;
     const RelayDaemon& relay_;

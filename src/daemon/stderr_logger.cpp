@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 namespace nexus {
 
@@ -17,13 +18,24 @@ constexpr std::size_t kMaxPending = 64 * 1024;
 
 void StderrLogger::write(LogLevel level, std::string_view message,
                          std::initializer_list<LogField> /*fields*/) {
+    append(level, message, false);
+}
+
+void StderrLogger::writeEscaped(LogLevel level, std::string_view line) {
+    append(level, line, true);
+}
+
+void StderrLogger::append(LogLevel level, std::string_view message, bool escaped) {
     if (level < minimum_) {
         return;
     }
-    static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
+    static constexpr std::string_view kNames[] = {"debug ", "info ", "warning ", "error "};
     pending_ += kNames[static_cast<int>(level)];
-    pending_ += ' ';
-    appendEscapedForLog(pending_, message);  // one event, one line, whatever it quotes
+    if (escaped) {
+        pending_ += message;
+    } else {
+        appendEscapedForLog(pending_, message);  // one event, one line, whatever it quotes
+    }
     pending_ += '\n';
     if (!executor_ || level >= LogLevel::Warning || pending_.size() >= kMaxPending) {
         flush();

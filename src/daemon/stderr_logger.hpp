@@ -25,13 +25,17 @@ public:
 
     void write(LogLevel level, std::string_view message,
                std::initializer_list<LogField> fields) override;
+    void writeEscaped(LogLevel level, std::string_view line) override;
 
     bool wants(LogLevel level) const override { return level >= minimum_; }
+    void setLevel(LogLevel level) override { minimum_ = level; }
     bool keepsFields() const override { return false; }
 
     void flush();
 
 private:
+    void append(LogLevel level, std::string_view message, bool escaped);
+
     LogLevel minimum_;
     std::optional<boost::asio::any_io_executor> executor_;
     std::string pending_;

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -174,6 +175,16 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketAccept(
     }
     auto request = parser.release();
     if (!websocket::is_upgrade(request)) {
+        // A browser or a health check that found the door: say what it is (RFC 9110 §15.5.22)
+        // rather than close without a word.
+        static constexpr std::string_view kUpgradeRequired =
+            "HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nConnection: close\r\n"
+            "Content-Type: text/plain\r\nContent-Length: 59\r\n\r\n"
+            "Nexus Relay tunnel door: agents connect here by WebSocket.\n";
+        asio::steady_timer writeTimer(executor, timeout);
+        co_await (asio::async_write(socket, asio::buffer(kUpgradeRequired),
+                                    asio::as_tuple(asio::use_awaitable)) ||
+                  writeTimer.async_wait(asio::as_tuple(asio::use_awaitable)));
         co_return makeError(Errc::ProtocolViolation);
     }
     // Behind the local proxy every agent would share 127.0.0.1; the proxy's header tells

@@ -62,8 +62,8 @@ std::uint8_t endFlag(bool endStream) {
 /// Size of the encoded header block (u16 count, then u16 name length + name, u32 value length
 /// + value per header), or an error for a header that cannot be encoded. 64-bit arithmetic:
 /// the caller compares the result with the payload limit.
-Result<std::uint64_t> headerBlockSize(const HeaderList& headers) {
-    if (headers.size() > 0xffffU) {
+Result<std::uint64_t> headerBlockSize(const HeaderList& headers, std::size_t more = 0) {
+    if (headers.size() + more > 0xffffU) {
         return makeError(Errc::FrameTooLarge);
     }
     std::uint64_t size = 2;
@@ -76,21 +76,25 @@ Result<std::uint64_t> headerBlockSize(const HeaderList& headers) {
     return size;
 }
 
-void putHeaderBlock(std::string& out, const HeaderList& headers) {
-    putU16(out, static_cast<std::uint32_t>(headers.size()));
+void putField(std::string& out, std::string_view name, std::string_view value) {
+    putU16(out, static_cast<std::uint32_t>(name.size()));
+    out.append(name);
+    putU32(out, static_cast<std::uint32_t>(value.size()));
+    out.append(value);
+}
+
+void putHeaderBlock(std::string& out, const HeaderList& headers, std::size_t more = 0) {
+    putU16(out, static_cast<std::uint32_t>(headers.size() + more));
     for (const auto& [name, value] : headers) {
-        putU16(out, static_cast<std::uint32_t>(name.size()));
-        out.append(name);
-        putU32(out, static_cast<std::uint32_t>(value.size()));
-        out.append(value);
+        putField(out, name, value);
     }
 }
 
 /// A header block after `fixed` bytes, as the whole payload of a control frame.
 Result<void> appendHeadersFrame(std::string& out, FrameType type, std::uint8_t flags,
                                 std::uint32_t stream, std::uint64_t fixed,
-                                const HeaderList& headers) {
-    auto block = headerBlockSize(headers);
+                                const HeaderList& headers, std::size_t more = 0) {
+    auto block = headerBlockSize(headers, more);
     if (!block) {
         return block.error();
     }
@@ -110,9 +114,11 @@ Result<void> appendRequest(std::string& out, std::uint32_t stream, const Request
     if (stream % 2 == 0 || !isValidMethod(head.method) || !isValidTarget(head.target)) {
         return makeError(Errc::InvalidArgument);
     }
-    const std::uint64_t fixed = 1 + head.method.size() + 2 + head.target.size();
+    const bool own = !head.ownName.empty();
+    const std::uint64_t fixed = 1 + head.method.size() + 2 + head.target.size() +
+                                (own ? 2 + head.ownName.size() + 4 + head.ownValue.size() : 0);
     auto started = appendHeadersFrame(out, FrameType::Request, endFlag(endStream), stream, fixed,
-                                      head.headers);
+                                      head.headers, own ? 1 : 0);
     if (!started) {
         return started;
     }
@@ -120,7 +126,10 @@ Result<void> appendRequest(std::string& out, std::uint32_t stream, const Request
     out.append(head.method);
     putU16(out, static_cast<std::uint32_t>(head.target.size()));
     out.append(head.target);
-    putHeaderBlock(out, head.headers);
+    putHeaderBlock(out, head.headers, own ? 1 : 0);
+    if (own) {
+        putField(out, head.ownName, head.ownValue);
+    }
     return {};
 }
 

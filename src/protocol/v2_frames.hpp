@@ -94,6 +94,12 @@ struct RequestHead {
     std::string method;  ///< a token, e.g. "GET"; 1..255 bytes
     std::string target;  ///< origin-form as received, e.g. "/a?b"; 1..65535 bytes, no CTL/space
     HeaderList headers;
+    /// One more field, encoded after `headers` without their checks, for a field the sender
+    /// made itself and knows to be valid (the relay's x-request-id, once per request): a
+    /// lowercase token name, a value without CR, LF or NUL. None when the name is empty. The
+    /// decoder never fills it in: received, the field is one of `headers`.
+    std::string_view ownName;
+    std::string_view ownValue;
 };
 
 struct ResponseHead {

@@ -21,6 +21,7 @@ public:
     void write(LogLevel level, std::string_view message,
                std::initializer_list<LogField> fields) override;
     bool wants(LogLevel level) const override { return level >= minimum_; }
+    void setLevel(LogLevel level) override { minimum_ = level; }
 
     /// The "NAME=value" fields of one entry, in the order they are sent. Values are escaped
     /// as on stderr (one event, one line, whatever it quotes); a field whose name the journal

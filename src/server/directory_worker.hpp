@@ -21,6 +21,13 @@ public:
         : loop_(std::move(loop)), directory_(std::move(directory)) {}
 
     ~DirectoryWorker() { pool_.join(); }
+
+    /// Uses `next` from the next call on (a reload that moved the directory); calls already
+    /// queued finish on the old one, which is closed on the worker thread after them.
+    void replace(std::unique_ptr<directory::Directory> next) {
+        boost::asio::post(pool_,
+                          [this, next = std::move(next)]() mutable { directory_.swap(next); });
+    }
     DirectoryWorker(const DirectoryWorker&) = delete;
     DirectoryWorker& operator=(const DirectoryWorker&) = delete;
 

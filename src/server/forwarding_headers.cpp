@@ -103,11 +103,12 @@ protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool 
                                                 const Visitor& visitor, RequestIds& ids,
                                                 std::string& id) {
     protocol::v1::HeaderList headers;
+    // + 2: `connection: upgrade`, and v1's x-request-id.
     headers.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) + 2);
     std::string_view proxied;
     for (const auto& field : fields) {
         std::string name = asciiLower(field.name_string());
-        if (name == "x-request-id") {
+        if (name == kRequestIdField) {
             proxied = field.value();  // the first one: a repeated id is not chosen between
             continue;
         }
@@ -120,7 +121,6 @@ protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool 
         headers.emplace_back("connection", "upgrade");
     }
     chooseRequestId(proxied, visitor, ids, id);
-    headers.emplace_back("x-request-id", id);
     return headers;
 }
 

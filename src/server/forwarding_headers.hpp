@@ -50,11 +50,15 @@ void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor);
 void chooseRequestId(std::string_view proxied, const Visitor& visitor, RequestIds& ids,
                      std::string& id);
 
+/// The field that carries the request's id to the agent and the application.
+inline constexpr std::string_view kRequestIdField = "x-request-id";
+
 /// The request fields that cross to the agent (v1 and v2 alike), names in lowercase: not the
 /// hop-by-hop ones (but `upgrade` for a WebSocket upgrade, with `connection: upgrade`), not
 /// Expect (the relay answers it itself: forwarded, it would draw a second 100 Continue that
-/// the agent would take for the response), and `x-request-id: ID` in place of any the visitor
-/// sent, `id` chosen by chooseRequestId on the way (the fields are read once for both).
+/// the agent would take for the response), and not X-Request-Id: `id` is chosen by
+/// chooseRequestId on the way (the fields are read once for both), and the caller sends it as
+/// `x-request-id: ID` in place of any the visitor sent (v2 without checking it again).
 protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
                                                 const Visitor& visitor, RequestIds& ids,
                                                 std::string& id);

@@ -10,15 +10,26 @@ namespace nexus::server {
 
 namespace {
 
+// Every visitor request goes through here: views into the Host field, compared without case,
+// and one copy at the end (the slug, short enough to need no allocation).
 bool isLabel(std::string_view label) {
     return !label.empty() && label.size() <= 63 &&
            std::all_of(label.begin(), label.end(), [](char c) {
+               c = asciiLower(c);
                return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
            });
 }
 
-// Host without port and one trailing dot, lowercased; IPv6 literals are never under a domain.
-std::optional<std::string> normaliseHost(std::string_view host) {
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+    // Nearly every Host is spelled as the domain is configured: one memcmp says so.
+    return a == b ||
+           (a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                return asciiLower(x) == asciiLower(y);
+            }));
+}
+
+// Host without port and one trailing dot; IPv6 literals are never under a domain.
+std::optional<std::string_view> hostName(std::string_view host) {
     if (host.empty() || host.front() == '[') {
         return std::nullopt;
     }
@@ -34,30 +45,33 @@ std::optional<std::string> normaliseHost(std::string_view host) {
     if (!host.empty() && host.back() == '.') {
         host.remove_suffix(1);
     }
-    return asciiLower(host);
+    return host;
 }
 
-// The part of `host` before ".domain", if host is strictly under domain.
-std::optional<std::string> underDomain(const std::string& host, std::string_view domain) {
-    const std::string suffix = "." + asciiLower(domain);
-    if (host.size() <= suffix.size() || !host.ends_with(suffix)) {
+// The part of `host` before ".domain", if host is strictly under domain (ASCII case ignored).
+std::optional<std::string_view> underDomain(std::string_view host, std::string_view domain) {
+    if (host.size() <= domain.size() + 1) {
         return std::nullopt;
     }
-    return host.substr(0, host.size() - suffix.size());
+    const auto under = host.substr(0, host.size() - domain.size() - 1);
+    if (host[under.size()] != '.' || !equalsIgnoringCase(host.substr(under.size() + 1), domain)) {
+        return std::nullopt;
+    }
+    return under;
 }
 
 }  // namespace
 
 std::optional<std::string> slugFromHost(std::string_view host, std::string_view domain) {
-    const auto normalised = normaliseHost(host);
-    if (!normalised) {
+    const auto name = hostName(host);
+    if (!name) {
         return std::nullopt;
     }
-    auto label = underDomain(*normalised, domain);
+    const auto label = underDomain(*name, domain);
     if (!label || !isLabel(*label)) {
         return std::nullopt;
     }
-    return label;
+    return asciiLower(*label);
 }
 
 bool pointsIntoDomain(std::string_view url, std::string_view domain) {
@@ -74,7 +88,7 @@ bool pointsIntoDomain(std::string_view url, std::string_view domain) {
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
         authority.remove_prefix(at + 1);
     }
-    const auto host = normaliseHost(authority);
+    const auto host = hostName(authority);
     return host && underDomain(*host, domain).has_value();
 }
 

@@ -205,7 +205,12 @@ void HttpFront::begin(RequestRecord& record, const http::request_header<net::Fie
     record.status = 0;
     record.bytesIn = 0;
     record.bytesOut = 0;
-    record.method.assign(request.method_string());
+    if (request.method() != http::verb::unknown) {
+        record.method = http::to_string(request.method());
+    } else {
+        record.otherMethod.assign(request.method_string());
+        record.method = record.otherMethod;
+    }
     const auto target = request.target();
     // Never the query string (tokens travel there), and never more than a log line can hold.
     record.path.assign(target.substr(0, std::min(target.find('?'), kMaxRecordedPath)));

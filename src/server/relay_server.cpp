@@ -63,6 +63,14 @@ std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
     return std::nullopt;
 }
 
+std::vector<std::string_view> RelayServer::reconfigure(const ServerConfig& next) {
+    auto fixed = startOnlyChanges(context_.config, next);
+    applyLiveSettings(context_.config, next);
+    context_.registry.waits().limit(context_.config.maxAgentWaitsPerSlug,
+                                    context_.config.maxAgentWaits);
+    return fixed;
+}
+
 void RelayServer::closeListeners() {
     ErrorCode ignored;
     if (listeners_) {

@@ -45,6 +45,12 @@ public:
         }
     }
 
+    /// Takes the live part of `next` (applyLiveSettings) and returns the start-only options
+    /// that differ (startOnlyChanges), which keep their running values.
+    std::vector<std::string_view> reconfigure(const ServerConfig& next);
+
+    const ServerConfig& config() const { return context_.config; }
+
     /// Stops accepting and closes every tunnel.
     void stop();
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace nexus::server {
 
@@ -14,7 +15,10 @@ struct RequestRecord {
     using Clock = std::chrono::steady_clock;
 
     std::string id;  ///< X-Request-Id: the trusted proxy's, or the relay's own
-    std::string method;
+    /// A standard method's name as the HTTP library spells it (static text: no copy per
+    /// request), or `otherMethod`.
+    std::string_view method;
+    std::string otherMethod;     ///< an extension method's name, as the visitor sent it
     std::string path;            ///< without the query string: it may carry secrets
     unsigned status = 0;         ///< 0 until a response head went out
     std::uint64_t bytesIn = 0;   ///< request body bytes from the visitor

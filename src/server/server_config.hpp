@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "server/forwarding_headers.hpp"
@@ -81,5 +82,15 @@ struct ServerConfig {
     std::size_t maxPendingV1PerTunnel = 256;
     std::size_t maxQueuedBytesPerTunnel = 64U << 20U;  ///< frames waiting to be written
 };
+
+/// The options of `next` that differ from `running` but are read at start only (listen
+/// addresses, TLS files, the status pages), as their command-line names: "--http-port".
+std::vector<std::string_view> startOnlyChanges(const ServerConfig& running,
+                                               const ServerConfig& next);
+
+/// Copies into `running` what can change while the relay runs (a reload): timeouts, trusted
+/// proxies, the domain and main slug, limits. New connections and requests see the new values;
+/// tunnels and requests already under way keep the ones they started with.
+void applyLiveSettings(ServerConfig& running, const ServerConfig& next);
 
 }  // namespace nexus::server

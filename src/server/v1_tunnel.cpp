@@ -130,11 +130,13 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
     const bool keepAlive = request.keep_alive();
     exchange.record.bytesIn += request.body().size();
 
+    auto fields = forwardedRequestFields(request, false, exchange.visitor, context_.requestIds,
+                                         exchange.record.id);
+    fields.emplace_back(kRequestIdField, exchange.record.id);
     v1::Request message{crypto::uuidV4(),
                         std::string(request.method_string()),
                         std::string(request.target()),
-                        forwardedRequestFields(request, false, exchange.visitor,
-                                               context_.requestIds, exchange.record.id),
+                        std::move(fields),
                         std::move(request.body()),
                         false};
     const std::string json = v1::encode(message);

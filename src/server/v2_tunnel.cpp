@@ -98,10 +98,12 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
         co_return co_await answer(exchange, Answer::Unavailable, exchange.keepAliveWithoutBody(),
                                   info().slug);
     }
-    const v2::RequestHead requestHeadToSend{
-        std::string(request.method_string()), std::string(request.target()),
-        forwardedRequestFields(request, upgrade, exchange.visitor, context_.requestIds,
-                               exchange.record.id)};
+    auto fields = forwardedRequestFields(request, upgrade, exchange.visitor, context_.requestIds,
+                                         exchange.record.id);
+    // The id is the relay's own or one it checked (isValidRequestId): a valid field value.
+    const v2::RequestHead requestHeadToSend{std::string(request.method_string()),
+                                            std::string(request.target()), std::move(fields),
+                                            kRequestIdField, exchange.record.id};
     ErrorCode refused;
     auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade, &refused);
     if (!stream && refused) {

@@ -87,6 +87,15 @@ class DoorsTest(RelayTestCase):
         self.start_url_agent("demo", token, site.port, f"ws://127.0.0.1:{ws_port}/tunnel")
         self.assert_serves(relay, "demo", site)
 
+    def test_loopback_websocket_door_tells_a_plain_request_what_it_is(self):
+        ws_port = free_port()
+        relay = self.start_relay(ws_port=ws_port)
+        relay.wait_for(rf"WebSocket door on 127\.0\.0\.1:{ws_port}")
+        response = http_request(ws_port, "relay.example", "/tunnel")
+        self.assertEqual(response.status, 426)
+        self.assertEqual(response.header("upgrade"), "websocket")
+        self.assertIn(b"agents connect here by WebSocket", response.body)
+
     def test_unencrypted_websocket_url_needs_the_explicit_flag(self):
         result = self.run_client("--server", "ws://127.0.0.1:1/tunnel", "--slug", "demo")
         self.assertEqual(result.returncode, 2)

@@ -6,6 +6,7 @@ by the relay's one log line per request, which never shows the query string."""
 
 import json
 import re
+import socket
 import time
 import unittest
 
@@ -86,6 +87,17 @@ class RequestIdTest(RelayTestCase):
                        r"from 127\.0\.0\.1 over -")
         self.assertEqual(relay.get("elsewhere.example", "/").status, 302)
         relay.wait_for(rf"info Request - {RELAY_ID} GET / → 302 .* over -")
+
+    def test_the_request_line_escapes_what_the_path_carries(self):
+        # The HTTP parser lets any byte above 0x7f through in a request-target: a C1 control
+        # (U+009B is CSI for some terminals) or a byte that is not UTF-8 shows as \xNN.
+        relay = self.start_relay()
+        with socket.create_connection(("127.0.0.1", relay.http_port), timeout=5) as sock:
+            sock.sendall(b"GET /a\xc2\x9b2J/\xff/caf\xc3\xa9 HTTP/1.1\r\n"
+                         b"Host: nobody." + DOMAIN.encode() + b"\r\nConnection: close\r\n\r\n")
+            self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 404"))
+        relay.wait_for(rf"info Request nobody {RELAY_ID} GET /a\\xc2\\x9b2J/\\xff/café → 404 ")
+        self.assertNotIn(b"\xc2\x9b", relay.log_path.read_bytes())
 
     def test_log_level_warning_hides_the_request_lines(self):
         relay, _ = self.start(wait=False, log_level="warning")

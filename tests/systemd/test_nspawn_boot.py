@@ -33,7 +33,7 @@ MAKE_ROOT = os.environ["MAKE_NSPAWN_ROOT"]
 # The relay's units (four sockets passed by name to a Type=notify service) are checked once the
 # relay takes its listeners from systemd: set this to True then. NEXUS_NSPAWN_RELAY_UNITS=1
 # runs that check before, to try a branch that wires it.
-RELAY_TAKES_ITS_SOCKETS = False
+RELAY_TAKES_ITS_SOCKETS = True
 CHECK_RELAY_UNITS = RELAY_TAKES_ITS_SOCKETS or os.environ.get("NEXUS_NSPAWN_RELAY_UNITS") == "1"
 
 SLUG = "demo"
@@ -237,7 +237,7 @@ class BootedSystemTest(unittest.TestCase):
         self.assertEqual(self.show(AGENT, "SubState"), "running")
         self.assertEqual(self.show(AGENT, "MainPID"), pid, "reloaded in place, not restarted")
         self.assertEqual(self.show(AGENT, "NRestarts"), restarts)
-        self.assertIn("Reload requested", self.agent_journal_text(cursor))
+        self.assertIn("Configuration reloaded", self.agent_journal_text(cursor))
         self.wait_registered()
 
     def test_watchdog_restarts_an_agent_that_stops_answering(self):
@@ -273,6 +273,29 @@ class BootedSystemTest(unittest.TestCase):
         explained = c.run("journalctl", "--no-pager", "-x", f"MESSAGE_ID={AGENT_REGISTERED_ID}",
                           "-n", "1").stdout
         self.assertIn(f"Subject: Agent registered as slug {SLUG}", explained)
+
+    def test_a_missing_credential_fails_the_start_with_one_line_naming_it(self):
+        c = self.container
+        c.run("mv", "/etc/nexus-relay/token", "/etc/nexus-relay/token.away")
+        try:
+            c.run("systemctl", "stop", AGENT_SOCKET, AGENT)
+            c.run("systemctl", "reset-failed", AGENT, check=False)
+            started = c.run("systemctl", "start", AGENT, check=False)
+            self.assertNotEqual(started.returncode, 0, "the start must fail")
+            shown = c.run("systemctl", "status", "--no-pager", "-n", "20", AGENT,
+                          check=False).stdout
+            # Not running, and not restarting every RestartSec= either.
+            time.sleep(6)
+            self.assertIn(self.show(AGENT, "ActiveState"), ("failed", "inactive"), shown)
+            self.assertEqual(self.show(AGENT, "NRestarts"), "0", shown)
+            # One line names the credential's file (the unit's AssertFileNotEmpty=).
+            self.assertRegex(shown, r"Assert: start assertion failed .*\n.*"
+                             r"AssertFileNotEmpty=/etc/nexus-relay/token was not met", shown)
+        finally:
+            c.run("mv", "/etc/nexus-relay/token.away", "/etc/nexus-relay/token")
+            c.run("systemctl", "reset-failed", AGENT, check=False)
+            c.run("systemctl", "start", AGENT_SOCKET, AGENT)
+        self.wait_registered()
 
     def test_a_visitor_reaches_the_local_site_through_relay_and_agent(self):
         self.wait_registered()

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace nexus {
 namespace {
@@ -55,6 +57,28 @@ TEST(LogEscape, FindsAnUnsafeByteAtEveryPlaceInALongLine) {
         }
     }
     EXPECT_EQ(escapeForLog("GET /a → 200 ~ }"), "GET /a → 200 ~ }");  // 0x7e, 0x7d are plain
+}
+
+TEST(LogEscape, FindsAnUnsafeByteInTheLastFewBytesOfALine) {
+    // After its whole words, a line's last few bytes are read as one word ending at its end.
+    for (std::size_t size = 9; size < 24; ++size) {
+        for (std::size_t at = 0; at < size; ++at) {
+            std::string line(size, 'a');
+            line[at] = '\x1b';
+            EXPECT_EQ(escapeForLog(line).size(), size + 3) << size << " bytes, at " << at;
+        }
+    }
+}
+
+TEST(LogEscape, WritesIntoABufferWhatItAppendsToAString) {
+    for (const std::string text : std::vector<std::string>{
+             "", "/small", "203.0.113.5", "GET /a → 200", "x\ninfo forged\r\x1b[2J",
+             "/caf\xc3\xa9/\xc2\x9b/\xff/\xe2\x86", std::string(40, 'p') + "\x7f"}) {
+        std::string buffer(4 * text.size(), '#');
+        const char* end = writeEscapedForLog(buffer.data(), text);
+        EXPECT_EQ(std::string_view(buffer.data(), static_cast<std::size_t>(end - buffer.data())),
+                  escapeForLog(text));
+    }
 }
 
 }  // namespace

@@ -227,6 +227,37 @@ TEST(V2FrameEncoder, KeepsHeaderOrderAndRepeatedNames) {
     EXPECT_EQ(decoded->headers, head.headers);
 }
 
+TEST(V2FrameEncoder, EncodesTheSendersOwnFieldAfterTheOthers) {
+    std::string withOwn;
+    RequestHead head{"GET", "/", {{"host", "demo.example"}}, "x-request-id", "1f2e3d4c-7"};
+    ASSERT_TRUE(appendRequest(withOwn, 1, head, true));
+    // The same bytes as the field sent among the others: the agent cannot tell them apart.
+    std::string asListed;
+    ASSERT_TRUE(appendRequest(
+        asListed, 1, {"GET", "/", {{"host", "demo.example"}, {"x-request-id", "1f2e3d4c-7"}}},
+        true));
+    EXPECT_EQ(withOwn, asListed);
+    auto decoded = decodeRequest(payloadOf(withOwn));
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(decoded->headers,
+              (HeaderList{{"host", "demo.example"}, {"x-request-id", "1f2e3d4c-7"}}));
+}
+
+TEST(V2FrameEncoder, CountsTheSendersOwnFieldInTheLimit) {
+    // 1 + 3 ("GET") + 2 + 1 ("/") bytes before the block, and 2 + 1 + 4 + 1 for the own field.
+    std::string out;
+    ASSERT_TRUE(appendRequest(
+        out, 1, {"GET", "/", headersWithBlockSize(kMaxControlPayload - 7 - 8), "a", "b"}, true));
+    EXPECT_EQ(out.size(), kHeaderSize + 65536U);
+    out = "keep";
+    EXPECT_EQ(
+        appendRequest(
+            out, 1, {"GET", "/", headersWithBlockSize(kMaxControlPayload - 6 - 8), "a", "b"}, true)
+            .error(),
+        tooLarge());
+    EXPECT_EQ(out, "keep");
+}
+
 // --- Encoder: limits and invalid input --------------------------------------------------------
 
 TEST(V2FrameEncoder, AcceptsDataPayloadOfExactly256KiB) {

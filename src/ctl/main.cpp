@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// nexusctl: check and steer nexus-relay's agent and relay over D-Bus, as hostnamectl does
+// systemd-hostnamed. A pure bus client: it knows nothing of the daemons but their interfaces.
+#include "ctl/commands.hpp"
+#include "ctl/proxies.hpp"
+#include "nexus_config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace {
+using nexus::ctl::Exit;
+
+int run(int argc, char** argv) {
+    CLI::App app{"Check and steer nexus-relay's agent and relay over D-Bus", "nexusctl"};
+    app.set_version_flag("--version", std::string("nexusctl ") + NEXUS_VERSION);
+    app.require_subcommand(1);
+    nexus::ctl::Options options;
+    app.add_flag("--user", options.user, "Use the session bus (daemons run with --bus session)");
+
+    auto* status = app.add_subcommand("status", "Show the agent's state, relay and counters");
+    bool follow = false;
+    status->add_flag("--json", options.json, "One JSON object, keyed by property name");
+    status->add_flag("--watch", follow, "Then print each state change until interrupted");
+    app.add_subcommand("reconnect", "Make the agent drop its session and dial the relay now");
+    auto* tunnels = app.add_subcommand("tunnels", "List the relay's live tunnels");
+    tunnels->add_flag("--json", options.json, "A JSON array, one object per tunnel");
+    std::string slug;
+    auto* disconnect = app.add_subcommand("disconnect", "Drop a tunnel (its agent reconnects)");
+    disconnect->add_option("SLUG", slug, "The tunnel's slug")->required();
+    auto* revoke = app.add_subcommand("revoke", "Revoke a slug in the directory and drop it");
+    revoke->add_option("SLUG", slug, "The slug to revoke")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), static_cast<int>(Exit::Usage));
+    }
+    if (status->parsed()) {
+        follow ? nexus::ctl::watch(options) : nexus::ctl::status(options);
+    } else if (app.got_subcommand("reconnect")) {
+        nexus::ctl::reconnect(options);
+    } else if (tunnels->parsed()) {
+        nexus::ctl::tunnels(options);
+    } else if (disconnect->parsed()) {
+        nexus::ctl::disconnect(options, slug);
+    } else if (revoke->parsed()) {
+        nexus::ctl::revoke(options, slug);
+    }
+    return static_cast<int>(Exit::Ok);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const nexus::ctl::Failure& failure) {
+        fmt::print(stderr, "nexusctl: {}\n", failure.what());
+        return static_cast<int>(failure.code);
+    }
+}
