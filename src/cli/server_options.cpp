@@ -57,6 +57,14 @@ void ServerOptions::attach(CLI::App& app) {
                    "Seconds a visitor waits for the agent's response")
         ->capture_default_str()
         ->check(seconds(1, 3600));
+    app.add_option("--drain-timeout", drainTimeout,
+                   "Seconds requests in flight may take to finish after SIGTERM (0: exit at once)")
+        ->capture_default_str()
+        ->check(seconds(0, 3600));
+    app.add_option("--agent-wait", agentWait,
+                   "Seconds a visitor's request waits for its slug's agent to reconnect (0: off)")
+        ->capture_default_str()
+        ->check(seconds(0, 60));
     app.add_option("--status-listen", statusListen,
                    "Address of the status listener (/healthz, /status, /metrics), or off")
         ->capture_default_str();
@@ -111,6 +119,8 @@ server::ServerConfig ServerOptions::finish() {
     config.pingInterval = std::chrono::seconds(pingInterval);
     config.heartbeatTimeout = std::chrono::seconds(heartbeatTimeout);
     config.responseTimeout = std::chrono::seconds(responseTimeout);
+    config.drainTimeout = std::chrono::seconds(drainTimeout);
+    config.agentWait = std::chrono::seconds(agentWait);
     config.responseHeadTimeout = std::chrono::seconds(streams.responseHead);
     config.streamIdleTimeout = std::chrono::seconds(streams.streamIdle);
     config.upgradeIdleTimeout = std::chrono::seconds(streams.upgradeIdle);

@@ -17,6 +17,7 @@ struct ServerOptions {
     server::ServerConfig config;
     DirectoryOptions directory;
     int registerTimeout = 10, pingInterval = 30, heartbeatTimeout = 90, responseTimeout = 15;
+    int drainTimeout = 10, agentWait = 5;
     StreamTimeoutOptions streams;
     LogLevel logLevel = LogLevel::Info;
     dbus::BusKind bus = dbus::BusKind::System;

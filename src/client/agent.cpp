@@ -25,6 +25,12 @@ AgentStatus initialStatus(const AgentConfig& config) {
     status.encrypted = status.door == "tls" || status.door == "wss";
     return status;
 }
+
+net::Backoff::Random uniformRandom() {
+    return [engine = std::mt19937_64(std::random_device{}())]() mutable {
+        return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+}
 }  // namespace
 
 Agent::Agent(asio::any_io_executor executor, AgentConfig config)
@@ -35,10 +41,8 @@ Agent::Agent(asio::any_io_executor executor, AgentConfig config)
       forwarder_(config_, pool_),
       v2_{config_, pool_, board_},
       parts_{executor, config_, board_, forwarder_, v2_},
-      replacedBackoff_(kReplacedBase, kReplacedCap,
-                       [engine = std::mt19937_64(std::random_device{}())]() mutable {
-                           return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
-                       }),
+      replacedBackoff_(kReplacedBase, kReplacedCap, uniformRandom()),
+      restartJitter_(kRestartJitter, kRestartJitter, uniformRandom()),
       sleep_(executor) {}
 
 void Agent::stop() {
@@ -73,6 +77,7 @@ asio::awaitable<void> Agent::run() {
     while (!stopped_) {
         reconnectNow_ = false;
         rejected_ = false;
+        relayRestarting_ = false;
         board_.transition(AgentState::Connecting, [first = attempts_++ == 0](AgentStatus& s) {
             s.protocol = 0;
             s.connectedSince.reset();
@@ -140,6 +145,7 @@ asio::awaitable<void> Agent::session(std::unique_ptr<net::Transport> transport) 
     }
     retryAfter_ = end.retryAfter;
     longestBackoff_ = end.revoked;
+    relayRestarting_ = end.restarting;
     fail(AgentEventKind::SessionEnded, end.reason);
 }
 
@@ -163,6 +169,13 @@ asio::awaitable<void> Agent::waitBeforeRetry() {
 }
 
 net::Backoff::Step Agent::nextDelay() {
+    if (relayRestarting_) {
+        // The relay asked to come back after its restart: not a failure, so the backoff
+        // stays where the registration left it (the next real failure waits 1 s).
+        const net::Backoff::Step step{retryAfter_, retryAfter_ + restartJitter_.next().delay};
+        retryAfter_ = {};
+        return step;
+    }
     auto step = backoff_.next();
     if (longestBackoff_) {
         // Revoked: the slug is gone; asking often will not bring it back.

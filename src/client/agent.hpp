@@ -47,6 +47,10 @@ public:
     /// never taking it back.
     static constexpr std::chrono::minutes kReplacedBase{10};
     static constexpr std::chrono::minutes kReplacedCap{60};
+    /// After the relay's GOAWAY code 0 (a restart), the wait is its retry-after plus this
+    /// much jitter at most (at least half of it), so agents do not all dial in the same
+    /// millisecond; the backoff is not advanced.
+    static constexpr std::chrono::milliseconds kRestartJitter{250};
 
 private:
     /// One connection's life, from the transport to the end of its session.
@@ -68,12 +72,14 @@ private:
     SessionParts parts_;
     net::Backoff backoff_;
     net::Backoff replacedBackoff_;
+    net::Backoff restartJitter_;  // always its first step: [kRestartJitter / 2, kRestartJitter]
     boost::asio::steady_timer sleep_;
     std::shared_ptr<net::FrameConnection> connection_;
     /// From the relay's GOAWAY: wait at least this before reconnecting; after "revoked",
     /// back off the longest.
     std::chrono::milliseconds retryAfter_{0};
     bool longestBackoff_ = false;
+    bool relayRestarting_ = false;  ///< the last session ended with the relay's restart
     bool stopped_ = false;
     bool reconnectNow_ = false;
     bool rejected_ = false;  ///< the last attempt ended in the relay's refusal

@@ -27,6 +27,8 @@ struct SessionEnd {
     std::string replacedBy;                   ///< set when another agent took the slug over
     std::chrono::milliseconds retryAfter{0};  ///< the relay's GOAWAY asked for this wait
     bool revoked = false;                     ///< the relay said the slug is revoked
+    /// The relay said it is shutting down or restarting (GOAWAY code 0): no failure of ours.
+    bool restarting = false;
 };
 
 /// What every session of one agent shares; the Agent owns all of it.

@@ -65,11 +65,14 @@ public:
         } else if (goaway) {
             end.retryAfter = std::chrono::milliseconds(goaway->retryAfterMs);
             end.revoked = goaway->code == v2::GoawayCode::Revoked;
+            // An unknown code counts as Shutdown (docs/protocol.md §4.3).
+            end.restarting = !end.revoked && goaway->code != v2::GoawayCode::ProtocolError;
             board.emit({.kind = AgentEventKind::GoingAway,
                         .detail = describeGoaway(goaway->code),
                         .delay = end.retryAfter});
         }
-        end.reason = describeSessionEnd(reason, v2::kPeerTimeout);
+        end.reason = end.restarting ? std::string("The relay is restarting")
+                                    : describeSessionEnd(reason, v2::kPeerTimeout);
         connection_->close();
         co_return end;
     }

@@ -84,4 +84,23 @@ void stopOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<
     });
 }
 
+void drainOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> drain,
+                    std::function<void(int)> now) {
+    signals.async_wait([&signals, &log, drain = std::move(drain), now = std::move(now)](
+                           const ErrorCode& ec, int signal) mutable {
+        if (ec) {
+            return;
+        }
+        log.info(
+            fmt::format("Received signal {}, draining (send it again to exit at once)", signal));
+        signals.async_wait([&log, now = std::move(now)](const ErrorCode& again, int second) {
+            if (!again) {
+                log.warning(fmt::format("Received signal {} again, exiting now", second));
+                now(second);
+            }
+        });
+        drain();
+    });
+}
+
 }  // namespace nexus

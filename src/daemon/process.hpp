@@ -25,4 +25,9 @@ void prepareProcess(Logger& log);
 /// Calls `stop` at the first SIGINT or SIGTERM caught by `signals`, after saying so.
 void stopOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> stop);
 
+/// Calls `drain` at the first SIGINT or SIGTERM caught by `signals`, and `now` with the
+/// signal's number at a second one (a drain the operator will not wait for).
+void drainOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> drain,
+                    std::function<void(int)> now);
+
 }  // namespace nexus

@@ -98,6 +98,25 @@ std::optional<std::string> RelayDaemon::start(sd::PassedListeners& passed) {
     return std::nullopt;
 }
 
+asio::awaitable<void> RelayDaemon::drain() {
+    const auto started = std::chrono::steady_clock::now();
+    const auto grace = relay_.config().drainTimeout;  // as the last reload left it
+    log_.info(
+        fmt::format("Draining: no new connections; {} tunnels told to reconnect, up to "
+                    "{} s for the requests in flight",
+                    relay_.tunnelCount(), grace.count()));
+    const std::size_t cut = co_await relay_.drain(grace);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    if (cut == 0) {
+        log_.info(fmt::format("Drained in {} ms", took.count()));
+    } else {
+        log_.warning(fmt::format("Drain timeout ({} s): {} requests still in flight are cut",
+                                 grace.count(), cut));
+    }
+    stop();
+}
+
 void RelayDaemon::stop() {
     relay_.stop();
     if (statusAcceptor_) {

@@ -35,6 +35,9 @@ public:
     std::optional<std::string> start(sd::PassedListeners& passed);
 
     void stop();
+    /// Drains the relay (RelayServer::drain) with the configured grace, then stop()s; says
+    /// in the log how it went.
+    boost::asio::awaitable<void> drain();
     /// Adds an observer of the relay's events (the D-Bus object), before start().
     void addObserver(server::RelayObserver& observer) { events_.add(observer); }
     void reloadTls() { relay_.reloadTls(); }

@@ -157,22 +157,34 @@ int runServer(ServerSettings settings, Reread<ServerSettings> reread) {
     watchdog.start();
     RelayStatusLine statusLine(io.get_executor(), relay);
     sd::Notifier::ready(statusLine.start());
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    stopOnSignals(signals, log, [&] {
-        sd::Notifier::stopping();
-        if (busObject) {
-            busObject->stop();
-        }
-        statusLine.stop();
+    // The first SIGTERM drains (exit 0 once done); a second one exits at once, with 128 + the
+    // signal's number as a shell reports a process that signal killed.
+    int exitCode = 0;
+    const auto finish = [&] {
         watchdog.stop();
         relay.stop();
         io.stop();
-    });
+    };
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    drainOnSignals(
+        signals, log,
+        [&] {
+            sd::Notifier::stopping();
+            if (busObject) {
+                busObject->stop();
+            }
+            statusLine.stop();
+            asio::co_spawn(io, relay.drain(), [&](const std::exception_ptr&) { finish(); });
+        },
+        [&](int signal) {
+            exitCode = 128 + signal;
+            finish();
+        });
     RelayReloader reloader(relay, worker, log, settings, std::move(reread), statusLine);
     asio::signal_set hangup(io, SIGHUP);
     reloader.waitFor(hangup);
     io.run();
-    return 0;
+    return exitCode;
 }
 
 }  // namespace nexus

@@ -258,7 +258,9 @@ void startPumps(const std::shared_ptr<FrameConnection>& connection,
 asio::awaitable<std::optional<tcp::socket>> acceptWithPause(tcp::acceptor& acceptor,
                                                             ErrorCode& error) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+    // A connection accepted just before the acceptor closed is still returned: dropped, the
+    // peer would see its connection closed unanswered (a draining relay serves it).
+    if (ec == asio::error::operation_aborted || (ec && !acceptor.is_open())) {
         co_return std::nullopt;
     }
     error = ec;

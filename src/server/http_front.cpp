@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -34,10 +35,13 @@ constexpr std::size_t kMaxRecordedPath = 1024;
 }  // namespace
 
 asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
+    accepting_ = true;
     for (;;) {
         ErrorCode error;
         auto socket = co_await net::acceptWithPause(acceptor, error);
         if (!socket) {
+            accepting_ = false;
+            changed();
             co_return;
         }
         if (error) {
@@ -45,12 +49,14 @@ asio::awaitable<void> HttpFront::run(tcp::acceptor& acceptor) {
             context_.log.error(fmt::format("Accept error on the HTTP front: {}", error.message()));
             continue;
         }
+        ++starting_;
         asio::co_spawn(context_.executor, serveConnection(std::move(*socket)),
                        net::reportFailures("a visitor's connection"));
     }
 }
 
 asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
+    --starting_;  // enrolled below, before any suspension
     ErrorCode ec;
     const auto endpoint = socket.remote_endpoint(ec);
     const std::string remote = ec ? "unknown" : net::formatEndpoint(endpoint);
@@ -63,11 +69,18 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
     net::HeadArena arena;      // declared before the parser: it outlives the fields inside
     std::optional<net::RequestParser<http::empty_body>> parsed;
     RequestRecord record;  // reused: its strings keep their capacity from one request to the next
+    Visit visit{stream};
+    const Enrolment enrolment(*this, visit);
     for (;;) {
         auto& parser = arena.emplace(parsed);
         configureRequestParser(parser);
         stream.expires_after(std::chrono::seconds(60));  // idle keep-alive and slow headers
         const ErrorCode readError = co_await readRequestHead(stream, buffer, parser);
+        if (visit.dropped) {
+            // Closed idle by the drain: a head read meanwhile goes unanswered. Nothing was
+            // forwarded, and a client retries a request its reused connection closed on.
+            break;
+        }
         if (readError) {
             if (readError == http::error::header_limit) {
                 co_await writeAnswer(stream, Answer::HeadersTooLarge, false);
@@ -90,17 +103,22 @@ asio::awaitable<void> HttpFront::serveConnection(tcp::socket socket) {
         }
         applyForwardingPolicy(parser.get(), visitor);
         begin(record, parser.get());
-        HttpExchange exchange{stream, buffer, parser, remote, visitor, record};
+        HttpExchange exchange{stream, buffer, parser, remote, visitor, record, &draining_};
         std::string slug;
         std::shared_ptr<Tunnel> tunnel;
+        visit.busy = true;
+        changed();
         const bool reusable = co_await route(exchange, slug, tunnel);
+        visit.busy = false;
+        visit.used = true;
+        changed();
         if (record.id.empty()) {
             // Not forwarded (a fallback, an early refusal): the id is chosen here. A tunnel
             // that read the body may have moved the fields on: then they read empty.
             chooseRequestId(parser.get()["X-Request-Id"], visitor, context_.requestIds, record.id);
         }
         end(record, slug, tunnel.get(), visitor);
-        if (!reusable) {
+        if (!reusable || draining_) {
             break;
         }
     }
@@ -140,13 +158,45 @@ asio::awaitable<bool> HttpFront::route(HttpExchange& exchange, std::string& slug
     slug = std::move(*named);
     tunnel = context_.registry.find(slug);
     if (tunnel) {
-        auto& counters = tunnel->counters();
-        ++counters.activeStreams;
-        const bool reusable = co_await tunnel->serve(exchange);
-        --counters.activeStreams;
-        co_return reusable;
+        co_return co_await serveThrough(exchange, *tunnel);
     }
-    co_return co_await fallback(exchange, slug);
+    co_return co_await awaitAgent(exchange, slug, tunnel);
+}
+
+asio::awaitable<bool> HttpFront::serveThrough(HttpExchange& exchange, Tunnel& tunnel) {
+    auto& counters = tunnel.counters();
+    ++counters.activeStreams;
+    const bool reusable = co_await tunnel.serve(exchange);
+    --counters.activeStreams;
+    co_return reusable;
+}
+
+asio::awaitable<bool> HttpFront::awaitAgent(HttpExchange& exchange, const std::string& slug,
+                                            std::shared_ptr<Tunnel>& tunnel) {
+    auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
+    auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
+    // Only for a slug whose agent may be on its way back: listed in the directory, and the
+    // relay just started or the slug's tunnel just left (only the latter when the directory
+    // cannot say). The visitor's own deadline bounds the wait too.
+    const auto& registry = context_.registry;
+    const bool mayReturn =
+        url ? url->has_value() && (registry.startedRecently() || registry.leftRecently(slug))
+            : registry.leftRecently(slug);
+    const auto wait = std::min(context_.config.agentWait, context_.config.responseTimeout);
+    if (mayReturn && wait.count() > 0) {
+        if (!draining_) {
+            tunnel = co_await context_.registry.waits().wait(context_.executor, slug, wait);
+        }
+        if (tunnel) {
+            co_return co_await serveThrough(exchange, *tunnel);
+        }
+        if (draining_) {
+            // This relay will not see the agent again, the next one will: unanswered, the
+            // request is retried there (as after any keep-alive close).
+            co_return false;
+        }
+    }
+    co_return co_await fallback(exchange, slug, url);
 }
 
 void HttpFront::begin(RequestRecord& record, const http::request_header<net::Fields>& request) {
@@ -181,12 +231,11 @@ void HttpFront::end(const RequestRecord& record, std::string_view slug, Tunnel* 
     context_.events.requestServed(served);
 }
 
-asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::string& slug) {
+asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::string& slug,
+                                          const Result<std::optional<std::string>>& url) {
     const auto& request = exchange.parser.get();
     const bool head = request.method() == http::verb::head;
-    const bool keepAlive = exchange.keepAliveWithoutBody();
-    auto lookup = [slug](directory::Directory& d) { return d.fallbackUrl(slug); };
-    auto url = co_await context_.directory.run(std::move(lookup), std::chrono::seconds(3));
+    const bool keepAlive = exchange.keepAliveWithoutBody() && !draining_;
     Reply fallback{.status = answerStatus(Answer::NotFound),
                    .body = answerText(Answer::NotFound),
                    .keepAlive = keepAlive,
@@ -215,6 +264,50 @@ asio::awaitable<bool> HttpFront::fallback(HttpExchange& exchange, const std::str
     }
     co_await reply(exchange, fallback);
     co_return keepAlive;
+}
+
+void HttpFront::drain() {
+    draining_ = true;
+    for (Visit* visit : visits_) {
+        if (!visit->busy && visit->used) {
+            visit->dropped = true;
+            visit->stream.close();
+        }
+    }
+    context_.registry.waits().cancelAll();
+}
+
+void HttpFront::closeIdle() {
+    for (Visit* visit : visits_) {
+        if (!visit->busy) {
+            visit->dropped = true;
+            visit->stream.close();
+        }
+    }
+}
+
+asio::awaitable<std::size_t> HttpFront::quiet(Quiet what,
+                                              std::chrono::steady_clock::time_point deadline) {
+    const auto count = [this, what] {
+        const auto matching = static_cast<std::size_t>(
+            std::count_if(visits_.begin(), visits_.end(), [what](const Visit* visit) {
+                return what == Quiet::NoBusy ? visit->busy : !visit->busy && !visit->used;
+            }));
+        // Unused too: a connection accepted and not started yet, or one the accept loop may
+        // still hand over (it ends once it has seen its acceptor closed).
+        return what == Quiet::NoBusy ? matching : matching + starting_ + (accepting_ ? 1 : 0);
+    };
+    // No co_await inside a condition: GCC 12 awaits the right operand of && even when the
+    // left one is false.
+    std::size_t left = count();
+    while (left > 0) {
+        const bool woken = co_await changed_.wait(deadline);
+        left = count();
+        if (!woken) {
+            break;
+        }
+    }
+    co_return left;
 }
 
 }  // namespace nexus::server

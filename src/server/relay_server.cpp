@@ -24,7 +24,10 @@ RelayServer::RelayServer(asio::any_io_executor executor, ServerConfig config, Lo
       control_(context_),
       front_(context_),
       tls_(context_),
-      revocationTimer_(executor) {}
+      revocationTimer_(executor) {
+    context_.registry.waits().limit(context_.config.maxAgentWaitsPerSlug,
+                                    context_.config.maxAgentWaits);
+}
 
 std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
     const auto& config = context_.config;
@@ -63,11 +66,12 @@ std::optional<SetupFailure> RelayServer::start(RelayListeners listeners) {
 std::vector<std::string_view> RelayServer::reconfigure(const ServerConfig& next) {
     auto fixed = startOnlyChanges(context_.config, next);
     applyLiveSettings(context_.config, next);
+    context_.registry.waits().limit(context_.config.maxAgentWaitsPerSlug,
+                                    context_.config.maxAgentWaits);
     return fixed;
 }
 
-void RelayServer::stop() {
-    stopped_ = true;
+void RelayServer::closeListeners() {
     ErrorCode ignored;
     if (listeners_) {
         listeners_->control.close(ignored);
@@ -76,11 +80,34 @@ void RelayServer::stop() {
             listeners_->webSocket->close(ignored);
         }
     }
+}
+
+void RelayServer::stop() {
+    stopped_ = true;
+    closeListeners();
     revocationTimer_.cancel();
     tls_.stop();
     for (const auto& tunnel : context_.registry.all()) {
         tunnel->close(asio::error::operation_aborted);
     }
+}
+
+asio::awaitable<std::size_t> RelayServer::drain(std::chrono::steady_clock::duration grace) {
+    using Quiet = HttpFront::Quiet;
+    const auto now = std::chrono::steady_clock::now();
+    const auto deadline = now + grace;
+    closeListeners();
+    front_.drain();
+    // A v2 agent told GOAWAY takes no new request: the first requests of the connections
+    // accepted just before go first, through the tunnels as they are.
+    co_await front_.quiet(Quiet::NoUnused, std::min(deadline, now + kFirstRequestGrace));
+    front_.closeIdle();
+    for (const auto& tunnel : context_.registry.all()) {
+        tunnel->goAway(kRestartRetryAfter);
+    }
+    const std::size_t cut = co_await front_.quiet(Quiet::NoBusy, deadline);
+    stop();
+    co_return cut;
 }
 
 std::vector<TunnelSnapshot> RelayServer::tunnels() const {

@@ -54,6 +54,17 @@ public:
     /// Stops accepting and closes every tunnel.
     void stop();
 
+    /// SIGTERM: stops accepting (systemd keeps the listening sockets, so new visitors and
+    /// agents wait in the backlog for the next process), tells the agents to reconnect (v2:
+    /// GOAWAY), lets the requests in flight finish within `grace`, then stop()s. Returns
+    /// the number of requests cut at the end of the grace.
+    boost::asio::awaitable<std::size_t> drain(std::chrono::steady_clock::duration grace);
+
+    /// The retry-after of the drain's GOAWAY: about how long a restart under systemd takes.
+    static constexpr std::chrono::milliseconds kRestartRetryAfter{200};
+    /// How long a connection accepted just before the drain has to send its first request.
+    static constexpr std::chrono::milliseconds kFirstRequestGrace{1000};
+
     /// The live tunnels, ordered by slug.
     std::vector<TunnelSnapshot> tunnels() const;
     std::size_t tunnelCount() const { return context_.registry.size(); }
@@ -70,6 +81,7 @@ public:
 
 private:
     boost::asio::awaitable<void> watchRevocations();
+    void closeListeners();
 
     ServerContext context_;
     ControlListener control_;

@@ -45,6 +45,10 @@ void applyLiveSettings(ServerConfig& running, const ServerConfig& next) {
     running.maxInFlightPerTunnel = next.maxInFlightPerTunnel;
     running.maxPendingV1PerTunnel = next.maxPendingV1PerTunnel;
     running.maxQueuedBytesPerTunnel = next.maxQueuedBytesPerTunnel;
+    running.drainTimeout = next.drainTimeout;
+    running.agentWait = next.agentWait;
+    running.maxAgentWaitsPerSlug = next.maxAgentWaitsPerSlug;
+    running.maxAgentWaits = next.maxAgentWaits;
 }
 
 }  // namespace nexus::server

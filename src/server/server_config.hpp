@@ -58,6 +58,16 @@ struct ServerConfig {
     /// How often live tunnels are checked against the directory (revocation within 5 s).
     std::chrono::seconds revocationInterval{2};
 
+    /// SIGTERM: how long requests in flight may take to finish before the relay exits anyway
+    /// (RelayServer::drain).
+    std::chrono::seconds drainTimeout{10};
+    /// How long a visitor's request waits for its slug's agent to come back (a relay restart,
+    /// a reconnecting agent) before the usual answer for a slug with no tunnel; 0: no wait.
+    std::chrono::seconds agentWait{5};
+    /// Requests waiting so for one slug, and in total; beyond, the usual answer at once.
+    std::size_t maxAgentWaitsPerSlug = 64;
+    std::size_t maxAgentWaits = 1024;
+
     /// Offer protocol v2 (streams, flow control) to agents that ask for it.
     bool offerV2 = true;
 

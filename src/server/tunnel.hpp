@@ -34,6 +34,12 @@ struct HttpExchange {
     std::string remote;                            ///< the front's TCP peer (Caddy)
     const Visitor& visitor;  ///< the peer's address and whether it is a trusted proxy
     RequestRecord& record;   ///< what the tunnel answered, for the request's event
+    /// The front's draining flag: set, a response still to be written says Connection: close.
+    const bool* draining = nullptr;
+
+    /// Whether the response may keep the connection open as far as the relay goes (the
+    /// request's own wish is the caller's to add): not once the relay drains.
+    bool relayKeepsAlive() const { return draining == nullptr || !*draining; }
 
     /// Whether the connection may be reused after answering without reading the body: an
     /// unread body would otherwise be parsed as the next request.
@@ -117,6 +123,11 @@ public:
     /// In-flight requests fail; the close follows within a few seconds even if the agent
     /// reads nothing.
     virtual void supersede(const std::string& reason) = 0;
+
+    /// The relay is draining (SIGTERM): asks the agent to reconnect after `retryAfter`, while
+    /// the requests in flight finish; no new request goes to it. v2 sends GOAWAY code 0; v1
+    /// has no way to say it, so a v1 tunnel is simply closed at the end of the drain.
+    virtual void goAway(std::chrono::milliseconds retryAfter) { (void)retryAfter; }
 
 private:
     TunnelInfo info_;

@@ -10,7 +10,9 @@ std::shared_ptr<Tunnel> TunnelRegistry::find(const std::string& slug) const {
 }
 
 std::shared_ptr<Tunnel> TunnelRegistry::replace(std::shared_ptr<Tunnel> tunnel) {
-    auto& slot = tunnels_[tunnel->info().slug];
+    const std::string& slug = tunnel->info().slug;
+    waits_.arrived(tunnel, slug);
+    auto& slot = tunnels_[slug];
     auto previous = std::move(slot);
     slot = std::move(tunnel);
     return previous;
@@ -20,6 +22,13 @@ bool TunnelRegistry::removeIf(const Tunnel* tunnel) {
     const auto it = tunnels_.find(tunnel->info().slug);
     if (it == tunnels_.end() || it->second.get() != tunnel) {
         return false;
+    }
+    const auto now = Clock::now();
+    if (departures_.size() >= kMaxDepartures) {
+        std::erase_if(departures_, [now](const auto& d) { return now - d.second > kReturnWindow; });
+    }
+    if (departures_.size() < kMaxDepartures) {
+        departures_[it->first] = now;
     }
     tunnels_.erase(it);
     return true;
@@ -32,6 +41,11 @@ std::vector<std::shared_ptr<Tunnel>> TunnelRegistry::all() const {
         out.push_back(tunnel);
     }
     return out;
+}
+
+bool TunnelRegistry::leftRecently(const std::string& slug) const {
+    const auto left = departures_.find(slug);
+    return left != departures_.end() && Clock::now() - left->second <= kReturnWindow;
 }
 
 }  // namespace nexus::server

@@ -161,6 +161,7 @@ asio::awaitable<bool> V1Tunnel::serve(HttpExchange& exchange) {
 
 asio::awaitable<bool> V1Tunnel::replyFromAgent(HttpExchange& exchange, const v1::Response& response,
                                                bool head, bool keepAlive) {
+    keepAlive = keepAlive && exchange.relayKeepsAlive();  // a drain began while it waited
     if (response.status < 100 || response.status > 999) {
         co_return co_await answer(exchange, Answer::ResponseBuildError, keepAlive);
     }

@@ -53,6 +53,11 @@ void V2Tunnel::supersede(const std::string& reason) {
                           kSupersededLinger);
 }
 
+void V2Tunnel::goAway(std::chrono::milliseconds retryAfter) {
+    mux_->goAway(v2::GoawayCode::Shutdown, static_cast<std::uint32_t>(retryAfter.count()),
+                 "The relay is restarting");
+}
+
 asio::awaitable<ErrorCode> V2Tunnel::run() {
     return mux_->run();
 }
@@ -233,7 +238,8 @@ asio::awaitable<bool> V2Tunnel::download(HttpExchange& exchange,
         stream->reset(v2::ResetCode::ProtocolError);
         co_return co_await answer(exchange, Answer::InvalidAgentResponse, false);
     }
-    const auto framing = chooseFraming(*response, head, keepAlive, exchange.parser.get().version());
+    const auto framing = chooseFraming(*response, head, keepAlive && exchange.relayKeepsAlive(),
+                                       exchange.parser.get().version());
     exchange.record.answered(static_cast<unsigned>(response->status));
     ResponseWriter writer{exchange, *stream, framing, context_.config.streamIdleTimeout};
     writer.prepend(responseHeadText(*response, framing));

@@ -26,6 +26,7 @@ public:
     boost::asio::awaitable<bool> serve(HttpExchange& exchange) override;
     void close(ErrorCode reason) override;
     void supersede(const std::string& reason) override;
+    void goAway(std::chrono::milliseconds retryAfter) override;
 
     /// Runs the session until it ends; returns why.
     boost::asio::awaitable<ErrorCode> run() override;

@@ -75,13 +75,14 @@ class RelayTestCase(unittest.TestCase):
 
     # Relay and directory
 
-    def start_relay(self, tcp_port=None, http_port=None, wait=True, env=None, **options):
+    def start_relay(self, tcp_port=None, http_port=None, wait=True, env=None, sockets=None,
+                    **options):
         """Options are server flags with '_' for '-', e.g. register_timeout=2; `env` replaces
-        the relay's environment."""
+        the relay's environment; `sockets` are passed to it as systemd does (Relay)."""
         if not self.database.exists():  # the relay never creates its directory
             self.assertEqual(self.directory("init").returncode, 0)
         relay = Relay(self.tmp, self._name("relay"), self.database,
-                      tcp_port or free_port(), http_port or free_port(), options, env)
+                      tcp_port or free_port(), http_port or free_port(), options, env, sockets)
         self._processes.append(relay)
         return relay.wait_ready() if wait else relay
 

@@ -56,13 +56,13 @@ def run_binary(*args, env=None, timeout=10) -> subprocess.CompletedProcess:
 class LoggedProcess:
     """A child whose stdout+stderr go to a file we can search while it runs."""
 
-    def __init__(self, name, args, log_dir, env=None):
+    def __init__(self, name, args, log_dir, env=None, pass_fds=()):
         self.name = name
         self.args = args
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log = open(self.log_path, "ab")
         self.popen = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, env=env)
+                                      stderr=subprocess.STDOUT, env=env, pass_fds=pass_fds)
 
     @property
     def pid(self):
@@ -125,7 +125,10 @@ class LoggedProcess:
 
 
 class Relay(LoggedProcess):
-    def __init__(self, log_dir, name, database, tcp_port, http_port, options, env=None):
+    def __init__(self, log_dir, name, database, tcp_port, http_port, options, env=None,
+                 sockets=None):
+        """`sockets`: [(name, listening socket)] passed as systemd passes them (control,
+        http, status: the ports above and status_listen must be theirs)."""
         self.tcp_port = tcp_port
         self.http_port = http_port
         self.database = database
@@ -137,13 +140,20 @@ class Relay(LoggedProcess):
         # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
         # relays of parallel tests never collide on it.
         options.setdefault("ws_port", 0)
+        # A visitor of a slug whose agent is away would wait for it (--agent-wait, 5 s) in
+        # the relay's first minute: off unless a test is about that wait.
+        options.setdefault("agent_wait", 0)
         # The status pages default to 127.0.0.1:7071: a free port for each relay instead.
         options.setdefault("status_listen", f"127.0.0.1:{free_port()}")
         listen = str(options["status_listen"])
         self.status_port = None if listen == "off" else int(listen.rsplit(":", 1)[1])
         for flag, value in options.items():
             args += ["--" + flag.replace("_", "-"), str(value)]
-        super().__init__(name, args, log_dir, env=env)
+        fds = ()
+        if sockets:
+            from socket_activation import activated_command
+            args, env, fds = activated_command(args, sockets, env)
+        super().__init__(name, args, log_dir, env=env, pass_fds=fds)
 
     def wait_ready(self, timeout=10):
         self.wait_for(rf"Control listener on 127\.0\.0\.1:{self.tcp_port}\b", timeout)

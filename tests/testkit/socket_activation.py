@@ -22,6 +22,13 @@ def listening_socket(host="127.0.0.1", port=0, family=socket.AF_INET) -> socket.
 def start_with_sockets(argv, named_sockets, env=None, **popen_args) -> subprocess.Popen:
     """Runs argv with `named_sockets` (a list of (name, socket) in descriptor order) passed
     by name. The sockets stay open in the caller, as systemd keeps them."""
+    args, child_env, fds = activated_command(argv, named_sockets, env)
+    return subprocess.Popen(args, env=child_env, pass_fds=fds, **popen_args)
+
+
+def activated_command(argv, named_sockets, env=None):
+    """(args, env, pass_fds) for subprocess.Popen that start argv as start_with_sockets does,
+    for callers that start the process their own way."""
     fds = [sock.fileno() for _, sock in named_sockets]
     names = ":".join(name for name, _ in named_sockets)
     # In the child, bash moves each socket to 3, 4, ... by way of free high numbers (a socket
@@ -33,5 +40,4 @@ def start_with_sockets(argv, named_sockets, env=None, **popen_args) -> subproces
         " ".join(moves)
     child_env = dict(os.environ if env is None else env)
     child_env["NAMES"] = names
-    return subprocess.Popen(["/bin/bash", "-c", script, "bash", *argv], env=child_env,
-                            pass_fds=fds, **popen_args)
+    return ["/bin/bash", "-c", script, "bash", *argv], child_env, fds

@@ -3,6 +3,13 @@
 // the deployed relay's reconnect race (an old session's teardown removing the new session).
 #include "server/tunnel_registry.hpp"
 
+#include "run_until_done.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -133,6 +140,88 @@ TEST(TunnelRegistry, KeepsTheSupersededSessionAliveForItsOwner) {
     EXPECT_EQ(returned->info().sessionId, 1U);
     returned.reset();
     EXPECT_TRUE(weakA.expired());
+}
+
+// Requests waiting for a slug's agent (a restart, a reconnect).
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+// Waits for `slug` on `registry` into `out`, `done` set once the wait is over.
+asio::awaitable<void> waitInto(TunnelRegistry& registry, asio::io_context& io, std::string slug,
+                               std::chrono::milliseconds timeout, std::shared_ptr<Tunnel>& out,
+                               bool& done) {
+    out = co_await registry.waits().wait(io.get_executor(), slug, timeout);
+    done = true;
+}
+
+TEST(TunnelRegistry, AWaitEndsTheMomentTheSlugRegisters) {
+    asio::io_context io;
+    TunnelRegistry registry;
+    std::shared_ptr<Tunnel> got;
+    bool done = false;
+    asio::co_spawn(io, waitInto(registry, io, "demo", 10s, got, done), asio::detached);
+    io.poll();
+    EXPECT_EQ(registry.waits().waiting(), 1U);
+    registry.replace(tunnel("other", 1));  // another slug wakes nobody
+    io.poll();
+    EXPECT_FALSE(done);
+    const auto start = std::chrono::steady_clock::now();
+    const auto demo = tunnel("demo", 2);
+    registry.replace(demo);
+    while (!done && io.run_one_for(1s) > 0) {
+    }
+    EXPECT_TRUE(done);
+    EXPECT_EQ(got, demo);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    EXPECT_EQ(registry.waits().waiting(), 0U);
+}
+
+TEST(TunnelRegistry, AWaitEndsEmptyAtItsDeadline) {
+    asio::io_context io;
+    TunnelRegistry registry;
+    std::shared_ptr<Tunnel> got = tunnel("x", 1);
+    bool done = false;
+    EXPECT_TRUE(testkit::runUntilDone(io, waitInto(registry, io, "demo", 20ms, got, done), 5s));
+    EXPECT_EQ(got, nullptr);
+    EXPECT_EQ(registry.waits().waiting(), 0U);
+}
+
+TEST(TunnelRegistry, WaitsBeyondTheCapsEndAtOnce) {
+    asio::io_context io;
+    TunnelRegistry registry;
+    registry.waits().limit(2, 3);
+    std::vector<std::shared_ptr<Tunnel>> got(5);
+    bool done[5] = {};
+    const char* slugs[5] = {"a", "a", "a", "b", "b"};
+    for (int i = 0; i < 5; ++i) {
+        asio::co_spawn(io, waitInto(registry, io, slugs[i], 10s, got[i], done[i]), asio::detached);
+    }
+    io.poll();
+    // Two for "a" (the third is over the per-slug cap), one for "b" (then the total cap).
+    EXPECT_EQ(registry.waits().waiting(), 3U);
+    EXPECT_THAT(std::vector<bool>(done, done + 5),
+                ::testing::ElementsAre(false, false, true, false, true));
+    registry.waits().cancelAll();
+    io.poll();
+    EXPECT_EQ(registry.waits().waiting(), 0U);
+    for (const auto& t : got) {
+        EXPECT_EQ(t, nullptr);
+    }
+}
+
+TEST(TunnelRegistry, RemembersWhichSlugsLeftLately) {
+    TunnelRegistry registry;
+    EXPECT_TRUE(registry.startedRecently());
+    const auto demo = tunnel("demo", 1);
+    const auto old = tunnel("demo", 0);
+    registry.replace(demo);
+    EXPECT_FALSE(registry.leftRecently("demo"));
+    EXPECT_FALSE(registry.removeIf(old.get()));  // not the live one: nothing left
+    EXPECT_FALSE(registry.leftRecently("demo"));
+    EXPECT_TRUE(registry.removeIf(demo.get()));
+    EXPECT_TRUE(registry.leftRecently("demo"));
+    EXPECT_FALSE(registry.leftRecently("other"));
 }
 
 }  // namespace

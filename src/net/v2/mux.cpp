@@ -18,7 +18,7 @@ std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool en
                                             ErrorCode* refused) {
     const std::uint32_t id = nextStreamId_;
     std::string frame;
-    if (!connection_->isOpen() || peerGoaway_) {
+    if (!connection_->isOpen() || peerGoaway_ || goingAway_) {
         return nullptr;
     }
     if (auto encoded = v2::appendRequest(frame, id, head, endStream); !encoded) {
@@ -70,8 +70,8 @@ void V2Mux::forget(Streams::iterator stream) {
 }
 
 void V2Mux::closeIfDrained() {
-    if (peerGoaway_ && streams_.empty() && connection_->isOpen()) {
-        // The peer is draining and our last stream is done: close once the frames already
+    if ((peerGoaway_ || goingAway_) && streams_.empty() && connection_->isOpen()) {
+        // One side is draining and the last stream is done: close once the frames already
         // queued (that stream's last DATA) are out. run() then ends with this reason.
         if (!closeReason_) {
             closeReason_ = asio::error::eof;
@@ -109,6 +109,17 @@ void V2Mux::closeWithGoaway(v2::GoawayCode code, std::string_view reason, ErrorC
     }
 }
 
+void V2Mux::goAway(v2::GoawayCode code, std::uint32_t retryAfterMs, std::string_view reason) {
+    if (goingAway_ || !connection_->isOpen()) {
+        return;
+    }
+    goingAway_ = true;
+    std::string frame;
+    v2::appendGoaway(frame, code, retryAfterMs, reason);
+    sendFrame(std::move(frame));
+    closeIfDrained();
+}
+
 asio::awaitable<void> V2Mux::pingLoop() {
     while (connection_->isOpen()) {
         pingTimer_.expires_after(v2::kPingInterval);
@@ -131,10 +142,6 @@ asio::awaitable<ErrorCode> V2Mux::run() {
             break;
         }
         if (auto error = dispatch(std::move(*frame))) {
-            if (error == asio::error::eof) {  // the peer said GOAWAY
-                close(error);
-                break;
-            }
             std::string goaway;
             v2::appendGoaway(goaway, v2::GoawayCode::ProtocolError, 0);
             sendFrame(std::move(goaway));
@@ -251,10 +258,10 @@ ErrorCode V2Mux::dispatch(v2::Frame frame) {
                 return goaway.error();
             }
             // The peer drains: it opens nothing new and lets open streams finish, then closes.
+            // With none left, this side closes too, after what it queued: the last response
+            // of a stream already ended here may still be on its way out.
             peerGoaway_ = *goaway;
-            if (streams_.empty()) {
-                return ErrorCode(asio::error::eof);
-            }
+            closeIfDrained();
             return {};
         }
     }

@@ -58,6 +58,9 @@ public:
     /// GOAWAY is written, or after `linger` (a peer that reads nothing cannot hold it open).
     void closeWithGoaway(v2::GoawayCode code, std::string_view reason, ErrorCode why,
                          std::chrono::steady_clock::duration linger);
+    /// Sends GOAWAY with `code` and `retryAfterMs` and drains: no new stream opens, the open
+    /// ones finish, then the connection closes (docs/protocol.md §4.8).
+    void goAway(v2::GoawayCode code, std::uint32_t retryAfterMs, std::string_view reason);
     bool isOpen() const { return connection_->isOpen(); }
     /// The peer's GOAWAY, if it sent one: no new stream opens; the session closes once the
     /// open streams are done (or when the peer closes).
@@ -103,6 +106,7 @@ private:
     bool pressureWatched_ = false;
     ErrorCode closeReason_;
     std::optional<v2::Goaway> peerGoaway_;
+    bool goingAway_ = false;  ///< we sent GOAWAY: no new stream, close once drained
 };
 
 }  // namespace nexus::net
