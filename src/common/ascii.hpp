@@ -57,23 +57,28 @@ constexpr char asciiLower(char c) {
 /// a time (find_first_of with a set would call memchr once per character).
 inline bool containsCrLfOrNul(std::string_view text) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    const char* at = text.data();
-    std::size_t left = text.size();
-    for (; left >= sizeof(std::uint64_t);
-         at += sizeof(std::uint64_t), left -= sizeof(std::uint64_t)) {
+    const auto holds = [](const char* at) {
         std::uint64_t word = 0;
         std::memcpy(&word, at, sizeof word);
-        if ((detail::hasZeroByte(word) | detail::hasZeroByte(word ^ (kOnes * '\r')) |
-             detail::hasZeroByte(word ^ (kOnes * '\n'))) != 0) {
+        return (detail::hasZeroByte(word) | detail::hasZeroByte(word ^ (kOnes * '\r')) |
+                detail::hasZeroByte(word ^ (kOnes * '\n'))) != 0;
+    };
+    if (text.size() < sizeof(std::uint64_t)) {
+        for (const char c : text) {
+            if (c == '\r' || c == '\n' || c == '\0') {
+                return true;
+            }
+        }
+        return false;
+    }
+    // Whole words, then the last eight bytes as one more (overlapping the one before).
+    const char* last = text.data() + text.size() - sizeof(std::uint64_t);
+    for (const char* at = text.data(); at < last; at += sizeof(std::uint64_t)) {
+        if (holds(at)) {
             return true;
         }
     }
-    for (; left > 0; ++at, --left) {
-        if (*at == '\r' || *at == '\n' || *at == '\0') {
-            return true;
-        }
-    }
-    return false;
+    return holds(last);
 }
 
 /// A copy with A-Z turned to a-z; every other byte (UTF-8 included) unchanged.
