@@ -30,6 +30,18 @@ constexpr std::array<bool, 256> makeTokenTable(bool upperCase) {
 inline constexpr std::array<bool, 256> kTokenChars = makeTokenTable(true);
 inline constexpr std::array<bool, 256> kLowerTokenChars = makeTokenTable(false);
 
+constexpr std::array<char, 256> makeLoweredTokenTable() {
+    std::array<char, 256> table{};
+    for (std::size_t c = 0; c < table.size(); ++c) {
+        if (kTokenChars[c]) {
+            table[c] =
+                c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+        }
+    }
+    return table;
+}
+inline constexpr std::array<char, 256> kLoweredTokenChars = makeLoweredTokenTable();
+
 /// Non-zero if any byte of the word is zero (the classic bit trick: exact as a yes/no).
 constexpr std::uint64_t hasZeroByte(std::uint64_t word) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
@@ -46,6 +58,12 @@ constexpr bool isTokenChar(char c) {
 /// A tchar that is not an upper-case letter: what protocol v2 allows in header names.
 constexpr bool isLowerTokenChar(char c) {
     return detail::kLowerTokenChars[static_cast<unsigned char>(c)];
+}
+
+/// A tchar lowercased, or '\0' for a byte that is none: a header name lowercased and checked
+/// with one look-up per byte.
+constexpr char loweredTokenChar(char c) {
+    return detail::kLoweredTokenChars[static_cast<unsigned char>(c)];
 }
 
 constexpr char asciiLower(char c) {

@@ -210,10 +210,11 @@ bool HeadFrameBuilder::put(std::string_view name, std::string_view value, bool l
     const std::size_t mark = out_.size();
     char* at = writeU16(grow(out_, 2 + name.size() + 4 + value.size()),
                         static_cast<std::uint32_t>(name.size()));
-    // The name is lowercased and checked on the way in (isValidHeaderName's rule).
+    // The name is lowercased and checked on the way in (isValidHeaderName's rule), one table
+    // look-up per byte.
     for (const char c : name) {
-        const char lower = lowercase ? asciiLower(c) : c;
-        if (!isLowerTokenChar(lower)) {
+        const char lower = lowercase ? loweredTokenChar(c) : (isLowerTokenChar(c) ? c : '\0');
+        if (lower == '\0') {
             out_.resize(mark);
             return false;
         }
