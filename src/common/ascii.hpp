@@ -30,6 +30,18 @@ constexpr std::array<bool, 256> makeTokenTable(bool upperCase) {
 inline constexpr std::array<bool, 256> kTokenChars = makeTokenTable(true);
 inline constexpr std::array<bool, 256> kLowerTokenChars = makeTokenTable(false);
 
+constexpr std::array<char, 256> makeLoweredTokenTable() {
+    std::array<char, 256> table{};
+    for (std::size_t c = 0; c < table.size(); ++c) {
+        if (kTokenChars[c]) {
+            table[c] =
+                c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+        }
+    }
+    return table;
+}
+inline constexpr std::array<char, 256> kLoweredTokenChars = makeLoweredTokenTable();
+
 /// Non-zero if any byte of the word is zero (the classic bit trick: exact as a yes/no).
 constexpr std::uint64_t hasZeroByte(std::uint64_t word) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
@@ -48,6 +60,12 @@ constexpr bool isLowerTokenChar(char c) {
     return detail::kLowerTokenChars[static_cast<unsigned char>(c)];
 }
 
+/// A tchar lowercased, or '\0' for a byte that is none: a header name lowercased and checked
+/// with one look-up per byte.
+constexpr char loweredTokenChar(char c) {
+    return detail::kLoweredTokenChars[static_cast<unsigned char>(c)];
+}
+
 constexpr char asciiLower(char c) {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -57,23 +75,28 @@ constexpr char asciiLower(char c) {
 /// a time (find_first_of with a set would call memchr once per character).
 inline bool containsCrLfOrNul(std::string_view text) {
     constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-    const char* at = text.data();
-    std::size_t left = text.size();
-    for (; left >= sizeof(std::uint64_t);
-         at += sizeof(std::uint64_t), left -= sizeof(std::uint64_t)) {
+    const auto holds = [](const char* at) {
         std::uint64_t word = 0;
         std::memcpy(&word, at, sizeof word);
-        if ((detail::hasZeroByte(word) | detail::hasZeroByte(word ^ (kOnes * '\r')) |
-             detail::hasZeroByte(word ^ (kOnes * '\n'))) != 0) {
+        return (detail::hasZeroByte(word) | detail::hasZeroByte(word ^ (kOnes * '\r')) |
+                detail::hasZeroByte(word ^ (kOnes * '\n'))) != 0;
+    };
+    if (text.size() < sizeof(std::uint64_t)) {
+        for (const char c : text) {
+            if (c == '\r' || c == '\n' || c == '\0') {
+                return true;
+            }
+        }
+        return false;
+    }
+    // Whole words, then the last eight bytes as one more (overlapping the one before).
+    const char* last = text.data() + text.size() - sizeof(std::uint64_t);
+    for (const char* at = text.data(); at < last; at += sizeof(std::uint64_t)) {
+        if (holds(at)) {
             return true;
         }
     }
-    for (; left > 0; ++at, --left) {
-        if (*at == '\r' || *at == '\n' || *at == '\0') {
-            return true;
-        }
-    }
-    return false;
+    return holds(last);
 }
 
 /// A copy with A-Z turned to a-z; every other byte (UTF-8 included) unchanged.

@@ -2,16 +2,13 @@
 // RelayLog: events into log lines.
 #include "daemon/relay_log.hpp"
 
-#include "common/log_escape.hpp"
+#include "daemon/log_line.hpp"
 #include "sd/message_ids.hpp"
 #include "server/request_id.hpp"
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <cstring>
 
 namespace nexus {
 
@@ -77,65 +74,20 @@ void RelayLog::authFailure(const server::AuthFailure& event) {
 }
 
 namespace {
-// The request line is built for every request: by hand, into a buffer on the stack with room
-// for its longest form. Each piece is cut to a known length first, so no write checks the room
-// left. Only what comes from the network unchecked is escaped (the path, and the visitor's
-// address for the zone of an IPv6 one); the rest is plain by construction: a slug the front
-// matched as a DNS label, an id it generated or checked (isValidRequestId), a method the HTTP
-// parser accepted as a token, numbers and the relay's own words. The sink then writes the line
-// as it is, without scanning it again.
-class RequestLine {
-public:
-    static constexpr std::size_t kMaxSlug = 63;  // a DNS label
-    static constexpr std::size_t kMaxMethod = 32;
-    static constexpr std::size_t kMaxPath = 1024;  // already cut there by the front
-    static constexpr std::size_t kMaxVisitor = 64;
-    static constexpr std::size_t kMaxName = 16;  // door, protocol
-    static constexpr std::size_t kMaxNumber = 20;
-    static constexpr std::size_t kWords = 64;  // "Request ", " → ", " B out) from "…
-    // Escaping turns a byte into at most four ("\xNN").
-    static constexpr std::size_t kMaxLine = kWords + kMaxSlug + server::kMaxRequestId + kMaxMethod +
-                                            4 * kMaxPath + 4 * kMaxVisitor + 4 * kMaxNumber +
-                                            2 * kMaxName;
-
-    template <std::size_t N>
-    void word(const char (&text)[N]) {
-        std::memcpy(at_, text, N - 1);  // a length known here: a few moves, no call
-        at_ += N - 1;
-    }
-    void plain(std::string_view text, std::size_t max) {
-        const auto n = std::min(text.size(), max);
-        std::memcpy(at_, text.data(), n);
-        at_ += n;
-    }
-    void escaped(std::string_view text, std::size_t max) {
-        at_ = writeEscapedForLog(at_, text.substr(0, max));
-    }
-    void number(std::uint64_t value) {
-        if (value < 10) {
-            *at_++ = static_cast<char>('0' + value);  // most durations in ms, most bodies in
-            return;
-        }
-        at_ = std::to_chars(at_, at_ + kMaxNumber, value).ptr;
-    }
-    /// A response status: three digits (the v1 and v2 decoders and the front's own answers
-    /// keep it within 100..999).
-    void status(unsigned value) {
-        if (value < 100 || value > 999) {
-            number(value);
-            return;
-        }
-        at_[0] = static_cast<char>('0' + value / 100);
-        at_[1] = static_cast<char>('0' + value / 10 % 10);
-        at_[2] = static_cast<char>('0' + value % 10);
-        at_ += 3;
-    }
-    std::string_view text() const { return {data_, static_cast<std::size_t>(at_ - data_)}; }
-
-private:
-    char data_[kMaxLine];
-    char* at_ = data_;
-};
+// The request line is built for every request, by hand on the stack (LogLine). Only what
+// comes from the network unchecked is escaped (the path, and the visitor's address for the zone
+// of an IPv6 one); the rest is plain by construction: a slug the front matched as a DNS label,
+// an id it generated or checked (isValidRequestId), a method the HTTP parser accepted as a
+// token, numbers and the relay's own words. The sink then writes the line as it is, without
+// scanning it again.
+constexpr std::size_t kMaxSlug = 63;  // a DNS label
+constexpr std::size_t kMaxMethod = 32;
+constexpr std::size_t kMaxPath = 1024;  // already cut there by the front
+constexpr std::size_t kMaxVisitor = 64;
+constexpr std::size_t kMaxName = 16;  // door, protocol
+constexpr std::size_t kWords = 64;    // "Request ", " → ", " B out) from "…
+using RequestLine = LogLine<kWords + kMaxSlug + server::kMaxRequestId + kMaxMethod + 4 * kMaxPath +
+                            4 * kMaxVisitor + 4 * kMaxLogNumber + 2 * kMaxName>;
 
 void buildRequestLine(RequestLine& line, const server::RequestServed& event) {
     const auto& r = event.record;
@@ -144,14 +96,14 @@ void buildRequestLine(RequestLine& line, const server::RequestServed& event) {
     if (event.slug.empty()) {
         line.word("-");
     } else {
-        line.plain(event.slug, RequestLine::kMaxSlug);
+        line.plain(event.slug, kMaxSlug);
     }
     line.word(" ");
     line.plain(r.id, server::kMaxRequestId);
     line.word(" ");
-    line.plain(r.method, RequestLine::kMaxMethod);
+    line.plain(r.method, kMaxMethod);
     line.word(" ");
-    line.escaped(r.path, RequestLine::kMaxPath);
+    line.escaped(r.path, kMaxPath);
     line.word(" → ");
     if (r.status == 0) {
         line.word("-");
@@ -165,12 +117,12 @@ void buildRequestLine(RequestLine& line, const server::RequestServed& event) {
     line.word(" B in, ");
     line.number(r.bytesOut);
     line.word(" B out) from ");
-    line.escaped(event.visitor, RequestLine::kMaxVisitor);
+    line.escaped(event.visitor, kMaxVisitor);
     line.word(" over ");
     if (event.tunnel != nullptr) {
-        line.plain(event.tunnel->door, RequestLine::kMaxName);
+        line.plain(event.tunnel->door, kMaxName);
         line.word("/");
-        line.plain(event.tunnel->protocol, RequestLine::kMaxName);
+        line.plain(event.tunnel->protocol, kMaxName);
     } else {
         line.word("-");
     }

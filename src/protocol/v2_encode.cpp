@@ -6,13 +6,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 namespace nexus::protocol::v2 {
 namespace {
-
-void putU8(std::string& out, std::uint32_t v) {
-    out.push_back(static_cast<char>(v & 0xffU));
-}
 
 // Numbers are appended whole, not a byte at a time: every field of every head goes through
 // these, and each push_back checks the capacity again.
@@ -28,22 +25,49 @@ void putU32(std::string& out, std::uint32_t v) {
     out.append(bytes, sizeof bytes);
 }
 
+// Writers into room already made in the frame: the head builders make room for a whole field
+// at once and fill it in place, where an append per piece would check the capacity each time.
+char* writeU16(char* at, std::uint32_t v) {
+    at[0] = static_cast<char>((v >> 8) & 0xffU);
+    at[1] = static_cast<char>(v & 0xffU);
+    return at + 2;
+}
+
+char* writeU32(char* at, std::uint32_t v) {
+    at[0] = static_cast<char>((v >> 24) & 0xffU);
+    at[1] = static_cast<char>((v >> 16) & 0xffU);
+    at[2] = static_cast<char>((v >> 8) & 0xffU);
+    at[3] = static_cast<char>(v & 0xffU);
+    return at + 4;
+}
+
+char* writeBytes(char* at, std::string_view bytes) {
+    std::memcpy(at, bytes.data(), bytes.size());
+    return at + bytes.size();
+}
+
+void writeHeader(char* at, std::size_t length, FrameType type, std::uint8_t flags,
+                 std::uint32_t stream) {
+    at = writeU32(at, static_cast<std::uint32_t>(length));
+    at[0] = static_cast<char>(type);
+    at[1] = static_cast<char>(flags);
+    at[2] = 0;
+    at[3] = 0;  // reserved
+    writeU32(at + 4, stream);
+}
+
 void putHeader(std::string& out, std::size_t length, FrameType type, std::uint8_t flags,
                std::uint32_t stream) {
-    const auto n = static_cast<std::uint32_t>(length);
-    const char bytes[kHeaderSize] = {static_cast<char>((n >> 24) & 0xffU),
-                                     static_cast<char>((n >> 16) & 0xffU),
-                                     static_cast<char>((n >> 8) & 0xffU),
-                                     static_cast<char>(n & 0xffU),
-                                     static_cast<char>(type),
-                                     static_cast<char>(flags),
-                                     0,
-                                     0,  // reserved
-                                     static_cast<char>((stream >> 24) & 0xffU),
-                                     static_cast<char>((stream >> 16) & 0xffU),
-                                     static_cast<char>((stream >> 8) & 0xffU),
-                                     static_cast<char>(stream & 0xffU)};
+    char bytes[kHeaderSize];
+    writeHeader(bytes, length, type, flags, stream);
     out.append(bytes, sizeof bytes);
+}
+
+/// `n` more bytes at the end of `out`, to be written in place: returns where they start.
+char* grow(std::string& out, std::size_t n) {
+    const std::size_t at = out.size();
+    out.append(n, '\0');
+    return out.data() + at;
 }
 
 /// Room for `n` more bytes, growing geometrically so that appending many frames to one buffer
@@ -62,8 +86,8 @@ std::uint8_t endFlag(bool endStream) {
 /// Size of the encoded header block (u16 count, then u16 name length + name, u32 value length
 /// + value per header), or an error for a header that cannot be encoded. 64-bit arithmetic:
 /// the caller compares the result with the payload limit.
-Result<std::uint64_t> headerBlockSize(const HeaderList& headers, std::size_t more = 0) {
-    if (headers.size() + more > 0xffffU) {
+Result<std::uint64_t> headerBlockSize(const HeaderList& headers) {
+    if (headers.size() > 0xffffU) {
         return makeError(Errc::FrameTooLarge);
     }
     std::uint64_t size = 2;
@@ -83,8 +107,8 @@ void putField(std::string& out, std::string_view name, std::string_view value) {
     out.append(value);
 }
 
-void putHeaderBlock(std::string& out, const HeaderList& headers, std::size_t more = 0) {
-    putU16(out, static_cast<std::uint32_t>(headers.size() + more));
+void putHeaderBlock(std::string& out, const HeaderList& headers) {
+    putU16(out, static_cast<std::uint32_t>(headers.size()));
     for (const auto& [name, value] : headers) {
         putField(out, name, value);
     }
@@ -93,8 +117,8 @@ void putHeaderBlock(std::string& out, const HeaderList& headers, std::size_t mor
 /// A header block after `fixed` bytes, as the whole payload of a control frame.
 Result<void> appendHeadersFrame(std::string& out, FrameType type, std::uint8_t flags,
                                 std::uint32_t stream, std::uint64_t fixed,
-                                const HeaderList& headers, std::size_t more = 0) {
-    auto block = headerBlockSize(headers, more);
+                                const HeaderList& headers) {
+    auto block = headerBlockSize(headers);
     if (!block) {
         return block.error();
     }
@@ -111,26 +135,26 @@ Result<void> appendHeadersFrame(std::string& out, FrameType type, std::uint8_t f
 
 Result<void> appendRequest(std::string& out, std::uint32_t stream, const RequestHead& head,
                            bool endStream) {
-    if (stream % 2 == 0 || !isValidMethod(head.method) || !isValidTarget(head.target)) {
-        return makeError(Errc::InvalidArgument);
+    std::size_t size = kHeaderSize + 1 + head.method.size() + 2 + head.target.size() + 2;
+    for (const auto& [name, value] : head.headers) {
+        size += 6 + name.size() + value.size();
     }
     const bool own = !head.ownName.empty();
-    const std::uint64_t fixed = 1 + head.method.size() + 2 + head.target.size() +
-                                (own ? 2 + head.ownName.size() + 4 + head.ownValue.size() : 0);
-    auto started = appendHeadersFrame(out, FrameType::Request, endFlag(endStream), stream, fixed,
-                                      head.headers, own ? 1 : 0);
-    if (!started) {
-        return started;
-    }
-    putU8(out, static_cast<std::uint32_t>(head.method.size()));
-    out.append(head.method);
-    putU16(out, static_cast<std::uint32_t>(head.target.size()));
-    out.append(head.target);
-    putHeaderBlock(out, head.headers, own ? 1 : 0);
     if (own) {
-        putField(out, head.ownName, head.ownValue);
+        size += 6 + head.ownName.size() + head.ownValue.size();
     }
-    return {};
+    RequestFrameBuilder frame(out, stream, head.method, head.target,
+                              std::min<std::size_t>(size, kHeaderSize + kMaxControlPayload));
+    for (const auto& [name, value] : head.headers) {
+        if (!frame.add(name, value)) {
+            frame.cancel();
+            return makeError(Errc::InvalidArgument);
+        }
+    }
+    if (own) {
+        frame.addOwn(head.ownName, head.ownValue);
+    }
+    return frame.finish(endStream);
 }
 
 Result<void> appendResponse(std::string& out, std::uint32_t stream, const ResponseHead& head,
@@ -147,41 +171,70 @@ Result<void> appendResponse(std::string& out, std::uint32_t stream, const Respon
 
 // The frame header and the field count are written once the fields are known: room for them
 // now, filled in by finish().
-ResponseFrameBuilder::ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status)
-    : out_(out), start_(out.size()), stream_(stream), status_(status) {
-    reserveFor(out_, kHeaderSize + 4 + 512);
-    out_.append(kHeaderSize, '\0');
-    putU16(out_, static_cast<std::uint32_t>(status) & 0xffffU);
-    putU16(out_, 0);
+HeadFrameBuilder::HeadFrameBuilder(std::string& out, FrameType type, std::uint32_t stream,
+                                   std::size_t reserve)
+    : out_(out), start_(out.size()), type_(type), stream_(stream) {
+    reserveFor(out_, std::max(reserve, kHeaderSize + 4));
 }
 
-bool ResponseFrameBuilder::put(std::string_view name, std::string_view value, bool lowercase) {
+ResponseFrameBuilder::ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status)
+    : HeadFrameBuilder(out, FrameType::Response, stream, kHeaderSize + 4 + 512) {
+    valid_ = stream != 0 && status >= 100 && status <= 999;
+    char* at = grow(out, kHeaderSize + 2 + 2);
+    writeU16(at + kHeaderSize, static_cast<std::uint32_t>(status) & 0xffffU);
+    countAt_ = out.size() - 2;
+}
+
+RequestFrameBuilder::RequestFrameBuilder(std::string& out, std::uint32_t stream,
+                                         std::string_view method, std::string_view target,
+                                         std::size_t reserve)
+    : HeadFrameBuilder(out, FrameType::Request, stream, reserve) {
+    valid_ = stream % 2 == 1 && isValidMethod(method) && isValidTarget(target);
+    if (!valid_) {  // lengths that may not fit their fields: nothing is sent anyway
+        method = target = {};
+    }
+    char* at = grow(out, kHeaderSize + 1 + method.size() + 2 + target.size() + 2);
+    at += kHeaderSize;
+    *at++ = static_cast<char>(method.size());
+    at = writeBytes(at, method);
+    at = writeU16(at, static_cast<std::uint32_t>(target.size()));
+    writeBytes(at, target);
+    countAt_ = out.size() - 2;
+}
+
+bool HeadFrameBuilder::put(std::string_view name, std::string_view value, bool lowercase) {
     if (name.empty() || name.size() > 0xffffU || value.size() > 0xffffffffU ||
         !isValidHeaderValue(value)) {
         return false;
     }
     const std::size_t mark = out_.size();
-    putU16(out_, static_cast<std::uint32_t>(name.size()));
-    const std::size_t nameAt = out_.size();
-    out_.append(name);
-    if (lowercase) {
-        std::transform(out_.begin() + static_cast<std::ptrdiff_t>(nameAt), out_.end(),
-                       out_.begin() + static_cast<std::ptrdiff_t>(nameAt),
-                       [](char c) { return asciiLower(c); });
+    char* at = writeU16(grow(out_, 2 + name.size() + 4 + value.size()),
+                        static_cast<std::uint32_t>(name.size()));
+    // The name is lowercased and checked on the way in (isValidHeaderName's rule), one table
+    // look-up per byte.
+    for (const char c : name) {
+        const char lower = lowercase ? loweredTokenChar(c) : (isLowerTokenChar(c) ? c : '\0');
+        if (lower == '\0') {
+            out_.resize(mark);
+            return false;
+        }
+        *at++ = lower;
     }
-    if (!isValidHeaderName(std::string_view(out_).substr(nameAt))) {
-        out_.resize(mark);
-        return false;
-    }
-    putU32(out_, static_cast<std::uint32_t>(value.size()));
-    out_.append(value);
+    writeBytes(writeU32(at, static_cast<std::uint32_t>(value.size())), value);
     ++fields_;
     return true;
 }
 
-Result<void> ResponseFrameBuilder::finish(bool endStream) {
+void HeadFrameBuilder::addOwn(std::string_view name, std::string_view value) {
+    char* at = grow(out_, 2 + name.size() + 4 + value.size());
+    at = writeBytes(writeU16(at, static_cast<std::uint32_t>(name.size())), name);
+    writeBytes(writeU32(at, static_cast<std::uint32_t>(value.size())), value);
+    ++fields_;
+}
+
+Result<void> HeadFrameBuilder::finish(bool endStream) {
     const std::size_t length = out_.size() - start_ - kHeaderSize;
-    if (stream_ == 0 || status_ < 100 || status_ > 999) {
+    if (!valid_) {
         cancel();
         return makeError(Errc::InvalidArgument);
     }
@@ -189,11 +242,8 @@ Result<void> ResponseFrameBuilder::finish(bool endStream) {
         cancel();
         return makeError(Errc::FrameTooLarge);
     }
-    std::string header;  // 12 bytes: within the small-string buffer, no allocation
-    putHeader(header, length, FrameType::Response, endFlag(endStream), stream_);
-    std::copy(header.begin(), header.end(), out_.begin() + static_cast<std::ptrdiff_t>(start_));
-    out_[start_ + kHeaderSize + 2] = static_cast<char>((fields_ >> 8) & 0xffU);
-    out_[start_ + kHeaderSize + 3] = static_cast<char>(fields_ & 0xffU);
+    writeHeader(out_.data() + start_, length, type_, endFlag(endStream), stream_);
+    writeU16(out_.data() + countAt_, static_cast<std::uint32_t>(fields_));
     return {};
 }
 

@@ -95,9 +95,9 @@ struct RequestHead {
     std::string target;  ///< origin-form as received, e.g. "/a?b"; 1..65535 bytes, no CTL/space
     HeaderList headers;
     /// One more field, encoded after `headers` without their checks, for a field the sender
-    /// made itself and knows to be valid (the relay's x-request-id, once per request): a
-    /// lowercase token name, a value without CR, LF or NUL. None when the name is empty. The
-    /// decoder never fills it in: received, the field is one of `headers`.
+    /// made itself and knows to be valid (HeadFrameBuilder::addOwn's rule): a lowercase token name,
+    /// a value without CR, LF or NUL. None when the name is empty. The decoder never fills it in:
+    /// received, the field is one of `headers`.
     std::string_view ownName;
     std::string_view ownValue;
 };
@@ -238,12 +238,14 @@ std::optional<std::uint64_t> contentLength(HeaderBlockView headers);
 /// Stream must be non-zero. endStream = no response body follows.
 [[nodiscard]] Result<void> appendResponse(std::string& out, std::uint32_t stream,
                                           const ResponseHead& head, bool endStream);
-/// Builds a RESPONSE frame one header field at a time, straight into `out`: for a caller whose
-/// fields are not a HeaderList (the agent encodes a parsed response head from the parser's own
-/// fields, with no copy in between). Nothing is valid in `out` until finish() succeeds.
-class ResponseFrameBuilder {
+/// Builds a RESPONSE or REQUEST frame one header field at a time, straight into `out`: for a
+/// caller whose fields are not a HeaderList (the agent encodes a parsed response head from the
+/// parser's own fields, the relay a visitor's request from the HTTP parser's, with no copy in
+/// between). Nothing is valid in `out` until finish() succeeds.
+class HeadFrameBuilder {
 public:
-    ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status);
+    HeadFrameBuilder(const HeadFrameBuilder&) = delete;
+    HeadFrameBuilder& operator=(const HeadFrameBuilder&) = delete;
 
     /// Adds a field whose name must already be lowercase; false, and nothing added, for a name
     /// that is not a lowercase token or a value with CR, LF or NUL.
@@ -252,22 +254,51 @@ public:
     bool addLowercased(std::string_view name, std::string_view value) {
         return put(name, value, true);
     }
+    /// Adds a field without those checks, for one the sender made itself and knows to be valid
+    /// (the relay's x-request-id, once per request): a lowercase token name, a value without
+    /// CR, LF or NUL.
+    void addOwn(std::string_view name, std::string_view value);
 
-    /// Completes the frame (with END_STREAM if `endStream`). InvalidArgument for stream 0 or a
-    /// status outside 100..999, FrameTooLarge beyond kMaxControlPayload or 65535 fields; on
-    /// error `out` is back as it was.
+    /// Completes the frame (with END_STREAM if `endStream`). InvalidArgument for a stream id
+    /// the type forbids, a status outside 100..999, a method or target that cannot be sent;
+    /// FrameTooLarge beyond kMaxControlPayload or 65535 fields. On error `out` is back as it
+    /// was.
     [[nodiscard]] Result<void> finish(bool endStream);
     /// Takes the partial frame back out of `out`.
     void cancel() { out_.resize(start_); }
+
+protected:
+    /// `reserve` bytes of room in all. The derived builder then appends the frame header's
+    /// room, its fixed part and the field count's room, and sets countAt_; finish() fills
+    /// them in.
+    HeadFrameBuilder(std::string& out, FrameType type, std::uint32_t stream, std::size_t reserve);
+
+    bool valid_ = true;        ///< false: finish() answers InvalidArgument
+    std::size_t countAt_ = 0;  ///< where the u16 field count goes
 
 private:
     bool put(std::string_view name, std::string_view value, bool lowercase);
 
     std::string& out_;
     std::size_t start_;
+    FrameType type_;
     std::uint32_t stream_;
-    int status_;
     std::size_t fields_ = 0;
+};
+
+class ResponseFrameBuilder : public HeadFrameBuilder {
+public:
+    /// Stream must be non-zero; status within 100..999 (else finish() fails).
+    ResponseFrameBuilder(std::string& out, std::uint32_t stream, int status);
+};
+
+class RequestFrameBuilder : public HeadFrameBuilder {
+public:
+    /// Stream must be odd; `method` a token of 1..255 bytes, `target` 1..65535 bytes without
+    /// CTL or space (else finish() fails). `reserve`: the room the whole frame is expected to
+    /// take, so that it is allocated once.
+    RequestFrameBuilder(std::string& out, std::uint32_t stream, std::string_view method,
+                        std::string_view target, std::size_t reserve = 0);
 };
 
 /// Stream must be non-zero; bytes.size() <= kMaxDataPayload. An empty payload is allowed (to

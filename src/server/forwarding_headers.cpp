@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// AddressRange and applyForwardingPolicy.
+// AddressRange, applyForwardingPolicy and which request fields cross to the agent.
 #include "server/forwarding_headers.hpp"
 
 #include "common/ascii.hpp"
-#include "net/http_headers.hpp"
 #include "server/address_prefix.hpp"
 
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include <algorithm>
 #include <iterator>
@@ -99,27 +99,36 @@ void chooseRequestId(std::string_view proxied, const Visitor& visitor, RequestId
     }
 }
 
+FieldCrossing requestFieldCrossing(http::field code, std::string_view name, bool upgrade) {
+    switch (code) {
+        // Hop-by-hop (net::isHopByHop), and Expect.
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_authenticate:
+        case http::field::proxy_authorization:
+        case http::field::proxy_connection:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::transfer_encoding:
+        case http::field::expect: return FieldCrossing::Drop;
+        case http::field::upgrade: return upgrade ? FieldCrossing::Forward : FieldCrossing::Drop;
+        case http::field::unknown:  // the parser has no code for X-Request-Id
+            return boost::beast::iequals(name, kRequestIdField) ? FieldCrossing::RequestId
+                                                                : FieldCrossing::Forward;
+        default: return FieldCrossing::Forward;
+    }
+}
+
 protocol::v1::HeaderList forwardedRequestFields(const net::Fields& fields, bool upgrade,
                                                 const Visitor& visitor, RequestIds& ids,
                                                 std::string& id) {
     protocol::v1::HeaderList headers;
     // + 2: `connection: upgrade`, and v1's x-request-id.
     headers.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())) + 2);
-    std::string_view proxied;
-    for (const auto& field : fields) {
-        std::string name = asciiLower(field.name_string());
-        if (name == kRequestIdField) {
-            proxied = field.value();  // the first one: a repeated id is not chosen between
-            continue;
-        }
-        if (name == "expect" || (net::isHopByHop(name) && !(upgrade && name == "upgrade"))) {
-            continue;
-        }
-        headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    if (upgrade) {
-        headers.emplace_back("connection", "upgrade");
-    }
+    const auto proxied =
+        forEachForwardedField(fields, upgrade, [&](std::string_view name, std::string_view value) {
+            headers.emplace_back(asciiLower(name), std::string(value));
+        });
     chooseRequestId(proxied, visitor, ids, id);
     return headers;
 }

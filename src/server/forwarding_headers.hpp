@@ -53,6 +53,32 @@ void chooseRequestId(std::string_view proxied, const Visitor& visitor, RequestId
 /// The field that carries the request's id to the agent and the application.
 inline constexpr std::string_view kRequestIdField = "x-request-id";
 
+/// What becomes of a visitor's request field on the way to the agent (see
+/// forwardedRequestFields), told from the HTTP parser's code for its name (`name` as sent, in
+/// any case, matters only for the names the parser has no code for).
+enum class FieldCrossing { Forward, RequestId, Drop };
+FieldCrossing requestFieldCrossing(boost::beast::http::field code, std::string_view name,
+                                   bool upgrade);
+
+/// Calls `take(name, value)` for each field of `fields` that crosses to the agent, in order,
+/// with the name as the visitor sent it, then `take("connection", "upgrade")` for an upgrade;
+/// returns the X-Request-Id the visitor sent (the last, if repeated), empty if none.
+template <typename Take>
+std::string_view forEachForwardedField(const net::Fields& fields, bool upgrade, Take&& take) {
+    std::string_view proxied;
+    for (const auto& field : fields) {
+        switch (requestFieldCrossing(field.name(), field.name_string(), upgrade)) {
+            case FieldCrossing::Forward: take(field.name_string(), field.value()); break;
+            case FieldCrossing::RequestId: proxied = field.value(); break;
+            case FieldCrossing::Drop: break;
+        }
+    }
+    if (upgrade) {
+        take(std::string_view("connection"), std::string_view("upgrade"));
+    }
+    return proxied;
+}
+
 /// The request fields that cross to the agent (v1 and v2 alike), names in lowercase: not the
 /// hop-by-hop ones (but `upgrade` for a WebSocket upgrade, with `connection: upgrade`), not
 /// Expect (the relay answers it itself: forwarded, it would draw a second 100 Continue that

@@ -11,6 +11,7 @@
 #include "server/request_reader.hpp"
 #include "server/response_framing.hpp"
 #include "server/response_writer.hpp"
+#include "server/v2_request_frame.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -98,14 +99,15 @@ asio::awaitable<bool> V2Tunnel::serve(HttpExchange& exchange) {
         co_return co_await answer(exchange, Answer::Unavailable, exchange.keepAliveWithoutBody(),
                                   info().slug);
     }
-    auto fields = forwardedRequestFields(request, upgrade, exchange.visitor, context_.requestIds,
-                                         exchange.record.id);
-    // The id is the relay's own or one it checked (isValidRequestId): a valid field value.
-    const v2::RequestHead requestHeadToSend{std::string(request.method_string()),
-                                            std::string(request.target()), std::move(fields),
-                                            kRequestIdField, exchange.record.id};
     ErrorCode refused;
-    auto stream = mux_->openStream(requestHeadToSend, !hasBody && !upgrade, &refused);
+    const bool endStream = !hasBody && !upgrade;
+    auto stream = mux_->openStreamWith(
+        [&](std::string& frame, std::uint32_t id) {
+            return appendForwardedRequest(frame, id, request.method_string(), request.target(),
+                                          request, upgrade, endStream, exchange.visitor,
+                                          context_.requestIds, exchange.record.id);
+        },
+        endStream, &refused);
     if (!stream && refused) {
         // The front took the head, but it cannot cross as one REQUEST frame (the fields take
         // more room there, and the forwarding fields add some): refused here, not by the agent.

@@ -5,6 +5,7 @@ byte, as if it had talked to the app directly."""
 
 import hashlib
 import json
+import socket
 import threading
 import time
 import unittest
@@ -41,6 +42,17 @@ class ForwardingTest(RelayTestCase):
         relayed = self.assert_same_as_direct("/")
         self.assertIn(b"Nexus Relay demo", relayed.body)
         self.agent.wait_for(r"Forwarding GET / \u2192 HTTP 200 \(\d+ ms\)")
+
+    def test_the_agent_line_escapes_what_the_path_carries(self):
+        # A C1 control (U+009B is CSI for some terminals) or a byte that is not UTF-8 in the
+        # path shows as \xNN in the agent's line too; valid UTF-8 stays as it is.
+        with socket.create_connection(("127.0.0.1", self.relay.http_port), timeout=5) as sock:
+            sock.sendall(b"GET /a\xc2\x9b2J/\xff/caf\xc3\xa9 HTTP/1.1\r\nHost: " +
+                         HOST.encode() + b"\r\nConnection: close\r\n\r\n")
+            self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 "))
+        self.agent.wait_for(r"info Forwarding GET /a\\xc2\\x9b2J/\\xff/caf\u00e9 \u2192 HTTP \d+ "
+                            r"\(\d+ ms\)\n")
+        self.assertNotIn(b"\xc2\x9b", self.agent.log_path.read_bytes())
 
     def test_both_set_cookie_headers_reach_the_visitor_in_order(self):
         relayed = self.assert_same_as_direct("/cookies")

@@ -76,6 +76,19 @@ TEST(IsSafeFieldValue, RejectsCarriageReturnLineFeedAndNul) {
     EXPECT_FALSE(isSafeFieldValue("trailing\n"));
 }
 
+TEST(IsSafeFieldValue, FindsTheForbiddenByteAtEveryPositionOfEveryLength) {
+    for (std::size_t length = 1; length <= 40; ++length) {
+        EXPECT_TRUE(isSafeFieldValue(std::string(length, 'a'))) << length;
+        for (std::size_t at = 0; at < length; ++at) {
+            for (const char forbidden : {'\r', '\n', '\0'}) {
+                std::string value(length, 'a');
+                value[at] = forbidden;
+                EXPECT_FALSE(isSafeFieldValue(value)) << length << " " << at;
+            }
+        }
+    }
+}
+
 TEST(IsPassableField, PassesEndToEndFieldsOnly) {
     EXPECT_TRUE(isPassableField("content-type", "text/html"));
     EXPECT_TRUE(isPassableField("set-cookie", "a=1; Path=/"));

@@ -16,17 +16,19 @@ V2Mux::V2Mux(asio::any_io_executor executor, std::shared_ptr<FrameConnection> co
 
 std::shared_ptr<V2Stream> V2Mux::openStream(const v2::RequestHead& head, bool endStream,
                                             ErrorCode* refused) {
+    return openStreamWith(
+        [&](std::string& frame, std::uint32_t id) {
+            return v2::appendRequest(frame, id, head, endStream);
+        },
+        endStream, refused);
+}
+
+bool V2Mux::canOpenStream() const {
+    return connection_->isOpen() && !peerGoaway_ && !goingAway_;
+}
+
+std::shared_ptr<V2Stream> V2Mux::openedStream(std::string frame, bool endStream) {
     const std::uint32_t id = nextStreamId_;
-    std::string frame;
-    if (!connection_->isOpen() || peerGoaway_ || goingAway_) {
-        return nullptr;
-    }
-    if (auto encoded = v2::appendRequest(frame, id, head, endStream); !encoded) {
-        if (refused != nullptr) {
-            *refused = encoded.error();
-        }
-        return nullptr;
-    }
     nextStreamId_ += 2;  // the relay's streams are odd and increasing
     auto stream = std::make_shared<V2Stream>(*this, id);
     stream->sentEnd_ = endStream;

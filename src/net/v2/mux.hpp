@@ -43,6 +43,24 @@ public:
     /// Errc::FrameTooLarge.
     std::shared_ptr<V2Stream> openStream(const v2::RequestHead& head, bool endStream,
                                          ErrorCode* refused = nullptr);
+    /// The same with the REQUEST frame written by `encode(frame, streamId)` (a
+    /// v2::RequestFrameBuilder over the caller's own fields, with no HeaderList in between); the
+    /// error it returns is the refusal. Its END_STREAM flag must match `endStream`.
+    template <typename Encode>
+    std::shared_ptr<V2Stream> openStreamWith(Encode&& encode, bool endStream,
+                                             ErrorCode* refused = nullptr) {
+        if (!canOpenStream()) {
+            return nullptr;
+        }
+        std::string frame;
+        if (auto encoded = encode(frame, nextStreamId_); !encoded) {
+            if (refused != nullptr) {
+                *refused = encoded.error();
+            }
+            return nullptr;
+        }
+        return openedStream(std::move(frame), endStream);
+    }
 
     /// Agent side: answers a stream's request.
     bool sendResponse(V2Stream& stream, const v2::ResponseHead& head, bool endStream);
@@ -70,6 +88,9 @@ public:
 
 private:
     friend class V2Stream;
+    bool canOpenStream() const;
+    /// Registers the stream the REQUEST frame `frame` opens (the next id) and sends the frame.
+    std::shared_ptr<V2Stream> openedStream(std::string frame, bool endStream);
     /// Queues control frames; nothing to send (an empty string) is not a failure.
     bool sendFrame(std::string frame) {
         return frame.empty() || connection_->sendRaw(std::move(frame));
