@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -94,6 +95,7 @@ struct CommandLine {
     /// Parses `argv` (the configuration file it names included). A usage error as one line;
     /// `exitCode` is set instead for --help and --version, which print and end.
     std::string parse(int argc, char** argv, std::optional<int>& exitCode) {
+        given_.assign(argv, argv + argc);
         std::vector<std::string> args;
         if (auto problem = expandConfigFile(app, argc, argv, args); !problem.empty()) {
             return problem;
@@ -136,9 +138,18 @@ struct CommandLine {
         if (auto problem = clientOptions.finish(); !problem.empty()) {
             return problem;
         }
+        // The flags as given, without the configuration file's: a --slug there wins over it.
+        const bool slugFlag = std::any_of(given_.begin(), given_.end(), [](const std::string& a) {
+            return a == "--slug" || a.starts_with("--slug=");
+        });
+        AgentSources sources{lastOptionValue(given_, "config"), slugFlag, clientOptions.tokenFile,
+                             tokenOrigin(clientOptions.token)};
         return ClientSettings{clientOptions.config, clientOptions.statusListen,
-                              clientOptions.logLevel, clientOptions.bus};
+                              clientOptions.logLevel, clientOptions.bus, std::move(sources)};
     }
+
+private:
+    std::vector<std::string> given_;
 };
 
 /// The settings read again from the same arguments (a reload), or why they cannot be.

@@ -134,6 +134,31 @@ std::string readSecretFile(const std::string& path, std::string& out) {
 }
 }  // namespace
 
+std::string tokenOrigin(const std::string& flag) {
+    if (!flag.empty()) {
+        return "--token";
+    }
+    for (const char* name : {"NEXUS_RELAY_TOKEN", "NODYX_RELAY_TOKEN"}) {
+        if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+            return name;
+        }
+    }
+    return "the systemd credential 'token'";
+}
+
+std::string lastOptionValue(const std::vector<std::string>& args, const std::string& name) {
+    std::string value;
+    const std::string flag = "--" + name;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == flag && i + 1 < args.size()) {
+            value = args[i + 1];
+        } else if (args[i].starts_with(flag + "=")) {
+            value = args[i].substr(flag.size() + 1);
+        }
+    }
+    return value;
+}
+
 std::string resolveToken(const std::string& flag, const std::string& file, std::string& out) {
     if (!file.empty()) {
         return readSecretFile(file, out);

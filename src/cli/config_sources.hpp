@@ -21,4 +21,11 @@ std::string expandConfigFile(const CLI::App& app, int argc, char** argv,
 /// the systemd credential "token". Returns a one-line problem or an empty string.
 std::string resolveToken(const std::string& flag, const std::string& file, std::string& out);
 
+/// Where resolveToken found the token when not in a file, for messages: "--token",
+/// "NEXUS_RELAY_TOKEN", "the systemd credential 'token'".
+std::string tokenOrigin(const std::string& flag);
+
+/// The value of the last `--NAME VALUE` or `--NAME=VALUE` in `args`; empty when none.
+std::string lastOptionValue(const std::vector<std::string>& args, const std::string& name);
+
 }  // namespace nexus

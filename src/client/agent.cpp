@@ -10,7 +10,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
+
 #include <random>
+#include <utility>
 
 namespace nexus::client {
 
@@ -47,6 +50,9 @@ Agent::Agent(asio::any_io_executor executor, AgentConfig config)
 
 void Agent::stop() {
     stopped_ = true;
+    if (trial_) {
+        endTrial(SlugTrial::Outcome::Failed, "the agent is stopping");
+    }
     sleep_.cancel();
     if (connection_) {
         connection_->close();
@@ -73,12 +79,41 @@ void Agent::reconnect() {
     }
 }
 
+void Agent::trySlug(std::string slug, std::string token,
+                    std::function<void(const SlugTrial&)> done) {
+    if (stopped_ || trial_) {
+        done({SlugTrial::Outcome::Failed,
+              stopped_ ? "the agent is stopping" : "another change of slug is under way"});
+        return;
+    }
+    board_.emit({.kind = AgentEventKind::TryingSlug, .detail = slug});
+    trial_ = PendingTrial{std::exchange(config_.slug, std::move(slug)),
+                          std::exchange(config_.token, std::move(token)), std::move(done)};
+    reconnect();
+}
+
+void Agent::endTrial(SlugTrial::Outcome outcome, std::string reason) {
+    auto trial = std::move(*trial_);
+    trial_.reset();
+    if (outcome != SlugTrial::Outcome::Accepted) {
+        board_.recordError(fmt::format("Slug \"{}\" not taken: {}", config_.slug, reason));
+        config_.slug = std::move(trial.previousSlug);
+        config_.token = std::move(trial.previousToken);
+        reconnectNow_ = true;  // the previous slug's tunnel is down: bring it back now
+        board_.transition(board_.current().state,
+                          [this](AgentStatus& s) { s.slug = config_.slug; });
+        board_.emit({.kind = AgentEventKind::SlugRefused, .detail = reason});
+    }
+    trial.done({outcome, std::move(reason)});
+}
+
 asio::awaitable<void> Agent::run() {
     while (!stopped_) {
         reconnectNow_ = false;
         rejected_ = false;
         relayRestarting_ = false;
-        board_.transition(AgentState::Connecting, [first = attempts_++ == 0](AgentStatus& s) {
+        board_.transition(AgentState::Connecting, [this, first = attempts_++ == 0](AgentStatus& s) {
+            s.slug = config_.slug;
             s.protocol = 0;
             s.connectedSince.reset();
             s.nextRetry.reset();
@@ -89,6 +124,10 @@ asio::awaitable<void> Agent::run() {
         auto dialed = co_await dial(config_, failure);
         if (!dialed) {
             fail(AgentEventKind::DialFailed, std::move(failure));
+            if (trial_) {
+                // The relay cannot be reached: not with the new slug either.
+                endTrial(SlugTrial::Outcome::Failed, board_.current().lastError);
+            }
         } else {
             board_.transition(AgentState::Registering);
             board_.emit({.kind = AgentEventKind::Connected});
@@ -112,10 +151,26 @@ asio::awaitable<void> Agent::session(std::unique_ptr<net::Transport> transport) 
     connection->countBytes(&board_.bytesIn(), &board_.bytesOut());
     connection_ = connection;
     net::startPumps(connection, executor_);
-    const bool replaced = !board_.current().replacedBy.empty();
-    auto registration = co_await registerSlug(*connection, config_, replaced);
+    // A new slug is never taken from an agent that serves it (the same slug with a new token
+    // is this agent's own); nor is a slug another agent took over.
+    // The answer belongs to a change of slug if its `register` carries the new slug: a
+    // registration under way when the change came answers for the previous one.
+    const bool newSlug = trial_.has_value();
+    if (newSlug) {
+        trial_->sent = true;
+    }
+    const bool noTakeover =
+        !board_.current().replacedBy.empty() || (newSlug && trial_->previousSlug != config_.slug);
+    auto registration = co_await registerSlug(*connection, config_, noTakeover);
     if (registration.outcome != Outcome::Accepted) {
         connection->close();
+    }
+    if (trial_ && trial_->sent && registration.outcome != Outcome::Accepted) {
+        endTrial(registration.outcome == Outcome::Rejected    ? SlugTrial::Outcome::Refused
+                 : registration.outcome == Outcome::StillHeld ? SlugTrial::Outcome::Taken
+                                                              : SlugTrial::Outcome::Failed,
+                 registration.reason);
+        co_return;
     }
     switch (registration.outcome) {
         case Outcome::Failed: fail(AgentEventKind::SessionEnded, registration.reason); co_return;
@@ -138,6 +193,9 @@ asio::awaitable<void> Agent::session(std::unique_ptr<net::Transport> transport) 
         ++s.counters.registrations;
     });
     board_.emit({.kind = AgentEventKind::Registered});
+    if (trial_ && trial_->sent) {
+        endTrial(SlugTrial::Outcome::Accepted, {});
+    }
     const SessionEnd end = co_await session->run();
     if (!end.replacedBy.empty()) {
         markReplaced(end.replacedBy);

@@ -16,9 +16,23 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace nexus::client {
+
+/// How a change of slug (Agent::trySlug) ended.
+struct SlugTrial {
+    enum class Outcome {
+        Accepted,  ///< registered with the new slug and token, which stay
+        Refused,   ///< the relay said no; reason: its words ("Invalid slug or token")
+        Taken,     ///< another agent serves the slug now; reason: the relay's words
+        Failed,    ///< no answer from the relay (or another change under way); reason says why
+    };
+    Outcome outcome = Outcome::Failed;
+    std::string reason;
+};
 
 class Agent {
 public:
@@ -31,6 +45,13 @@ public:
 
     /// Drops the session (or the wait) now and dials at once, with the backoff reset.
     void reconnect();
+
+    /// Registers `slug` with `token` on a new session in place of the current one. When the
+    /// relay accepts, they stay; when it refuses or cannot be asked, the previous slug and
+    /// token come back and the agent reconnects with them at once. A slug another agent
+    /// serves is not taken over (Taken). `done` is called once, with the outcome, on the
+    /// agent's executor (at once when another change is under way or the agent stopped).
+    void trySlug(std::string slug, std::string token, std::function<void(const SlugTrial&)> done);
 
     /// Takes the live part of `next` (applyLiveSettings): the next requests go to a new local
     /// address; the session is not touched. Returns the start-only options that differ
@@ -62,6 +83,17 @@ private:
     /// The relay said another agent took the slug: `reason` ends with "from ADDRESS".
     void markReplaced(std::string_view reason);
     void fail(AgentEventKind kind, std::string message);
+    /// Ends the slug change under way, if any: keeps the new slug on Accepted, else restores
+    /// the previous one and asks for an immediate reconnect.
+    void endTrial(SlugTrial::Outcome outcome, std::string reason);
+
+    /// A slug change under way: what to go back to, and whom to tell.
+    struct PendingTrial {
+        std::string previousSlug;
+        std::string previousToken;
+        std::function<void(const SlugTrial&)> done;
+        bool sent = false;  ///< a `register` with the new slug went out
+    };
 
     boost::asio::any_io_executor executor_;
     AgentConfig config_;
@@ -84,6 +116,7 @@ private:
     bool reconnectNow_ = false;
     bool rejected_ = false;  ///< the last attempt ended in the relay's refusal
     std::uint64_t attempts_ = 0;
+    std::optional<PendingTrial> trial_;
 };
 
 }  // namespace nexus::client

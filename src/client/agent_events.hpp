@@ -27,6 +27,8 @@ enum class AgentEventKind {
     Backoff,         ///< delay: the nominal wait (status: nextRetry, the jittered one)
     WaitingForSlug,  ///< replaced: delay before asking again, only for a free slug
     UploadsReset,    ///< count: streams reset, bytes: what the local app left unread
+    TryingSlug,      ///< a new slug and token replace the session: detail the new slug
+    SlugRefused,     ///< the new slug failed (detail: why); status.slug is the old one again
     Stopped,
 };
 

@@ -70,7 +70,7 @@ boost::asio::awaitable<Registration> registerSlug(net::FrameConnection& connecti
     }
     if (!registered->ok) {
         if (noTakeover && startsWith(registered->error, v1::kHeldByAnotherAgent)) {
-            co_return Registration{Outcome::StillHeld, false, {}};
+            co_return Registration{Outcome::StillHeld, false, *registered->error};
         }
         co_return Registration{Outcome::Rejected, false,
                                registered->error.value_or("unknown error")};

@@ -17,7 +17,7 @@ struct Registration {
     enum class Outcome {
         Accepted,   ///< registered; useV2 says which framing follows
         Rejected,   ///< reason: the relay's words ("Invalid slug or token")
-        StillHeld,  ///< asked without takeover; another agent still serves the slug
+        StillHeld,  ///< asked without takeover; another agent still serves the slug (reason)
         Failed,     ///< no usable answer; reason says why
     };
     Outcome outcome = Outcome::Failed;

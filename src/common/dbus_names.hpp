@@ -15,6 +15,10 @@ inline constexpr const char* kNoSuchTunnel = "app.nexusnode.Relay1.Error.NoSuchT
 inline constexpr const char* kSlugNotFound = "app.nexusnode.Relay1.Error.SlugNotFound";
 inline constexpr const char* kDirectoryUnavailable =
     "app.nexusnode.Relay1.Error.DirectoryUnavailable";
+inline constexpr const char* kInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+inline constexpr const char* kInvalidSlug = "app.nexusnode.Relay1.Error.InvalidSlug";
+inline constexpr const char* kTokenRefused = "app.nexusnode.Relay1.Error.TokenRefused";
+inline constexpr const char* kSlugTaken = "app.nexusnode.Relay1.Error.SlugTaken";
 inline constexpr const char* kFailed = "app.nexusnode.Relay1.Error.Failed";
 
 }  // namespace nexus::dbus_names

@@ -9,7 +9,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace nexus::ctl {
 
@@ -159,6 +163,40 @@ void reconnect(const Options& options) {
         ClientProxy proxy(*bus);
         proxy.Reconnect();
     });
+}
+
+namespace {
+// The token in `path`, without the newline (or spaces) around it.
+std::string readToken(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw Failure(Exit::Usage,
+                      fmt::format("cannot read token file {}: {}", path, std::strerror(errno)));
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    std::string token = buffer.str();
+    const auto first = token.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) {
+        throw Failure(Exit::Usage, fmt::format("token file {} is empty", path));
+    }
+    return token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1);
+}
+}  // namespace
+
+void setSlug(const Options& options, const std::string& slug, const std::string& tokenFile) {
+    const auto token = readToken(tokenFile);
+    auto bus = connectBus(options.user);
+    std::string note;
+    translate(Daemon::Client, options.user, "set-slug", [&] {
+        ClientProxy proxy(*bus);
+        note = proxy.SetSlug(slug, token);
+    });
+    if (note.empty()) {
+        fmt::print("Registered as {}; slug and token stored for the next start.\n", slug);
+    } else {
+        fmt::print("Registered as {}; {}.\n", slug, note);
+    }
 }
 
 void tunnels(const Options& options) {

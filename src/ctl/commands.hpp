@@ -17,6 +17,9 @@ void status(const Options& options);
 /// the agent leaves the bus.
 void watch(const Options& options);
 void reconnect(const Options& options);
+/// Moves the agent to `slug` with the token in `tokenFile`: one line saying it did (and what
+/// the agent could not store), or a Failure with the relay's reason.
+void setSlug(const Options& options, const std::string& slug, const std::string& tokenFile);
 /// The relay's live tunnels: a table, or a JSON array of objects.
 void tunnels(const Options& options);
 void disconnect(const Options& options, const std::string& slug);

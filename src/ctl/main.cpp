@@ -23,9 +23,13 @@ int run(int argc, char** argv) {
     status->add_flag("--json", options.json, "One JSON object, keyed by property name");
     status->add_flag("--watch", follow, "Then print each state change until interrupted");
     app.add_subcommand("reconnect", "Make the agent drop its session and dial the relay now");
+    std::string slug, tokenFile;
+    auto* setSlug =
+        app.add_subcommand("set-slug", "Move the agent to another slug, kept if the relay accepts");
+    setSlug->add_option("SLUG", slug, "The new slug")->required();
+    setSlug->add_option("--token-file", tokenFile, "File holding the new slug's token")->required();
     auto* tunnels = app.add_subcommand("tunnels", "List the relay's live tunnels");
     tunnels->add_flag("--json", options.json, "A JSON array, one object per tunnel");
-    std::string slug;
     auto* disconnect = app.add_subcommand("disconnect", "Drop a tunnel (its agent reconnects)");
     disconnect->add_option("SLUG", slug, "The tunnel's slug")->required();
     auto* revoke = app.add_subcommand("revoke", "Revoke a slug in the directory and drop it");
@@ -40,6 +44,8 @@ int run(int argc, char** argv) {
         follow ? nexus::ctl::watch(options) : nexus::ctl::status(options);
     } else if (app.got_subcommand("reconnect")) {
         nexus::ctl::reconnect(options);
+    } else if (setSlug->parsed()) {
+        nexus::ctl::setSlug(options, slug, tokenFile);
     } else if (tunnels->parsed()) {
         nexus::ctl::tunnels(options);
     } else if (disconnect->parsed()) {

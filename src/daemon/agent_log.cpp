@@ -78,6 +78,13 @@ void logEvent(Logger& log, const AgentEvent& e, const AgentStatus& s) {
                             e.count, net::V2Mux::kStallLimit.count(), e.bytes / 1024,
                             net::V2Mux::kBufferBudget >> 20));
             break;
+        case AgentEventKind::TryingSlug:
+            log.info(fmt::format("Trying slug \"{}\" with a new token", e.detail));
+            break;
+        case AgentEventKind::SlugRefused:
+            log.warning(fmt::format("New slug refused ({}); back to slug \"{}\"", e.detail, s.slug),
+                        {{"NEXUS_SLUG", s.slug}});
+            break;
         case AgentEventKind::Stopped: break;
     }
 }

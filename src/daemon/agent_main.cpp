@@ -116,7 +116,18 @@ int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
     }
     std::optional<dbus::ClientService> busObject;
     if (bus != dbus::BusKind::Off) {
-        busObject.emplace(io.get_executor(), agent, bus, log);
+        const auto store = [&log, &sources = settings.sources](const std::string& slug,
+                                                               const std::string& token) {
+            auto note = storeSlugAndToken(sources, slug, token);
+            if (note.empty()) {
+                log.info(fmt::format("Slug \"{}\" and its token stored in {} and {}", slug,
+                                     sources.configFile, sources.tokenFile));
+            } else {
+                log.warning(fmt::format("Slug \"{}\" {}", slug, note));
+            }
+            return note;
+        };
+        busObject.emplace(io.get_executor(), agent, bus, log, store);
         busObject->start();
     }
     asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));

@@ -5,6 +5,7 @@
 
 #include "client/agent_config.hpp"
 #include "common/log.hpp"
+#include "daemon/slug_store.hpp"
 #include "dbus/bus_kind.hpp"
 #include "directory/location.hpp"
 #include "server/server_config.hpp"
@@ -30,6 +31,8 @@ struct ClientSettings {
     LogLevel logLevel = LogLevel::Info;
     /// Where the agent's D-Bus object goes (app.nexusnode.Relay1.Client).
     dbus::BusKind bus = dbus::BusKind::System;
+    /// Where the slug and token came from: where SetSlug stores new ones.
+    AgentSources sources;
 };
 
 /// Reads the command line and its configuration file again (SIGHUP, `systemctl reload`): the

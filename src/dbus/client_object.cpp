@@ -4,6 +4,7 @@
 
 #include "common/dbus_names.hpp"
 #include "dbus/time_values.hpp"
+#include "directory/directory.hpp"
 
 namespace nexus::dbus {
 
@@ -13,6 +14,20 @@ namespace {
 std::uint64_t registeredSince(const client::AgentStatus& status) {
     return status.state == client::AgentState::Registered ? epochMicroseconds(status.connectedSince)
                                                           : 0;
+}
+
+// The relay's answer to a change of slug as a D-Bus error whose name says why.
+sdbus::Error errorFor(const client::SlugTrial& trial, const std::string& slug) {
+    using Outcome = client::SlugTrial::Outcome;
+    switch (trial.outcome) {
+        case Outcome::Refused:
+            return {dbus_names::kTokenRefused,
+                    "the relay refused slug '" + slug + "' with this token: " + trial.reason};
+        case Outcome::Taken:
+            return {dbus_names::kSlugTaken,
+                    "another agent serves slug '" + slug + "' now (" + trial.reason + ")"};
+        default: return {dbus_names::kFailed, "slug '" + slug + "' not tried: " + trial.reason};
+    }
 }
 
 void noteIf(std::vector<std::string>& names, bool differs, const char* name) {
@@ -63,8 +78,10 @@ std::vector<std::string> ClientProperties::counterChanges(const ClientProperties
     return names;
 }
 
-ClientObject::ClientObject(sdbus::IConnection& connection, client::Agent& agent)
-    : AdaptorInterfaces(connection, dbus_names::kClientPath), agent_(agent) {
+ClientObject::ClientObject(sdbus::IConnection& connection, client::Agent& agent, SlugStore store)
+    : AdaptorInterfaces(connection, dbus_names::kClientPath),
+      agent_(agent),
+      store_(std::move(store)) {
     registerAdaptor();
 }
 
@@ -78,6 +95,42 @@ void ClientObject::emitPropertiesChanged(const std::vector<std::string>& names) 
 
 void ClientObject::Reconnect() {
     agent_.reconnect();
+}
+
+void ClientObject::SetSlug(sdbus::Result<std::string>&& result, std::string slug,
+                           std::string token) {
+    if (!directory::isValidSlug(slug)) {
+        result.returnError({dbus_names::kInvalidSlug,
+                            "'" + slug + "': " + makeError(Errc::InvalidSlug).message()});
+        return;
+    }
+    if (token.empty()) {
+        result.returnError(sdbus::Error(dbus_names::kInvalidArgs, "the token is empty"));
+        return;
+    }
+    const auto call = pending_.add(std::move(result));
+    // Stored whether or not the caller (or this object, with its connection) is still there:
+    // the agent already runs with the new slug.
+    auto done = [self = weak_from_this(), store = store_, call, slug,
+                 token](const client::SlugTrial& trial) {
+        const bool accepted = trial.outcome == client::SlugTrial::Outcome::Accepted;
+        const auto note = accepted ? store(slug, token) : std::string();
+        if (const auto object = self.lock()) {
+            object->slugTried(call, slug, trial, note);
+        }
+    };
+    agent_.trySlug(slug, std::move(token), std::move(done));
+}
+
+void ClientObject::slugTried(std::uint64_t call, const std::string& slug,
+                             const client::SlugTrial& trial, const std::string& note) {
+    pending_.answer(call, [&](const sdbus::Result<std::string>& result) {
+        if (trial.outcome == client::SlugTrial::Outcome::Accepted) {
+            result.returnResults(note);
+        } else {
+            result.returnError(errorFor(trial, slug));
+        }
+    });
 }
 
 std::string ClientObject::State() {

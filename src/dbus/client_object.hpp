@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The agent's object on one bus connection: the generated adaptor's getters read the
-// agent's status board, Reconnect() calls the agent. Translation only; the service decides
-// when to signal.
+// agent's status board, Reconnect() and SetSlug() call the agent. Translation only; the
+// service decides when to signal. SetSlug answers once the relay has; its pending answers
+// belong to this object, so they go with the connection they came on.
 #pragma once
 
 #include "client/agent.hpp"
+#include "dbus/pending_replies.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "relay1_client_adaptor.h"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,15 +36,21 @@ struct ClientProperties {
     std::vector<std::string> counterChanges(const ClientProperties& before) const;
 };
 
-class ClientObject final : public sdbus::AdaptorInterfaces<app::nexusnode::Relay1::Client_adaptor> {
+/// Stores a slug and token the relay accepted for the agent's next start; returns what it
+/// could not store, in a sentence, or an empty string.
+using SlugStore = std::function<std::string(const std::string& slug, const std::string& token)>;
+
+class ClientObject final : public sdbus::AdaptorInterfaces<app::nexusnode::Relay1::Client_adaptor>,
+                           public std::enable_shared_from_this<ClientObject> {
 public:
-    ClientObject(sdbus::IConnection& connection, client::Agent& agent);
+    ClientObject(sdbus::IConnection& connection, client::Agent& agent, SlugStore store);
     ~ClientObject();
 
     void emitPropertiesChanged(const std::vector<std::string>& names);
 
 private:
     void Reconnect() override;
+    void SetSlug(sdbus::Result<std::string>&& result, std::string slug, std::string token) override;
     std::string State() override;
     std::string Slug() override;
     std::string Server() override;
@@ -55,7 +65,12 @@ private:
     uint64_t BytesOut() override;
     uint64_t ActiveStreams() override;
 
+    void slugTried(std::uint64_t call, const std::string& slug, const client::SlugTrial& trial,
+                   const std::string& note);
+
     client::Agent& agent_;
+    SlugStore store_;
+    PendingReplies<sdbus::Result<std::string>> pending_;
 };
 
 }  // namespace nexus::dbus

@@ -19,9 +19,11 @@ std::string reasonFor(const client::AgentStatus& status) {
 }
 }  // namespace
 
-ClientService::ClientService(boost::asio::any_io_executor executor, client::Agent& agent,
-                             BusKind kind, Logger& log)
+ClientService::ClientService(
+    boost::asio::any_io_executor executor, client::Agent& agent, BusKind kind, Logger& log,
+    std::function<std::string(const std::string&, const std::string&)> store)
     : agent_(agent),
+      store_(std::move(store)),
       ticker_(executor),
       link_(
           executor, kind, dbus_names::kClientBus, log,
@@ -45,7 +47,7 @@ void ClientService::stop() {
 }
 
 void ClientService::attach(sdbus::IConnection& connection) {
-    object_ = std::make_unique<ClientObject>(connection, agent_);
+    object_ = std::make_shared<ClientObject>(connection, agent_, store_);
     sent_ = std::make_unique<ClientProperties>(ClientProperties::of(agent_.status()));
     tick();
 }

@@ -12,7 +12,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace nexus::dbus {
 
@@ -21,8 +23,10 @@ struct ClientProperties;
 
 class ClientService {
 public:
+    /// `store` keeps a slug and token the relay accepted through SetSlug for the next start.
     ClientService(boost::asio::any_io_executor executor, client::Agent& agent, BusKind kind,
-                  Logger& log);
+                  Logger& log,
+                  std::function<std::string(const std::string&, const std::string&)> store);
     ~ClientService();
 
     void start();
@@ -39,7 +43,8 @@ private:
     void tick();
 
     client::Agent& agent_;
-    std::unique_ptr<ClientObject> object_;
+    std::function<std::string(const std::string&, const std::string&)> store_;
+    std::shared_ptr<ClientObject> object_;
     std::unique_ptr<ClientProperties> sent_;
     boost::asio::steady_timer ticker_;
     BusLink link_;

@@ -62,8 +62,7 @@ void ServerObject::DisconnectTunnel(const std::string& slug) {
 }
 
 void ServerObject::RevokeSlug(sdbus::Result<>&& result, std::string slug) {
-    const auto call = nextCall_++;
-    pending_.emplace(call, std::move(result));
+    const auto call = pending_.add(std::move(result));
     std::weak_ptr<ServerObject> self = weak_from_this();
     auto revoke = [](server::RelayServer& relay, std::string slug, std::weak_ptr<ServerObject> self,
                      std::uint64_t call) -> boost::asio::awaitable<void> {
@@ -79,21 +78,13 @@ void ServerObject::RevokeSlug(sdbus::Result<>&& result, std::string slug) {
 
 void ServerObject::revoked(std::uint64_t call, const std::string& slug,
                            const Result<void>& outcome) {
-    const auto found = pending_.find(call);
-    if (found == pending_.end()) {
-        return;
-    }
-    const auto result = std::move(found->second);
-    pending_.erase(found);
-    try {
+    pending_.answer(call, [&](const sdbus::Result<>& result) {
         if (outcome) {
             result.returnResults();
         } else {
             result.returnError(errorFor(outcome.error(), slug));
         }
-    } catch (const sdbus::Error&) {
-        // The caller's connection is failing: nobody is left to answer.
-    }
+    });
 }
 
 uint32_t ServerObject::TunnelCount() {

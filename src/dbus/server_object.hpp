@@ -4,6 +4,7 @@
 // its pending answers belong to this object, so they go with the connection they came on.
 #pragma once
 
+#include "dbus/pending_replies.hpp"
 #include "dbus/server_totals.hpp"
 #include "server/relay_server.hpp"
 
@@ -13,7 +14,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,8 +48,7 @@ private:
     boost::asio::any_io_executor executor_;
     server::RelayServer& relay_;
     const ServerTotals& totals_;
-    std::map<std::uint64_t, sdbus::Result<>> pending_;
-    std::uint64_t nextCall_ = 0;
+    PendingReplies<sdbus::Result<>> pending_;
 };
 
 }  // namespace nexus::dbus
