@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -29,7 +30,7 @@ public:
             return 0;
         }
         const double minutes = std::max(seconds, 1.0) / 60.0;
-        return static_cast<std::uint64_t>(static_cast<double>(total - before) / minutes + 0.5);
+        return static_cast<std::uint64_t>(std::llround(static_cast<double>(total - before) / minutes));
     }
 
 private:

@@ -42,7 +42,7 @@ json statusJson(const Properties& p) {
 
 // "127.0.0.1:7443 over tls, protocol v2" or the server alone before the first connection.
 std::string relayLine(const Properties& p) {
-    const auto server = value<std::string>(p, "Server");
+    auto server = value<std::string>(p, "Server");
     const auto door = value<std::string>(p, "Door");
     if (door.empty()) {
         return server;
@@ -204,7 +204,9 @@ void tunnels(const Options& options) {
     std::vector<Tunnel> list;
     translate(Daemon::Server, options.user, "tunnels", [&] {
         ServerProxy proxy(*bus);
-        for (const auto& entry : proxy.ListTunnels()) {
+        const auto entries = proxy.ListTunnels();
+        list.reserve(entries.size());
+        for (const auto& entry : entries) {
             list.push_back(Tunnel::of(entry));
         }
     });
@@ -229,6 +231,7 @@ void tunnels(const Options& options) {
         return;
     }
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(list.size());
     for (const auto& t : list) {
         rows.push_back({t.slug, t.address, t.door + (t.encrypted ? "" : " (plaintext)"), t.protocol,
                         formatTime(t.since), fmt::format("{}", t.requests), formatBytes(t.bytesIn),

@@ -79,7 +79,7 @@ std::string formatSpan(std::uint64_t micros) {
     return fmt::format("{} d {} h", s / 86400, s % 86400 / 3600);
 }
 
-std::string orDash(std::string text) {
+std::string orDash(const std::string& text) {
     return text.empty() ? "-" : text;
 }
 

@@ -35,7 +35,7 @@ std::string formatTime(std::uint64_t epochMicros);
 /// A span (µs) in the largest units that matter: "3 s", "4 min 10 s", "2 h 5 min", "3 d 4 h".
 std::string formatSpan(std::uint64_t micros);
 /// "-" for an empty value.
-std::string orDash(std::string text);
+std::string orDash(const std::string& text);
 
 /// Rows of "Label: value", the values aligned after the longest label.
 void printRows(std::FILE* out, const std::vector<std::pair<std::string, std::string>>& rows);

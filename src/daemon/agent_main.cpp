@@ -64,7 +64,7 @@ void reloadOnHangup(asio::signal_set& hangup, client::Agent& agent, Logger& log,
 }
 }  // namespace
 
-int runClient(ClientSettings settings, Reread<ClientSettings> reread) {
+int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
     const client::AgentConfig& config = settings.config;
     const std::string& statusListen = settings.statusListen;
     const LogLevel logLevel = settings.logLevel;

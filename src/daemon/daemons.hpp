@@ -41,6 +41,6 @@ template <typename Settings>
 using Reread = std::function<std::variant<Settings, std::string>()>;
 
 int runServer(ServerSettings settings, Reread<ServerSettings> reread);
-int runClient(ClientSettings settings, Reread<ClientSettings> reread);
+int runClient(ClientSettings settings, const Reread<ClientSettings>& reread);
 
 }  // namespace nexus

@@ -71,7 +71,7 @@ TEST(LogEscape, FindsAnUnsafeByteInTheLastFewBytesOfALine) {
 }
 
 TEST(LogEscape, WritesIntoABufferWhatItAppendsToAString) {
-    for (const std::string text : std::vector<std::string>{
+    for (const std::string& text : std::vector<std::string>{
              "", "/small", "203.0.113.5", "GET /a → 200", "x\ninfo forged\r\x1b[2J",
              "/caf\xc3\xa9/\xc2\x9b/\xff/\xe2\x86", std::string(40, 'p') + "\x7f"}) {
         std::string buffer(4 * text.size(), '#');
