@@ -10,6 +10,7 @@
 #include "cli/directory_commands.hpp"
 #include "cli/server_options.hpp"
 #include "daemon/daemons.hpp"
+#include "daemon/slug_state.hpp"
 #include "nexus_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -143,7 +144,20 @@ struct CommandLine {
             return a == "--slug" || a.starts_with("--slug=");
         });
         AgentSources sources{lastOptionValue(given_, "config"), slugFlag, clientOptions.tokenFile,
-                             tokenOrigin(clientOptions.token)};
+                             tokenOrigin(clientOptions.token), slugStatePath()};
+        // A slug set through D-Bus that the agent could not write back wins over the others.
+        std::variant<std::optional<SlugState>, std::string> state;
+        if (!sources.stateFile.empty()) {
+            state = readSlugState(sources.stateFile);
+        }
+        if (auto* problem = std::get_if<std::string>(&state)) {
+            return std::move(*problem);
+        }
+        if (auto& recorded = std::get<std::optional<SlugState>>(state)) {
+            clientOptions.config.slug = std::move(recorded->slug);
+            clientOptions.config.token = std::move(recorded->token);
+            sources.fromStateFile = true;
+        }
         return ClientSettings{clientOptions.config, clientOptions.statusListen,
                               clientOptions.logLevel, clientOptions.bus, std::move(sources)};
     }

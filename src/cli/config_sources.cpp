@@ -4,6 +4,7 @@
 #include "cli/config_sources.hpp"
 
 #include "cli/cli_errors.hpp"
+#include "common/ascii.hpp"
 
 #include <fmt/format.h>
 
@@ -17,22 +18,13 @@
 namespace nexus {
 namespace {
 
-std::string trim(const std::string& text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos) {
-        return {};
-    }
-    const auto last = text.find_last_not_of(" \t\r\n");
-    return text.substr(first, last - first + 1);
-}
-
 // The line of `path` that sets `name`, for messages (CLI11's items carry no line numbers).
 int lineOf(const std::string& path, const std::string& name) {
     std::ifstream in(path);
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
-        line = trim(line);
-        if (line.starts_with(name) && trim(line.substr(name.size())).starts_with('=')) {
+        line = trimmed(line);
+        if (line.starts_with(name) && trimmed(line.substr(name.size())).starts_with('=')) {
             return number;
         }
     }
@@ -129,7 +121,7 @@ std::string readSecretFile(const std::string& path, std::string& out) {
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    out = trim(buffer.str());
+    out = trimmed(buffer.str());
     return out.empty() ? "token file " + path + " is empty" : std::string{};
 }
 }  // namespace
@@ -169,7 +161,7 @@ std::string resolveToken(const std::string& flag, const std::string& file, std::
     }
     for (const char* name : {"NEXUS_RELAY_TOKEN", "NODYX_RELAY_TOKEN"}) {
         if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
-            out = trim(value);
+            out = trimmed(value);
             return {};
         }
     }

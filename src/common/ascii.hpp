@@ -108,4 +108,13 @@ inline std::string asciiLower(std::string_view text) {
     return out;
 }
 
+/// `text` without the spaces, tabs and line ends around it.
+inline std::string trimmed(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
+}
+
 }  // namespace nexus

@@ -100,6 +100,14 @@ int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
     log.info(fmt::format("  Server : {}", config.serverText));
     log.info(fmt::format("  Slug   : {}", config.slug));
     log.info(fmt::format("  Local  : {}:{}", config.localHost, config.localPort));
+    if (settings.sources.fromStateFile) {
+        log.info(
+            fmt::format("Using slug \"{}\" set by nexusctl set-slug ({}); remove the file to "
+                        "go back to {}",
+                        config.slug, settings.sources.stateFile,
+                        settings.sources.configFile.empty() ? "the command line"
+                                                            : settings.sources.configFile));
+    }
     client::Agent agent(io.get_executor(), config);
     logAgentEvents(agent.board(), log);
     reportAgentToSystemd(agent.board());
@@ -118,14 +126,23 @@ int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
     if (bus != dbus::BusKind::Off) {
         const auto store = [&log, &sources = settings.sources](const std::string& slug,
                                                                const std::string& token) {
-            auto note = storeSlugAndToken(sources, slug, token);
-            if (note.empty()) {
-                log.info(fmt::format("Slug \"{}\" and its token stored in {} and {}", slug,
-                                     sources.configFile, sources.tokenFile));
-            } else {
-                log.warning(fmt::format("Slug \"{}\" {}", slug, note));
+            auto stored = storeSlugAndToken(sources, slug, token);
+            switch (stored.where) {
+                case SlugStoring::Where::Sources:
+                    log.info(fmt::format("Slug \"{}\" and its token stored in {} and {}", slug,
+                                         sources.configFile, sources.tokenFile));
+                    break;
+                case SlugStoring::Where::StateFile:
+                    // From now on the state file holds the running slug: the next change goes
+                    // there too, or the file would hide it.
+                    sources.fromStateFile = true;
+                    log.info(fmt::format("Slug \"{}\": {}", slug, stored.note));
+                    break;
+                case SlugStoring::Where::Nowhere:
+                    log.warning(fmt::format("Slug \"{}\" {}", slug, stored.note));
+                    break;
             }
-            return note;
+            return stored.note;
         };
         busObject.emplace(io.get_executor(), agent, bus, log, store);
         busObject->start();

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-// storeSlugAndToken: stage both files beside the originals, then rename them over.
+// storeSlugAndToken: stage both files beside the originals, then rename them over; or the
+// state file when they cannot be.
 #include "daemon/slug_store.hpp"
+
+#include "daemon/slug_state.hpp"
 
 #include <fmt/format.h>
 
@@ -32,13 +35,15 @@ bool setsSlug(const std::string& line) {
     return next != std::string::npos && line[next] == '=';
 }
 
-// A file written next to `path` with `content` and the mode of `path` (or 0600), ready to be
-// renamed over it; removed again unless committed.
+// A file written next to `path` with `content` and the mode of `path` (or 0600; always 0600
+// with `secret`), ready to be renamed over it; removed again unless committed.
 class StagedFile {
 public:
-    StagedFile(std::string path, const std::string& content) : path_(std::move(path)) {
+    StagedFile(std::string path, const std::string& content, bool secret = false)
+        : path_(std::move(path)) {
         struct stat existing {};
-        const mode_t mode = ::stat(path_.c_str(), &existing) == 0 ? existing.st_mode & 07777 : 0600;
+        const mode_t mode =
+            !secret && ::stat(path_.c_str(), &existing) == 0 ? existing.st_mode & 07777 : 0600;
         std::string name = path_ + ".XXXXXX";
         const int fd = ::mkstemp(name.data());
         if (fd < 0) {
@@ -115,8 +120,18 @@ std::string withSlugLine(const std::string& text, const std::string& slug) {
     return out;
 }
 
-std::string storeSlugAndToken(const AgentSources& sources, const std::string& slug,
-                              const std::string& token) {
+namespace {
+std::string joined(const std::vector<std::string>& reasons) {
+    std::string out;
+    for (const auto& reason : reasons) {
+        out += (out.empty() ? "" : "; ") + reason;
+    }
+    return out;
+}
+
+// Both into the agent's files; what could not be written (nothing then is), or nothing.
+std::vector<std::string> storeInSources(const AgentSources& sources, const std::string& slug,
+                                        const std::string& token) {
     std::vector<std::string> unsaved;
     std::vector<std::unique_ptr<StagedFile>> staged;
     const auto stage = [&](const std::string& path, const std::string& content) {
@@ -151,17 +166,38 @@ std::string storeSlugAndToken(const AgentSources& sources, const std::string& sl
             }
         }
     }
-    if (unsaved.empty()) {
-        return {};
+    return unsaved;
+}
+}  // namespace
+
+SlugStoring storeSlugAndToken(const AgentSources& sources, const std::string& slug,
+                              const std::string& token) {
+    std::vector<std::string> unsaved;
+    // A state file in use would hide a change written to the configuration.
+    if (!sources.fromStateFile) {
+        unsaved = storeInSources(sources, slug, token);
+        if (unsaved.empty()) {
+            return {SlugStoring::Where::Sources, {}};
+        }
     }
-    std::string why;
-    for (const auto& reason : unsaved) {
-        why += (why.empty() ? "" : "; ") + reason;
+    if (!sources.stateFile.empty()) {
+        StagedFile state(sources.stateFile, slugStateText({slug, token}), true);
+        auto problem = state.problem().empty() ? state.commit() : state.problem();
+        if (problem.empty()) {
+            const auto why =
+                unsaved.empty() ? std::string() : fmt::format(" ({})", joined(unsaved));
+            return {SlugStoring::Where::StateFile,
+                    fmt::format("slug and token stored in {}, used in place of the "
+                                "configuration's from the next start{}; remove that file to go "
+                                "back to the configuration",
+                                sources.stateFile, why)};
+        }
+        unsaved.push_back(std::move(problem));
     }
-    return fmt::format(
-        "not stored ({}): set slug = {} and the new token where the agent reads "
-        "them, or it registers the previous slug at its next start",
-        why, slug);
+    return {SlugStoring::Where::Nowhere,
+            fmt::format("not stored ({}): set slug = {} and the new token where the agent "
+                        "reads them, or it registers the previous slug at its next start",
+                        joined(unsaved), slug)};
 }
 
 }  // namespace nexus

@@ -36,8 +36,9 @@ struct ClientProperties {
     std::vector<std::string> counterChanges(const ClientProperties& before) const;
 };
 
-/// Stores a slug and token the relay accepted for the agent's next start; returns what it
-/// could not store, in a sentence, or an empty string.
+/// Stores a slug and token the relay accepted for the agent's next start; returns, in a
+/// sentence, where they went when not where the agent read them, or what it could not store;
+/// an empty string when the agent's own files hold them.
 using SlugStore = std::function<std::string(const std::string& slug, const std::string& token)>;
 
 class ClientObject final : public sdbus::AdaptorInterfaces<app::nexusnode::Relay1::Client_adaptor>,

@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """SetSlug and `nexusctl set-slug`: the new slug is tried against the relay, kept and stored
-(configuration file and token file) when it accepts, and rolled back when it refuses, with an
-error whose name says why; bad input is refused before the session is touched."""
+(configuration file and token file, or the state directory's slug.conf when the agent cannot
+write them) when it accepts, and rolled back when it refuses, with an error whose name says
+why; bad input is refused before the session is touched."""
 
 import os
+import re
 import subprocess
 import unittest
 
 from dbus_case import CLIENT, BusTestCase
 from harness import DOMAIN
-from processes import BIN, Agent, LoggedProcess, free_port
+from processes import BIN, Agent, LoggedProcess, free_port, run_binary
 
 CONFIG = """# the agent's settings
 server = 127.0.0.1:{port}
@@ -20,18 +22,28 @@ local-port = {site}
 """
 
 
-class ConfiguredAgent(Agent):
-    """An agent as its unit runs it: the slug in a --config file, the token in a file."""
+def agent_environment(**extra):
+    """The test's environment without a token, with `extra` added."""
+    env = dict(os.environ)
+    for name in ("NEXUS_RELAY_TOKEN", "NODYX_RELAY_TOKEN", "STATE_DIRECTORY",
+                 "CREDENTIALS_DIRECTORY"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
 
-    def __init__(self, log_dir, name, config, token_file):
-        self.slug = "old"
+
+class ConfiguredAgent(Agent):
+    """An agent as its unit runs it: the slug in a --config file, the token in a file (or,
+    as the packaged unit, from `env`: a systemd credential, with a state directory)."""
+
+    def __init__(self, log_dir, name, config, token_file=None, env=None, slug="old"):
+        self.slug = slug
         self.status_port = free_port()
-        args = [BIN, "client", "--config", str(config), "--token-file", str(token_file),
-                "--insecure-plaintext", "--status-listen", f"127.0.0.1:{self.status_port}"]
-        env = dict(os.environ)
-        env.pop("NEXUS_RELAY_TOKEN", None)
-        env.pop("NODYX_RELAY_TOKEN", None)
-        LoggedProcess.__init__(self, name, args, log_dir, env=env)
+        args = [BIN, "client", "--config", str(config), "--insecure-plaintext",
+                "--status-listen", f"127.0.0.1:{self.status_port}"]
+        if token_file is not None:
+            args += ["--token-file", str(token_file)]
+        LoggedProcess.__init__(self, name, args, log_dir, env=env or agent_environment())
 
 
 class SetSlug(BusTestCase):
@@ -160,6 +172,99 @@ class SetSlug(BusTestCase):
         self.assertEqual(result.stderr, "nexusctl: permission denied: set-slug needs root or "
                                         "membership of the nexus-relay group\n")
         self.assertEqual(agent.registrations(), 1)
+
+
+class SetSlugUnderTheUnit(BusTestCase):
+    """The packaged unit: the token from a systemd credential the agent cannot write, and a
+    state directory (StateDirectory=) where SetSlug keeps what it cannot store elsewhere."""
+
+    def setUp(self):
+        super().setUp()
+        self.relay = self.start_relay()
+        self.site = self.start_site()
+        self.tokens = {slug: self.add_slug(slug) for slug in ("old", "new")}
+        self.config = self.tmp / "client.conf"
+        self.config.write_text(CONFIG.format(port=self.relay.tcp_port, site=self.site.port))
+        credentials = self.tmp / "credentials"
+        credentials.mkdir()
+        (credentials / "token").write_text(self.tokens["old"] + "\n")
+        self.state_dir = self.tmp / "state"
+        self.state_dir.mkdir()
+        self.state_file = self.state_dir / "slug.conf"
+        self.env = agent_environment(CREDENTIALS_DIRECTORY=str(credentials),
+                                     STATE_DIRECTORY=str(self.state_dir))
+
+    def start(self, slug):
+        agent = ConfiguredAgent(self.tmp, self._name(f"agent-{slug}"), self.config,
+                                env=self.env, slug=slug)
+        self._processes.append(agent)
+        agent.wait_registered()
+        self.bus.wait_name(CLIENT[0])
+        return agent
+
+    def set_slug(self, slug):
+        path = self.tmp / f"token-{slug}"
+        path.write_text(self.tokens[slug] + "\n")
+        return self.bus.nexusctl("set-slug", slug, "--token-file", str(path), timeout=30)
+
+    def test_slug_is_kept_in_the_state_directory_across_restarts(self):
+        agent = self.start("old")
+        config = self.config.read_text()
+        result = self.set_slug("new")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertEqual(result.stdout, (
+            f"Registered as new; slug and token stored in {self.state_file}, used in place of "
+            "the configuration's from the next start (the token came from the systemd "
+            "credential 'token', which the agent cannot write); remove that file to go back to "
+            "the configuration.\n"))
+        self.relay.wait_tunnel("new")
+        self.assertEqual(os.stat(self.state_file).st_mode & 0o777, 0o600)
+        self.assertIn(f"slug = new\ntoken = {self.tokens['new']}\n", self.state_file.read_text())
+        self.assertEqual(self.config.read_text(), config)  # both or neither: left alone
+        self.assertEqual(list(self.state_dir.iterdir()), [self.state_file])
+
+        agent.stop()
+        self.relay.wait_no_tunnel("new")
+        again = self.start("new")
+        self.relay.wait_tunnel("new")
+        self.assertIsNone(self.relay.tunnel_state("old"))
+        again.wait_for(re.escape(
+            f'Using slug "new" set by nexusctl set-slug ({self.state_file}); remove the file to '
+            f"go back to {self.config}"))
+        self.assertEqual(self.get(CLIENT, "Slug")["Slug"], "new")
+        status = self.bus.nexusctl("status")
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertRegex(status.stdout, r"(?m)^\s*Slug\s*:?\s+new\b")
+
+        # The next change goes to the state file too, which would hide one in client.conf.
+        result = self.set_slug("old")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertIn(f"stored in {self.state_file}, used in place", result.stdout)
+        self.assertIn("slug = old\n", self.state_file.read_text())
+        self.assertEqual(self.config.read_text(), config)
+
+    def test_token_from_the_environment_goes_to_the_state_directory(self):
+        self.env.pop("CREDENTIALS_DIRECTORY")
+        self.env["NEXUS_RELAY_TOKEN"] = self.tokens["old"]
+        self.start("old")
+        result = self.set_slug("new")
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertIn(f"stored in {self.state_file}", result.stdout)
+        self.assertIn("the token came from NEXUS_RELAY_TOKEN", result.stdout)
+        self.assertIn("slug = new\n", self.state_file.read_text())
+
+    def test_malformed_state_file_stops_the_start(self):
+        for text, problem in [
+            ("slug = new\ncolour = blue\n", ":2: unknown setting 'colour'"),
+            ("slug = new\n", ": no token (expected 'slug = SLUG' and 'token = TOKEN'; remove "
+                             "the file to use the configuration's)"),
+            ("slug = Not_A_Slug\ntoken = x\n", ":1: 'Not_A_Slug' is not a valid slug"),
+        ]:
+            self.state_file.write_text(text)
+            result = run_binary("client", "--config", str(self.config), "--insecure-plaintext",
+                                "--status-listen", "off", env=self.env)
+            self.assertEqual((result.returncode, result.stdout), (2, ""), text)
+            self.assertEqual(result.stderr, f"nexus-relay: error: {self.state_file}{problem}\n")
 
 
 if __name__ == "__main__":
