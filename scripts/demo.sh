@@ -59,8 +59,9 @@ wait_for "$!" "$state/site.log" 'listening on' 'sample site'
   2> "$state/relay.log" &
 pids+=($!)
 wait_for "$!" "$state/relay.log" 'HTTP front on' relay
+# No status pages for the demo's agent: 127.0.0.1:7070 may be an installed agent's.
 "$bin" client --server "127.0.0.1:$tcp_port" --insecure-plaintext --slug demo \
-  --token-file "$state/token" \
+  --token-file "$state/token" --status-listen off \
   --local-port "$site_port" 2> "$state/agent.log" &
 pids+=($!)
 wait_for "$!" "$state/agent.log" 'Registered as slug' agent

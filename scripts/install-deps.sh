@@ -24,6 +24,8 @@ test_packages=(
   prometheus # promtool: the status pages' /metrics checked by Prometheus' own parser
   debootstrap systemd-container # tests/systemd/test_nspawn_boot.py: a Debian root booted by
                                 # systemd-nspawn, the units run by the real systemd
+  debhelper dpkg-dev fakeroot lintian # tests/package: dpkg-buildpackage, then lintian, on the
+                                      # Debian packages installed in that container
 )
 
 packages=("${demo_packages[@]}")

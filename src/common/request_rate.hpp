@@ -30,7 +30,8 @@ public:
             return 0;
         }
         const double minutes = std::max(seconds, 1.0) / 60.0;
-        return static_cast<std::uint64_t>(std::llround(static_cast<double>(total - before) / minutes));
+        return static_cast<std::uint64_t>(
+            std::llround(static_cast<double>(total - before) / minutes));
     }
 
 private:

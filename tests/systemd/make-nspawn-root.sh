@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Makes, once, the Debian 12 root that test_nspawn_boot.py boots with systemd-nspawn: a minimal
-# system (debootstrap's minbase) with systemd, D-Bus, Python (the local site the agent
-# forwards to) and the Debian packages of the shared libraries BINARY links. The root is
-# kept and reused while that package list is the same; the test never writes into it (it boots
-# it with --volatile=overlay). About 40 s and 300 MB the first time, with a near mirror.
+# Makes, once, the Debian 12 root that test_nspawn_boot.py and tests/package boot with
+# systemd-nspawn: a minimal system (debootstrap's minbase) with systemd, D-Bus, Python (the
+# local site the agent forwards to), curl (the package suite's autopkgtest) and the Debian
+# packages of the shared libraries BINARY links. The root is kept and reused while that
+# package list is the same; the tests never write into it (they boot it with
+# --volatile=overlay). About 40 s and 300 MB the first time, with a near mirror.
 #
 # Usage: make-nspawn-root.sh ROOT BINARY [MIRROR]
 set -euo pipefail
@@ -19,7 +20,7 @@ mirror=${3:-${NEXUS_DEBIAN_MIRROR:-http://deb.debian.org/debian}}
 mapfile -t libraries < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
 mapfile -t resolved < <(realpath "${libraries[@]}")
 owners=$(dpkg-query -S "${libraries[@]}" "${resolved[@]}" 2>/dev/null || true)
-packages=(systemd dbus python3)
+packages=(systemd dbus python3 curl)
 for library in "${libraries[@]}"; do
     owner=$(grep -m1 -e ": $library\$" -e ": $(realpath "$library")\$" <<<"$owners") || {
         echo "no Debian package holds $library" >&2
