@@ -17,8 +17,9 @@ the packages with apt inside, never on this machine:
   edits and the token are kept, the agent restarts on the new package and registers again.
 
 Skipped (77) when not root or when debhelper, lintian, systemd-nspawn, debootstrap or
-nsenter is missing. The package build is a second full compile: with ccache it reuses the
-objects of the previous run, since the build always happens in the same directory. The
+nsenter is missing. The package build is a second full compile: with ccache (pointed at the
+user's cache, see ccache_settings) it reuses the objects of the previous run, since the
+build always happens in the same directory. The
 packages stay in build/package-test when a check fails; NEXUS_PACKAGE_REUSE=1 then runs the
 checks again on them without building."""
 
@@ -84,6 +85,19 @@ def debs_in(directory):
     return sorted(d for d in glob.glob(os.path.join(directory, "*.deb")) if "-dbgsym_" not in d)
 
 
+def ccache_settings():
+    """debhelper 13 builds with HOME in the package tree, where ccache would start an empty
+    cache each time: name the user's cache and configuration instead."""
+    if not shutil.which("ccache"):
+        return {}
+    settings = {"CCACHE_DIR": run(["ccache", "-k", "cache_dir"]).stdout.strip()}
+    config = os.path.join(os.environ.get("XDG_CONFIG_HOME", os.path.expanduser("~/.config")),
+                          "ccache", "ccache.conf")
+    if "CCACHE_CONFIGPATH" not in os.environ and os.path.exists(config):
+        settings["CCACHE_CONFIGPATH"] = config
+    return settings
+
+
 def build_packages(tree, version, output, clean):
     """dpkg-buildpackage -b at `version`, the .debs moved into `output`; without `clean`,
     only the binary stage runs again on the previous build."""
@@ -94,6 +108,7 @@ def build_packages(tree, version, output, clean):
         f.write(f"nexus-relay ({version}) {first.split(') ', 1)[1]}\n{rest}")
     # No -dbgsym package: compressing the debug symbols takes a minute and nothing uses them.
     env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2", LC_ALL="C.UTF-8")
+    env.update(ccache_settings())
     if not clean:
         # The list of the files built last time, which were moved away.
         os.remove(os.path.join(tree, "debian/files"))
@@ -191,8 +206,10 @@ class PackageTest(unittest.TestCase):
         self.assertIn(SITE_MARKER, body)
 
     def files_named_nexus(self, c):
+        # Not the test's own files: the copied packages, the site's transient unit.
         found = c.run("find", "/etc", "/usr", "/var", "/run", "/srv", "-xdev", "-name",
-                      "*nexus*", "-not", "-path", f"{DEBS_IN_CONTAINER}*", check=False).stdout
+                      "*nexus*", "-not", "-path", f"{DEBS_IN_CONTAINER}*", "-not", "-name",
+                      "nexus-test-*", check=False).stdout
         return sorted(found.split())
 
     # Scenarios.
