@@ -21,7 +21,6 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <variant>
 
@@ -42,7 +41,7 @@ void reloadOnHangup(asio::signal_set& hangup, client::Agent& agent, Logger& log,
         sd::Notifier::reloading();
         auto next = reread();
         if (auto* problem = std::get_if<std::string>(&next)) {
-            log.error(fmt::format("Reload failed, the running configuration stays: {}", *problem));
+            logReloadFailure(log, *problem);
         } else {
             auto& settings = std::get<ClientSettings>(next);
             log.setLevel(settings.logLevel);
@@ -50,11 +49,7 @@ void reloadOnHangup(asio::signal_set& hangup, client::Agent& agent, Logger& log,
             if (settings.statusListen != running.statusListen) {
                 fixed.emplace_back("--status-listen");
             }
-            if (!fixed.empty()) {
-                log.warning(fmt::format(
-                    "Reload: {} changed, but {} read at start only; restart the agent to apply",
-                    fmt::join(fixed, ", "), fixed.size() == 1 ? "it is" : "they are"));
-            }
+            logStartOnlyChanges(log, fixed, "agent");
             log.info(fmt::format("Configuration reloaded; local app at {}:{}",
                                  agent.config().localHost, agent.config().localPort));
         }

@@ -7,6 +7,7 @@
 #include "nexus_config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #if NEXUS_HAVE_MIMALLOC
 #include <mimalloc.h>
@@ -73,6 +74,19 @@ void prepareProcess(Logger& log) {
     logFailures(log);
     raiseDescriptorLimit(log);
     setUpAllocator(log);
+}
+
+void logReloadFailure(Logger& log, std::string_view problem) {
+    log.error(fmt::format("Reload failed, the running configuration stays: {}", problem));
+}
+
+void logStartOnlyChanges(Logger& log, std::span<const std::string_view> fixed,
+                         std::string_view daemon) {
+    if (!fixed.empty()) {
+        log.warning(
+            fmt::format("Reload: {} changed, but {} read at start only; restart the {} to apply",
+                        fmt::join(fixed, ", "), fixed.size() == 1 ? "it is" : "they are", daemon));
+    }
 }
 
 void stopOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> stop) {

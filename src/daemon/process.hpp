@@ -10,6 +10,8 @@
 
 #include <functional>
 #include <memory>
+#include <span>
+#include <string_view>
 
 namespace nexus {
 
@@ -21,6 +23,13 @@ std::unique_ptr<Logger> startDaemonProcess(boost::asio::io_context& io, LogLevel
 /// end detached coroutines, raises the open file limit to the hard limit, sets up the
 /// allocator. `log` must outlive the process's coroutines.
 void prepareProcess(Logger& log);
+
+/// The reload's lines both daemons write: the new configuration does not parse (`problem`),
+/// or options that are read at start only changed (`fixed`, as command-line names; nothing is
+/// written when it is empty). `daemon`: "agent" or "relay".
+void logReloadFailure(Logger& log, std::string_view problem);
+void logStartOnlyChanges(Logger& log, std::span<const std::string_view> fixed,
+                         std::string_view daemon);
 
 /// Calls `stop` at the first SIGINT or SIGTERM caught by `signals`, after saying so.
 void stopOnSignals(boost::asio::signal_set& signals, Logger& log, std::function<void()> stop);

@@ -16,7 +16,6 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <variant>
 
@@ -67,7 +66,7 @@ private:
         sd::Notifier::reloading();
         auto next = reread_();
         if (auto* problem = std::get_if<std::string>(&next)) {
-            log_.error(fmt::format("Reload failed, the running configuration stays: {}", *problem));
+            logReloadFailure(log_, *problem);
         } else {
             apply(std::get<ServerSettings>(next));
         }
@@ -93,11 +92,7 @@ private:
                                 directory::describe(running_.directory)));
             }
         }
-        if (!fixed.empty()) {
-            log_.warning(fmt::format(
-                "Reload: {} changed, but {} read at start only; restart the relay to apply",
-                fmt::join(fixed, ", "), fixed.size() == 1 ? "it is" : "they are"));
-        }
+        logStartOnlyChanges(log_, fixed, "relay");
         log_.info("Configuration reloaded");
     }
 
