@@ -249,7 +249,7 @@ public:
     }
 
     Result<NewInstance> add(std::string_view slug, std::string_view url) override {
-        return registerInstance(slug, url, Profile{.name = std::string(slug)});
+        return registerInstance(slug, url, Profile{.name = std::string(slug), .language = "fr"});
     }
 
     Result<NewInstance> registerInstance(std::string_view slug, std::string_view url,

@@ -154,14 +154,15 @@ std::variant<RegistrationRequest, ApiReply> parseRegistration(std::string_view b
     RegistrationRequest request;
     auto& profile = request.profile;
     profile.language = "fr";  // the deployed default
-    if (auto failed = readFields(json, {{"name", 100, &profile.name},
-                                        {"slug", 63, &request.slug},
-                                        {"url", 2048, &request.url},
-                                        {"description", 2000, &profile.description},
-                                        {"language", 10, &profile.language},
-                                        {"country", 2, &profile.country},
-                                        {"theme", 50, &profile.theme},
-                                        {"version", 20, &profile.version}})) {
+    if (auto failed =
+            readFields(json, {{"name", 100, &profile.name},
+                              {"slug", 255, &request.slug},  // the slug rule says why above 63
+                              {"url", 2048, &request.url},
+                              {"description", 2000, &profile.description},
+                              {"language", 10, &profile.language},
+                              {"country", 2, &profile.country},
+                              {"theme", 50, &profile.theme},
+                              {"version", 20, &profile.version}})) {
         // A slug or URL of another type is as good as missing, as in the deployed check.
         const bool required =
             json.contains("name") && json.contains("slug") && json.contains("url");
