@@ -137,12 +137,13 @@ class CaddyFrontTest(RelayTestCase):
                                "-w", "\n%{http_code}", *extra, url],
                               capture_output=True, timeout=30)
 
-    def start_wss_agent(self, slug, token):
+    def start_wss_agent(self, slug, token, wait=True):
         agent = Agent(self.tmp, self._name("agent-" + slug), slug, token,
                       f"wss://tunnel.{DOMAIN}/tunnel", self.site.port,
                       ["--ca-file", str(self.root_ca)])
         self._processes.append(agent)
-        agent.wait_registered(timeout=20)
+        if wait:
+            agent.wait_registered(timeout=20)
         return agent
 
     def test_page_and_websocket_reach_the_local_site_through_caddy_and_a_wss_agent(self):
@@ -173,6 +174,13 @@ class CaddyFrontTest(RelayTestCase):
                 return replies
 
         self.assertEqual(asyncio.run(chat()), ["hello", b"\x00\x01binary", "x" * 100_000])
+
+    def test_an_agent_whose_relay_door_is_down_behind_caddy_says_what_caddy_answered(self):
+        self.relay.stop()
+        agent = self.start_wss_agent("demo", self.token, wait=False)
+        status = agent.wait_status(lambda s: s["last_error"], timeout=20, what="a failure")
+        self.assertIn("the server answered 502 Bad Gateway", status["last_error"])
+        self.assertIn("WebSocket door", status["last_error"])
 
     def test_caddy_issues_certificates_only_for_slugs_in_the_directory(self):
         # A name the directory does not know: the ask endpoint says no, Caddy asks no CA and
