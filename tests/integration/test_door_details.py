@@ -280,6 +280,24 @@ class TlsTrustTest(DoorTestCase):
         relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
         self.assert_serves(relay, "demo", site)
 
+    def test_agent_trusts_the_system_store_from_a_hashed_ssl_cert_dir(self):
+        # Without SSL_CERT_FILE the agent reads the store's hashed directory on demand rather
+        # than the whole bundle: the relay's CA must be found there alone.
+        hashed = self.tmp / "hashed-certs"
+        hashed.mkdir()
+        subject_hash = subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in",
+                                       self.pki["ca.pem"]], capture_output=True, text=True,
+                                      check=True).stdout.strip()
+        os.symlink(self.pki["ca.pem"], hashed / f"{subject_hash}.0")
+        relay = self.tls_relay()
+        token = self.add_slug("demo")
+        site = self.start_site()
+        env = dict(os.environ, SSL_CERT_DIR=f"{self.tmp / 'absent'}:{hashed}")
+        env.pop("SSL_CERT_FILE", None)
+        self.start_url_agent("demo", token, site.port, f"localhost:{relay.tcp_port}", env=env)
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
+        self.assert_serves(relay, "demo", site)
+
     def test_relay_refuses_tls_below_1_2_even_when_openssl_config_allows_it(self):
         # Debian's openssl.cnf already sets MinProtocol = TLSv1.2: a permissive configuration
         # leaves the relay's own minimum as the only thing refusing TLS 1.1.
