@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import DOMAIN, Agent, RelayTestCase, free_port, wait_until
+from harness import DOMAIN, RelayTestCase, free_port, wait_until
 from accept_loop import accept_in_background
 from test_ca import make_test_ca
 import v1_peer
@@ -101,16 +101,6 @@ class DoorTestCase(RelayTestCase):
     def setUp(self):
         super().setUp()
         self.pki = make_test_ca(str(self.tmp / "pki"))
-
-    def start_url_agent(self, slug, token, local_port, server, *extra, env=None, wait=True):
-        """An agent with its --server and TLS flags as given (the harness's add
-        --insecure-plaintext)."""
-        agent = Agent(self.tmp, self._name("agent-" + slug), slug, token, server, local_port,
-                      list(extra), env=env, as_given=True)
-        self._processes.append(agent)
-        if wait:
-            agent.wait_registered()
-        return agent
 
 
 class SecureWebSocketDoorTest(DoorTestCase):
