@@ -67,6 +67,7 @@ int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
+    returnFreedMemoryPromptly(log);
     // The status pages' socket first, from systemd (nexus-relay-client.socket) or bound here:
     // a port that is taken is a start-up error, not a surprise at the first scrape.
     const bool statusOn = statusListen != "off";
