@@ -136,9 +136,12 @@ class Load:
 
 def under_load(pid, load, seconds, interval=0.2):
     """Runs `load` for `seconds` while sampling the process's RSS; returns (peak, steady) in
-    KiB: the largest sample or VmHWM if larger, and the median of the second half's samples
+    KiB: the largest sample or VmHWM (reset when the load starts) if larger, and the median of the second half's samples
     (the plateau once every connection and buffer is in use)."""
     samples = []
+    # The high-water mark from here on only: start-up's is not the load's.
+    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as clear:
+        clear.write("5")
     load.start()
     try:
         end = time.monotonic() + seconds
