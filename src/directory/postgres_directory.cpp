@@ -17,19 +17,19 @@ namespace nexus::directory {
 namespace {
 
 std::string value(const PGresult* result, int row, int column) {
-    return {PQgetvalue(result, row, column),
-            static_cast<std::size_t>(PQgetlength(result, row, column))};
+    return {libpq().getvalue(result, row, column),
+            static_cast<std::size_t>(libpq().getlength(result, row, column))};
 }
 
 std::int64_t integer(const PGresult* result, int row, int column) {
     std::int64_t number = 0;
-    const char* text = PQgetvalue(result, row, column);
-    std::from_chars(text, text + PQgetlength(result, row, column), number);
+    const char* text = libpq().getvalue(result, row, column);
+    std::from_chars(text, text + libpq().getlength(result, row, column), number);
     return number;
 }
 
 std::int64_t affectedRows(const PGresult* result) {
-    const char* text = PQcmdTuples(const_cast<PGresult*>(result));
+    const char* text = libpq().cmdTuples(const_cast<PGresult*>(result));
     std::int64_t count = 0;
     std::from_chars(text, text + std::strlen(text), count);
     return count;
@@ -55,7 +55,7 @@ public:
             if (!rows) {
                 return rows.error();
             }
-            if (PQntuples(rows->get()) == 0) {
+            if (libpq().ntuples(rows->get()) == 0) {
                 return verifyToken(token, std::nullopt);
             }
             return verifyToken(token,
@@ -74,7 +74,7 @@ public:
             if (!rows) {
                 return rows.error();
             }
-            if (PQntuples(rows->get()) == 0) {
+            if (libpq().ntuples(rows->get()) == 0) {
                 return std::nullopt;
             }
             return value(rows->get(), 0, 0);
@@ -100,7 +100,7 @@ public:
             if (!rows) {
                 return rows.error();
             }
-            for (int row = 0; row < PQntuples(rows->get()); ++row) {
+            for (int row = 0; row < libpq().ntuples(rows->get()); ++row) {
                 active.push_back(integer(rows->get(), row, 0));
             }
             return active;
@@ -258,7 +258,7 @@ public:
                 return rows.error();
             }
             const PGresult* result = rows->get();
-            const int rowCount = PQntuples(result);
+            const int rowCount = libpq().ntuples(result);
             std::vector<Instance> instances;
             instances.reserve(static_cast<std::size_t>(rowCount));
             for (int row = 0; row < rowCount; ++row) {
