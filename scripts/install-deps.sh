@@ -10,11 +10,13 @@ demo_packages=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libmimalloc-dev libsqlite3-dev libpq-dev
   libsdbus-c++-dev libsdbus-c++-bin  # the daemons' D-Bus objects and nexusctl
+  libcurl4-openssl-dev  # nexusctl setup: HTTPS to the directory and the relay
   python3 curl
 )
 test_packages=(
   build-essential git
-  libsystemd-dev libcurl4-openssl-dev
+  libsystemd-dev
+  caddy      # tests/integration/test_setup.py: TLS with its internal CA in front of the relay
   dbus       # tests/dbus: a private dbus-daemon with the project's policy (busctl: systemd)
   libgtest-dev libgmock-dev googletest
   postgresql python3-websockets clang-format clang-tidy openssl

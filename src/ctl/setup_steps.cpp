@@ -52,6 +52,9 @@ std::string writableProblem(const std::string& path) {
     while (!directory.empty() && ::stat(directory.c_str(), &st) != 0) {
         directory = directory.substr(0, directory.rfind('/'));
     }
+    if (!directory.empty() && !S_ISDIR(st.st_mode)) {
+        return fmt::format("cannot write {}: {} is not a directory", path, directory);
+    }
     if (::access(directory.empty() ? "/" : directory.c_str(), W_OK) != 0) {
         return fmt::format(
             "cannot write {}: {} is not writable (run as root: sudo nexusctl "
