@@ -16,7 +16,6 @@ demo_packages=(
 test_packages=(
   build-essential git
   libsystemd-dev
-  caddy      # tests/integration/test_setup.py: TLS with its internal CA in front of the relay
   dbus       # tests/dbus: a private dbus-daemon with the project's policy (busctl: systemd)
   libgtest-dev libgmock-dev googletest
   postgresql python3-websockets clang-format clang-tidy openssl
@@ -28,8 +27,8 @@ test_packages=(
                                 # systemd-nspawn, the units run by the real systemd
   debhelper dpkg-dev fakeroot lintian # tests/package: dpkg-buildpackage, then lintian, on the
                                       # Debian packages installed in that container
-  caddy      # tests/integration/test_caddy_front.py: Debian's Caddy in front of the relay, in
-             # the test's own network namespace
+  caddy      # tests/integration/test_caddy_front.py, test_setup.py: Debian's Caddy in front
+             # of the relay, with its internal CA
 )
 
 packages=("${demo_packages[@]}")
