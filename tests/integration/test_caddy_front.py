@@ -4,42 +4,28 @@ the README's Caddyfile (systemd/examples/Caddyfile) and Caddy's internal CA inst
 public one. A visitor's page and WebSocket go Caddy -> relay -> agent -> local site, and the
 agent itself reaches the relay only through Caddy's 443 (wss://tunnel.DOMAIN/tunnel).
 
-The test runs in its own network and mount namespaces: its own loopback, where Caddy may
-take ports 80 and 443 and the relay its documented ports, and its own /etc/hosts naming
-DOMAIN's hosts, so curl, Python and the agent resolve them as on a real server. Root only;
-skipped without root, caddy, curl or unshare.
+The test runs in its own network and mount namespaces (tests/testkit/caddy_world.py): its
+own loopback, where Caddy takes ports 80 and 443 and the relay its documented ports, and its
+own /etc/hosts naming DOMAIN's hosts, so curl, Python and the agent resolve them as on a real
+server. Root only; skipped without root, caddy, curl or unshare.
 """
 
 import asyncio
-import os
 import shutil
 import ssl
 import subprocess
-import sys
+import tempfile
 import threading
 import unittest
 from http import HTTPStatus
-from pathlib import Path
 
-_REPO = Path(__file__).resolve().parents[2]
-_NAMESPACED = "NEXUS_CADDY_TEST_NAMESPACED"
+from caddy_world import (enter_private_network, forget_hosts, issued_names, resolve_hosts,
+                         start_caddy)
 
+if __name__ == "__main__":
+    enter_private_network(__file__)
 
-def _enter_namespaces():
-    """Re-runs this file inside new network and mount namespaces, or exits 77 (skip)."""
-    missing = [tool for tool in ("caddy", "curl", "unshare", "ip") if not shutil.which(tool)]
-    if os.geteuid() != 0 or missing:
-        print(f"skipped: needs root and {', '.join(missing) or 'nothing else'}")
-        sys.exit(77)
-    env = dict(os.environ, **{_NAMESPACED: "1"})
-    os.execvpe("unshare", ["unshare", "--net", "--mount", "--fork", "--",
-                           sys.executable, __file__, *sys.argv[1:]], env)
-
-
-if __name__ == "__main__" and os.environ.get(_NAMESPACED) != "1":
-    _enter_namespaces()
-
-from harness import DOMAIN, Agent, LoggedProcess, RelayTestCase, wait_until  # noqa: E402
+from harness import DOMAIN, Agent, RelayTestCase  # noqa: E402
 
 HOSTS = [DOMAIN, f"demo.{DOMAIN}", f"relay.{DOMAIN}", f"tunnel.{DOMAIN}", f"late.{DOMAIN}", f"nothere.{DOMAIN}"]
 PAGE = b"<!doctype html><title>demo</title><h1>Hello from the Pi</h1>\n"
@@ -81,18 +67,12 @@ class LocalSite:
 class CaddyFrontTest(RelayTestCase):
     @classmethod
     def setUpClass(cls):
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        # The namespace's own /etc/hosts: the mount is private to it (unshare --mount makes
-        # mounts private), so the machine's file is untouched.
-        cls.hosts_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"nexus-caddy-{os.getpid()}"
-        cls.hosts_dir.mkdir(exist_ok=True)
-        hosts = cls.hosts_dir / "hosts"
-        hosts.write_text("127.0.0.1 localhost " + " ".join(HOSTS) + "\n")
-        subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
+        cls.hosts_dir = tempfile.mkdtemp(prefix="nexus-hosts-")
+        resolve_hosts(HOSTS, cls.hosts_dir)
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run(["umount", "/etc/hosts"], check=False)
+        forget_hosts()
         shutil.rmtree(cls.hosts_dir, ignore_errors=True)
 
     def setUp(self):
@@ -105,31 +85,9 @@ class CaddyFrontTest(RelayTestCase):
         self.site = LocalSite()
 
     def start_caddy(self):
-        """Caddy with the README's Caddyfile for DOMAIN, its certificates from Caddy's own
-        CA (`local_certs`) rather than Let's Encrypt; returns that CA's root certificate."""
-        data = self.tmp / "caddy"
-        example = (_REPO / "systemd" / "examples" / "Caddyfile").read_text()
-        self.assertIn("nexusnode.app", example)
-        caddyfile = example.replace("nexusnode.app", DOMAIN).replace(
-            "{\n", f"{{\n\tlocal_certs\n\tskip_install_trust\n\tadmin off\n"
-                   f"\tstorage file_system {data}\n", 1)
-        (self.tmp / "Caddyfile").write_text(caddyfile)
-        caddy = LoggedProcess("caddy", ["caddy", "run", "--adapter", "caddyfile",
-                                        "--config", str(self.tmp / "Caddyfile")],
-                              self.tmp, env=dict(os.environ, HOME=str(data)))
+        caddy, root = start_caddy(self.tmp, DOMAIN)
         self._processes.append(caddy)
-        root = data / "pki" / "authorities" / "local" / "root.crt"
-        wait_until(lambda: root.exists() and self.https_ready(), 20, "Caddy serving on 443")
         return root
-
-    @staticmethod
-    def https_ready():
-        import socket
-        try:
-            socket.create_connection(("127.0.0.1", 443), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     def curl(self, url, *extra):
         """The real curl, verifying Caddy's certificate with its CA's root only."""
@@ -196,8 +154,7 @@ class CaddyFrontTest(RelayTestCase):
         self.add_slug("late")
         late = self.curl(f"https://late.{DOMAIN}/")
         self.assertEqual(late.returncode, 0, late.stderr)
-        certificates = list((self.tmp / "caddy" / "certificates").rglob("*.crt"))
-        names = {path.stem for path in certificates}
+        names = issued_names(self.tmp)
         self.assertIn(f"late.{DOMAIN}", names)
         self.assertNotIn(f"nothere.{DOMAIN}", names)
 
