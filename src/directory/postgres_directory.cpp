@@ -147,7 +147,7 @@ public:
             if (!rows) {
                 return rows.error();
             }
-            if (PQntuples(rows->get()) == 0) {
+            if (libpq().ntuples(rows->get()) == 0) {
                 return makeError(Errc::AuthFailed);
             }
             const auto id = verifyToken(
@@ -183,7 +183,7 @@ public:
                 if (!rows) {
                     return rows.error();
                 }
-                if (PQntuples(rows->get()) > 0) {
+                if (libpq().ntuples(rows->get()) > 0) {
                     row = StoredToken{integer(rows->get(), 0, 0), value(rows->get(), 0, 1)};
                 }
             }
@@ -229,7 +229,7 @@ public:
             }
             const PGresult* result = rows->get();
             std::vector<Listing> listed;
-            for (int row = 0; row < PQntuples(result); ++row) {
+            for (int row = 0; row < libpq().ntuples(result); ++row) {
                 auto text = [&](int column) { return value(result, row, column); };
                 listed.push_back(Listing{
                     Instance{integer(result, row, 0), text(1), text(2), text(3), true, text(4)},
