@@ -80,8 +80,7 @@ HttpsClient::HttpsClient(HttpsOptions options) : options_(std::move(options)) {
 HttpsClient::~HttpsClient() = default;
 
 namespace {
-Easy prepare(const HttpsOptions& options, const std::string& url, std::chrono::seconds timeout,
-             List& resolve) {
+Easy prepare(const HttpsOptions& options, const std::string& url, std::chrono::seconds timeout) {
     Easy easy(curl_easy_init());
     auto* e = easy.get();
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
@@ -96,20 +95,13 @@ Easy prepare(const HttpsOptions& options, const std::string& url, std::chrono::s
     if (!options.caFile.empty()) {
         curl_easy_setopt(e, CURLOPT_CAINFO, options.caFile.c_str());
     }
-    for (const auto& pin : options.resolve) {
-        resolve.reset(curl_slist_append(resolve.release(), pin.c_str()));
-    }
-    if (resolve) {
-        curl_easy_setopt(e, CURLOPT_RESOLVE, resolve.get());
-    }
     return easy;
 }
 }  // namespace
 
 HttpsResult HttpsClient::sendJson(const char* method, const std::string& url,
                                   const std::string& json, std::chrono::seconds timeout) {
-    List resolve;
-    auto easy = prepare(options_, url, timeout, resolve);
+    auto easy = prepare(options_, url, timeout);
     List headers(curl_slist_append(nullptr, "Content-Type: application/json"));
     headers.reset(curl_slist_append(headers.release(), "Accept: application/json"));
     curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
@@ -123,8 +115,7 @@ HttpsResult HttpsClient::sendJson(const char* method, const std::string& url,
 }
 
 HttpsResult HttpsClient::get(const std::string& url, std::chrono::seconds timeout) {
-    List resolve;
-    auto easy = prepare(options_, url, timeout, resolve);
+    auto easy = prepare(options_, url, timeout);
     Sink sink;
     curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &sink);
@@ -133,10 +124,9 @@ HttpsResult HttpsClient::get(const std::string& url, std::chrono::seconds timeou
 
 std::string HttpsClient::tlsHandshake(const std::string& host, unsigned port,
                                       std::chrono::seconds timeout) {
-    List resolve;
     const auto url = fmt::format(
         "https://{}:{}/", host.find(':') != std::string::npos ? "[" + host + "]" : host, port);
-    auto easy = prepare(options_, url, timeout, resolve);
+    auto easy = prepare(options_, url, timeout);
     // CONNECT_ONLY on an https:// URL: connect and verify the TLS handshake, send nothing.
     curl_easy_setopt(easy.get(), CURLOPT_CONNECT_ONLY, 1L);
     Sink sink;
@@ -144,8 +134,7 @@ std::string HttpsClient::tlsHandshake(const std::string& host, unsigned port,
 }
 
 HttpsResult HttpsClient::websocketHandshake(const std::string& url, std::chrono::seconds timeout) {
-    List resolve;
-    auto easy = prepare(options_, url, timeout, resolve);
+    auto easy = prepare(options_, url, timeout);
     List headers(curl_slist_append(nullptr, "Connection: Upgrade"));
     for (const auto* header : {"Upgrade: websocket", "Sec-WebSocket-Version: 13",
                                "Sec-WebSocket-Key: bmV4dXNjdGwgc2V0dXAgIQ=="}) {

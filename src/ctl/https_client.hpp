@@ -5,13 +5,11 @@
 
 #include <chrono>
 #include <string>
-#include <vector>
 
 namespace nexus::ctl {
 
 struct HttpsOptions {
-    std::string caFile;                ///< a private CA bundle; empty: the system's
-    std::vector<std::string> resolve;  ///< HOST:PORT:ADDRESS pins (tests, like curl --resolve)
+    std::string caFile;  ///< a private CA bundle; empty: the system's
 };
 
 struct HttpsResult {

@@ -40,12 +40,10 @@ CLI::App* addSetup(CLI::App& app, nexus::ctl::SetupOptions& o, bool& importLegac
         ->add_option("--timeout", o.timeoutSeconds,
                      "Seconds to wait for the agent and the public URL")
         ->capture_default_str();
-    // For tests and images: another root for every file, another unit and systemctl, and
-    // names pinned to addresses as with curl --resolve.
+    // For tests and images: another root for every file, another unit and systemctl.
     setup->add_option("--root", o.paths.root)->group("");
     setup->add_option("--unit", o.paths.unit)->group("");
     setup->add_option("--systemctl", o.paths.systemctl)->group("");
-    setup->add_option("--resolve", o.https.resolve)->group("");
     return setup;
 }
 
