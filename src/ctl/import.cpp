@@ -57,10 +57,15 @@ std::string updaterStub(const std::string& name, const std::string& original) {
         name, original);
 }
 
+struct Legacy {
+    AgentSettings settings;
+    std::string token;
+    std::string domain;  ///< of the public URL, SLUG.DOMAIN
+};
+
 // The agent's settings and token from the old unit, the credentials file filling in a token
 // the unit lacks.
-std::pair<AgentSettings, std::string> readLegacy(const LegacyPaths& legacy,
-                                                 const SetupOptions& options) {
+Legacy readLegacy(const LegacyPaths& legacy, const SetupOptions& options) {
     std::string error;
     const auto text = readSmallFile(legacy.unit, error);
     if (!error.empty()) {
@@ -71,8 +76,10 @@ std::pair<AgentSettings, std::string> readLegacy(const LegacyPaths& legacy,
         throw Failure(Exit::Failed, fmt::format("cannot import {}: {}", legacy.unit, error));
     }
     auto token = unit->token;
-    if (token.empty() && exists(legacy.credentials)) {
-        token = credentialsValue(readSmallFile(legacy.credentials, error), "Directory token");
+    const auto credentials =
+        exists(legacy.credentials) ? readSmallFile(legacy.credentials, error) : "";
+    if (token.empty()) {
+        token = credentialsValue(credentials, "Directory token");
     }
     if (token.empty()) {
         throw Failure(Exit::Failed, fmt::format("cannot import: no --token on the ExecStart "
@@ -82,13 +89,15 @@ std::pair<AgentSettings, std::string> readLegacy(const LegacyPaths& legacy,
     AgentSettings settings{unit->server, unit->slug,
                            unit->localHost.empty() ? "127.0.0.1" : unit->localHost, unit->localPort,
                            options.https.caFile};
-    return {settings, token};
+    auto domain = options.domain.empty() ? legacyDomain(*unit, credentialsValue(credentials, "URL"))
+                                         : options.domain;
+    return {settings, token, domain};
 }
 }  // namespace
 
 void importLegacy(SetupOptions options) {
     const auto legacy = legacyPaths(options.paths);
-    const auto [settings, token] = readLegacy(legacy, options);
+    const auto [settings, token, domain] = readLegacy(legacy, options);
     if (legacy.packagedUnit.empty()) {
         throw Failure(Exit::Failed, fmt::format("the packaged {} is not installed (apt install "
                                                 "nexus-relay); nothing changed",
@@ -172,8 +181,7 @@ void importLegacy(SetupOptions options) {
             "file\n",
             legacy.credentials);
     }
-    const auto url = fmt::format("https://{}.{}/", settings.slug,
-                                 options.domain.empty() ? "nexusnode.app" : options.domain);
+    const auto url = fmt::format("https://{}.{}/", settings.slug, domain);
     if (options.wait) {
         waitOnline(options, url);
         fmt::print("Online: {}\n", url);

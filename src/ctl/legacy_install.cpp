@@ -158,4 +158,28 @@ std::string credentialsValue(const std::string& credentialsText, const std::stri
     return {};
 }
 
+namespace {
+// The host of "[scheme://]host[:port][/path]" (not an IPv6 literal: the installer wrote names).
+std::string hostOf(std::string text) {
+    if (const auto scheme = text.find("://"); scheme != std::string::npos) {
+        text = text.substr(scheme + 3);
+    }
+    return text.substr(0, text.find_first_of(":/"));
+}
+}  // namespace
+
+std::string legacyDomain(const LegacyUnit& unit, const std::string& credentialsUrl) {
+    const auto site = hostOf(credentialsUrl);
+    if (site.starts_with(unit.slug + ".") && site.size() > unit.slug.size() + 1) {
+        return site.substr(unit.slug.size() + 1);
+    }
+    const auto relay = hostOf(unit.server);
+    for (const std::string label : {"relay.", "relay6.", "tunnel."}) {
+        if (relay.starts_with(label) && relay.size() > label.size()) {
+            return relay.substr(label.size());
+        }
+    }
+    return "nexusnode.app";
+}
+
 }  // namespace nexus::ctl

@@ -32,4 +32,9 @@ std::optional<LegacyUnit> parseLegacyUnit(const std::string& unitText, std::stri
 /// (spaces around both ignored); empty when there is none.
 std::string credentialsValue(const std::string& credentialsText, const std::string& label);
 
+/// The public domain of the install's sites: the host of the credentials file's "URL"
+/// (https://SLUG.DOMAIN) without the slug, else the relay's host without its relay., relay6.
+/// or tunnel. label, else the deployed nexusnode.app.
+std::string legacyDomain(const LegacyUnit& unit, const std::string& credentialsUrl);
+
 }  // namespace nexus::ctl

@@ -50,7 +50,7 @@ SERVER = "nexus-relay-server.service"
 SERVER_SOCKETS = [f"nexus-relay-server-{name}.socket"
                   for name in ("control", "http", "websocket", "status")]
 AGENT_REGISTERED_ID = "e205c6a8075b4b79ba17aae3a051f017"
-SLUG = "demo"
+SLUG = "myforum"  # not "demo": the directory API reserves it
 SITE_MARKER = "local site behind the packaged agent"
 # The VPS scenarios' domain, its hosts named in the container's /etc/hosts.
 VPS_DOMAIN = "nexus.test"
