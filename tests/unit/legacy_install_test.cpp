@@ -91,25 +91,25 @@ TEST(Credentials, FindsTheDirectoryTokenLine) {
     EXPECT_EQ(credentialsValue(text, "Relay token"), "");
 }
 
-TEST(LegacyDomain, IsTheCredentialsUrlWithoutTheSlug) {
+LegacyUnit unitOf(const std::string& server) {
     LegacyUnit unit;
     unit.slug = "demo";
-    unit.server = "wss://tunnel.nexus.test/tunnel";
+    unit.server = server;
+    return unit;
+}
+
+TEST(LegacyDomain, IsTheCredentialsUrlWithoutTheSlug) {
+    const auto unit = unitOf("wss://tunnel.nexus.test/tunnel");
     EXPECT_EQ(legacyDomain(unit, "https://demo.example.org"), "example.org");
     EXPECT_EQ(legacyDomain(unit, "https://demo.example.org:8443/"), "example.org");
 }
 
 TEST(LegacyDomain, ComesFromTheRelaysNameWithoutACredentialsUrl) {
-    LegacyUnit unit;
-    unit.slug = "demo";
-    unit.server = "wss://tunnel.nexus.test/tunnel";
-    EXPECT_EQ(legacyDomain(unit, ""), "nexus.test");
-    unit.server = "relay.nexus.test:7443";
-    EXPECT_EQ(legacyDomain(unit, "https://another-site.org"), "nexus.test");
-    unit.server = "relay6.nexus.test:7443";
-    EXPECT_EQ(legacyDomain(unit, ""), "nexus.test");
-    unit.server = "203.0.113.7:7443";
-    EXPECT_EQ(legacyDomain(unit, ""), "nexusnode.app");
+    EXPECT_EQ(legacyDomain(unitOf("wss://tunnel.nexus.test/tunnel"), ""), "nexus.test");
+    EXPECT_EQ(legacyDomain(unitOf("relay.nexus.test:7443"), "https://another-site.org"),
+              "nexus.test");
+    EXPECT_EQ(legacyDomain(unitOf("relay6.nexus.test:7443"), ""), "nexus.test");
+    EXPECT_EQ(legacyDomain(unitOf("203.0.113.7:7443"), ""), "nexusnode.app");
 }
 
 }  // namespace
