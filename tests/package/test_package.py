@@ -220,11 +220,13 @@ class PackageTest(unittest.TestCase):
         c.run("runuser", "-u", "nexus-relay", "--", "/usr/bin/nexus-relay", "directory", "init")
         c.run("systemctl", "enable", "--now", *SERVER_SOCKETS)
         shutil.copy("/usr/bin/caddy", c.path("/usr/local/bin/caddy"))
+        # No admin endpoint: Caddy would resolve "localhost" for it, and Go's resolver asks the
+        # DNS first, which the container (no network) does not have.
         example = c.run("zcat", "-f", "/usr/share/doc/nexus-relay-server/examples/Caddyfile")
         os.makedirs(c.path("/etc/caddy"))
         with open(c.path("/etc/caddy/Caddyfile"), "w", encoding="utf-8") as f:
             f.write(example.stdout.replace("nexusnode.app", VPS_DOMAIN).replace(
-                "{\n", "{\n\tlocal_certs\n\tskip_install_trust\n", 1))
+                "{\n", "{\n\tlocal_certs\n\tskip_install_trust\n\tadmin off\n", 1))
         c.run("systemd-run", "--unit=nexus-test-caddy", "--property=Type=exec",
               f"--setenv=XDG_DATA_HOME={CADDY_DATA}", f"--setenv=HOME={CADDY_DATA}",
               "/usr/local/bin/caddy", "run", "--config", "/etc/caddy/Caddyfile")
@@ -236,7 +238,9 @@ class PackageTest(unittest.TestCase):
         digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", c.path(ca)],
                                 capture_output=True, text=True, check=True).stdout.strip()
         os.makedirs(c.path("/etc/ssl/certs"), exist_ok=True)
-        shutil.copy(c.path(ca), c.path(f"/etc/ssl/certs/{digest}.0"))
+        # copyfile, not copy: Caddy keeps its root 0600, and the agent reads the store as the
+        # nexus-relay user.
+        shutil.copyfile(c.path(ca), c.path(f"/etc/ssl/certs/{digest}.0"))
         with open(c.path(ca), encoding="utf-8") as source, open(
                 c.path("/etc/ssl/certs/ca-certificates.crt"), "a", encoding="utf-8") as bundle:
             bundle.write(source.read())
@@ -253,7 +257,12 @@ class PackageTest(unittest.TestCase):
                      check=False).stdout
 
     def agent_files(self, c):
-        return {path: open(c.path(path), "rb").read() if os.path.exists(c.path(path)) else None
+        def content(path):
+            if not os.path.exists(c.path(path)):
+                return None
+            with open(c.path(path), "rb") as f:
+                return f.read()
+        return {path: content(path)
                 for path in ("/etc/nexus-relay/client.conf", "/etc/nexus-relay/token")}
 
     def files_named_nexus(self, c):
