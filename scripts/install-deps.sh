@@ -10,11 +10,12 @@ demo_packages=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libmimalloc-dev libsqlite3-dev libpq-dev
   libsdbus-c++-dev libsdbus-c++-bin  # the daemons' D-Bus objects and nexusctl
+  libcurl4-openssl-dev  # nexusctl setup: HTTPS to the directory and the relay
   python3 curl
 )
 test_packages=(
   build-essential git
-  libsystemd-dev libcurl4-openssl-dev
+  libsystemd-dev
   dbus       # tests/dbus: a private dbus-daemon with the project's policy (busctl: systemd)
   libgtest-dev libgmock-dev googletest
   postgresql python3-websockets clang-format clang-tidy openssl
@@ -26,8 +27,8 @@ test_packages=(
                                 # systemd-nspawn, the units run by the real systemd
   debhelper dpkg-dev fakeroot lintian # tests/package: dpkg-buildpackage, then lintian, on the
                                       # Debian packages installed in that container
-  caddy      # tests/integration/test_caddy_front.py: Debian's Caddy in front of the relay, in
-             # the test's own network namespace
+  caddy      # tests/integration/test_caddy_front.py, test_setup.py: Debian's Caddy in front
+             # of the relay, with its internal CA
 )
 
 packages=("${demo_packages[@]}")

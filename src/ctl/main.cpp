@@ -3,6 +3,7 @@
 // systemd-hostnamed. A pure bus client: it knows nothing of the daemons but their interfaces.
 #include "ctl/commands.hpp"
 #include "ctl/proxies.hpp"
+#include "ctl/setup.hpp"
 #include "nexus_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,41 @@
 
 namespace {
 using nexus::ctl::Exit;
+
+CLI::App* addSetup(CLI::App& app, nexus::ctl::SetupOptions& o, bool& importLegacy) {
+    auto* setup = app.add_subcommand(
+        "setup", "Register a slug, configure and start the agent, wait for the public URL");
+    setup->add_flag("--import", importLegacy,
+                    "Move a 0.1.x install (token in a hand-written unit) to the package");
+    setup->add_option("--slug", o.slug, "The slug: the site is SLUG.DOMAIN");
+    setup->add_option("--name", o.name, "The instance's name in the directory (default: slug)");
+    setup->add_option("--relay", o.relay, "The relay's control address")->capture_default_str();
+    setup->add_option("--directory", o.directory, "The directory's base URL")
+        ->capture_default_str();
+    setup->add_option("--domain", o.domain, "The public domain (default: the directory's host)");
+    setup->add_option("--local-host", o.localHost, "Address of the local web server")
+        ->capture_default_str();
+    setup->add_option("--local-port", o.localPort, "Port of the local web server")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65535));
+    setup
+        ->add_option("--ca-file", o.https.caFile,
+                     "A private CA for the relay's and the directory's certificates")
+        ->check(CLI::ExistingFile);
+    setup->add_flag("-y,--yes", o.yes, "Ask nothing: replace an existing setup, take defaults");
+    setup->add_flag("--dry-run", o.dryRun,
+                    "Probe the relay, then print what would be registered, written, enabled");
+    setup->add_flag("!--no-wait", o.wait, "Do not wait for the agent and the public URL");
+    setup
+        ->add_option("--timeout", o.timeoutSeconds,
+                     "Seconds to wait for the agent and the public URL")
+        ->capture_default_str();
+    // For tests and images: another root for every file, another unit and systemctl.
+    setup->add_option("--root", o.paths.root)->group("");
+    setup->add_option("--unit", o.paths.unit)->group("");
+    setup->add_option("--systemctl", o.paths.systemctl)->group("");
+    return setup;
+}
 
 int run(int argc, char** argv) {
     CLI::App app{"Check and steer nexus-relay's agent and relay over D-Bus", "nexusctl"};
@@ -35,12 +71,19 @@ int run(int argc, char** argv) {
     auto* revoke = app.add_subcommand("revoke", "Revoke a slug in the directory and drop it");
     revoke->add_option("SLUG", slug, "The slug to revoke")->required();
 
+    nexus::ctl::SetupOptions setupOptions;
+    bool importLegacy = false;
+    auto* setup = addSetup(app, setupOptions, importLegacy);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return e.get_exit_code() == 0 ? app.exit(e) : (app.exit(e), static_cast<int>(Exit::Usage));
     }
-    if (status->parsed()) {
+    if (setup->parsed()) {
+        setupOptions.userBus = options.user;
+        importLegacy ? nexus::ctl::importLegacy(setupOptions) : nexus::ctl::setup(setupOptions);
+    } else if (status->parsed()) {
         follow ? nexus::ctl::watch(options) : nexus::ctl::status(options);
     } else if (app.got_subcommand("reconnect")) {
         nexus::ctl::reconnect(options);

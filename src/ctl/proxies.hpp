@@ -22,7 +22,8 @@ enum class Exit : int {
     Failed = 1,        ///< the daemon refused or failed the request
     Usage = 2,         ///< the command line is wrong
     NotRunning = 3,    ///< no bus, or no daemon on it
-    AccessDenied = 4,  ///< the bus's policy refused the call
+    AccessDenied = 4,  ///< the bus's policy refused the call; setup cannot write its files
+    Unreachable = 5,   ///< setup: the relay or the directory did not answer
 };
 
 /// A failure to tell the user in one line, with the exit code that goes with it.

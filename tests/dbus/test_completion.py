@@ -34,12 +34,14 @@ class Completion(BusTestCase):
 
     def test_commands_and_their_flags(self):
         self.assertEqual(sorted(self.complete("")), sorted([
-            "status", "reconnect", "set-slug", "tunnels", "disconnect", "revoke", "--user",
-            "--help", "--version"]))
-        self.assertEqual(self.complete("s"), ["status", "set-slug"])
+            "status", "reconnect", "set-slug", "tunnels", "disconnect", "revoke", "setup",
+            "--user", "--help", "--version"]))
+        self.assertEqual(self.complete("s"), ["status", "set-slug", "setup"])
         self.assertEqual(self.complete("status", "--"), ["--json", "--watch"])
         self.assertEqual(self.complete("--user", "tunnels", ""), ["--json"])
         self.assertEqual(self.complete("set-slug", "new", "--"), ["--token-file"])
+        self.assertEqual(self.complete("setup", "--im"), ["--import"])
+        self.assertEqual(self.complete("setup", "--slug", ""), [])
         (self.tmp / "new-token").write_text("x\n")
         self.assertEqual(self.complete("set-slug", "new", "--token-file", "new-"), ["new-token"])
 

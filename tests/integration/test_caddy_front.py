@@ -11,16 +11,13 @@ server. Root only; skipped without root, caddy, curl or unshare.
 """
 
 import asyncio
-import shutil
 import ssl
 import subprocess
-import tempfile
 import threading
 import unittest
 from http import HTTPStatus
 
-from caddy_world import (enter_private_network, forget_hosts, issued_names, resolve_hosts,
-                         start_caddy)
+from caddy_world import ResolvedHosts, enter_private_network, issued_names, start_caddy
 
 if __name__ == "__main__":
     enter_private_network(__file__)
@@ -64,16 +61,8 @@ class LocalSite:
         ready.wait(10)
 
 
-class CaddyFrontTest(RelayTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.hosts_dir = tempfile.mkdtemp(prefix="nexus-hosts-")
-        resolve_hosts(HOSTS, cls.hosts_dir)
-
-    @classmethod
-    def tearDownClass(cls):
-        forget_hosts()
-        shutil.rmtree(cls.hosts_dir, ignore_errors=True)
+class CaddyFrontTest(ResolvedHosts, RelayTestCase):
+    HOSTS = HOSTS
 
     def setUp(self):
         super().setUp()

@@ -50,8 +50,13 @@ SERVER = "nexus-relay-server.service"
 SERVER_SOCKETS = [f"nexus-relay-server-{name}.socket"
                   for name in ("control", "http", "websocket", "status")]
 AGENT_REGISTERED_ID = "e205c6a8075b4b79ba17aae3a051f017"
-SLUG = "demo"
+SLUG = "myforum"  # not "demo": the directory API reserves it
 SITE_MARKER = "local site behind the packaged agent"
+# The VPS scenarios' domain, its hosts named in the container's /etc/hosts.
+VPS_DOMAIN = "nexus.test"
+VPS_HOSTS = [VPS_DOMAIN] + [f"{name}.{VPS_DOMAIN}" for name in ("relay", "tunnel", SLUG)]
+CADDY_DATA = "/var/lib/nexus-test-caddy"
+TOKEN_01 = "0123456789abcdef" * 4
 DEBS_IN_CONTAINER = "/var/cache/nexus-debs"
 
 
@@ -181,11 +186,7 @@ class PackageTest(unittest.TestCase):
         c.run(*as_service_user, "directory", "init")
         token = c.run(*as_service_user, "directory", "add", SLUG).stdout.strip()
         c.run("systemctl", "enable", "--now", *SERVER_SOCKETS)
-        os.makedirs(c.path("/srv/site"))
-        with open(c.path("/srv/site/index.html"), "w", encoding="utf-8") as f:
-            f.write(SITE_MARKER + "\n")
-        c.run("systemd-run", "--unit=nexus-test-site", "--property=Type=exec", "python3", "-m",
-              "http.server", "8080", "--bind", "127.0.0.1", "--directory", "/srv/site")
+        self.start_site(c)
         with open(c.path("/etc/nexus-relay/client.conf"), "a", encoding="utf-8") as f:
             f.write(f"server = 127.0.0.1:7443\nslug = {SLUG}\nlocal-port = 8080\n"
                     "insecure-plaintext = true\n")
@@ -204,6 +205,65 @@ class PackageTest(unittest.TestCase):
         status, body = c.http_get(7001, "/", host=f"{SLUG}.nexusnode.app")
         self.assertEqual(status, 200, body)
         self.assertIn(SITE_MARKER, body)
+
+    def set_up_vps(self, c):
+        """The VPS as the README sets it up from the packages, in the same container: the
+        relay for VPS_DOMAIN with its directory API, its sockets, and Caddy with the shipped
+        example Caddyfile. Caddy's certificates come from its internal CA, which is made a
+        CA of the system (as Let's Encrypt's is), so nothing is told to trust it. The caddy
+        program is the host's (the root has no caddy package, the container no network)."""
+        with open(c.path("/etc/hosts"), "a", encoding="utf-8") as f:
+            f.write("127.0.0.1 " + " ".join(VPS_HOSTS) + "\n")
+        with open(c.path("/etc/nexus-relay/server.conf"), "a", encoding="utf-8") as f:
+            f.write(f"domain = {VPS_DOMAIN}\nmain-slug = www\n"
+                    f"main-redirect = https://www.{VPS_DOMAIN}/\ndirectory-api = true\n")
+        c.run("runuser", "-u", "nexus-relay", "--", "/usr/bin/nexus-relay", "directory", "init")
+        c.run("systemctl", "enable", "--now", *SERVER_SOCKETS)
+        shutil.copy("/usr/bin/caddy", c.path("/usr/local/bin/caddy"))
+        # No admin endpoint: Caddy would resolve "localhost" for it, and Go's resolver asks the
+        # DNS first, which the container (no network) does not have.
+        example = c.run("zcat", "-f", "/usr/share/doc/nexus-relay-server/examples/Caddyfile")
+        os.makedirs(c.path("/etc/caddy"))
+        with open(c.path("/etc/caddy/Caddyfile"), "w", encoding="utf-8") as f:
+            f.write(example.stdout.replace("nexusnode.app", VPS_DOMAIN).replace(
+                "{\n", "{\n\tlocal_certs\n\tskip_install_trust\n\tadmin off\n", 1))
+        c.run("systemd-run", "--unit=nexus-test-caddy", "--property=Type=exec",
+              f"--setenv=XDG_DATA_HOME={CADDY_DATA}", f"--setenv=HOME={CADDY_DATA}",
+              "/usr/local/bin/caddy", "run", "--config", "/etc/caddy/Caddyfile")
+        ca = f"{CADDY_DATA}/caddy/pki/authorities/local/root.crt"
+        wait_for("Caddy's CA and its port 443", lambda: os.path.exists(c.path(ca)) and c.run(
+            "curl", "-sk", "-o", "/dev/null", f"https://{VPS_DOMAIN}/", check=False,
+            timeout=20).returncode == 0, timeout=30)
+        # OpenSSL's hashed directory (the agent) and Debian's bundle (libcurl, curl).
+        digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", c.path(ca)],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        os.makedirs(c.path("/etc/ssl/certs"), exist_ok=True)
+        # copyfile, not copy: Caddy keeps its root 0600, and the agent reads the store as the
+        # nexus-relay user.
+        shutil.copyfile(c.path(ca), c.path(f"/etc/ssl/certs/{digest}.0"))
+        with open(c.path(ca), encoding="utf-8") as source, open(
+                c.path("/etc/ssl/certs/ca-certificates.crt"), "a", encoding="utf-8") as bundle:
+            bundle.write(source.read())
+
+    def start_site(self, c):
+        os.makedirs(c.path("/srv/site"), exist_ok=True)
+        with open(c.path("/srv/site/index.html"), "w", encoding="utf-8") as f:
+            f.write(SITE_MARKER + "\n")
+        c.run("systemd-run", "--unit=nexus-test-site", "--property=Type=exec", "python3", "-m",
+              "http.server", "8080", "--bind", "127.0.0.1", "--directory", "/srv/site")
+
+    def public_page(self, c):
+        return c.run("curl", "-sS", "-m", "20", f"https://{SLUG}.{VPS_DOMAIN}/",
+                     check=False).stdout
+
+    def agent_files(self, c):
+        def content(path):
+            if not os.path.exists(c.path(path)):
+                return None
+            with open(c.path(path), "rb") as f:
+                return f.read()
+        return {path: content(path)
+                for path in ("/etc/nexus-relay/client.conf", "/etc/nexus-relay/token")}
 
     def files_named_nexus(self, c):
         # Not the test's own files: the copied packages, the site's transient unit.
@@ -294,6 +354,100 @@ class PackageTest(unittest.TestCase):
         self.assertNotIn(AGENT_REGISTERED_ID, c.run("journalctl", "--list-catalog").stdout)
         # Debian keeps system users: files elsewhere may still carry the uid.
         self.assertEqual(c.run("getent", "passwd", "nexus-relay", check=False).returncode, 0)
+
+    def test_nexusctl_setup_takes_a_fresh_install_to_its_public_url(self):
+        c = self.boot("setup")
+        self.apt_install(c, self.debs)
+        self.set_up_vps(c)
+        self.start_site(c)
+        before = self.agent_files(c)
+
+        # What the home user types, with no terminal: the relay's control port has no
+        # certificate here, so setup falls back to the WebSocket door through Caddy's 443.
+        argv = ["nexusctl", "setup", "--slug", SLUG, "--name", "Demo", "--relay",
+                f"relay.{VPS_DOMAIN}:7443", "--directory", f"https://{VPS_DOMAIN}",
+                "--local-port", "8080", "--yes"]
+        done = c.run(*argv, check=False, timeout=180)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn(f"wss://relay.{VPS_DOMAIN}/tunnel", done.stdout)
+        self.assertIn(f"https://{SLUG}.{VPS_DOMAIN}/", done.stdout)
+        # The real systemd runs the packaged agent, enabled for the next boot.
+        self.assertEqual(c.run("systemctl", "is-enabled", AGENT).stdout.strip(), "enabled")
+        self.wait_registered(c)
+        self.assertEqual(c.run("stat", "-c", "%a %U", "/etc/nexus-relay/token").stdout.strip(),
+                         "600 root")
+        with open(c.path("/etc/nexus-relay/client.conf"), encoding="utf-8") as f:
+            conf = f.read()
+        self.assertIn(f"slug = {SLUG}", conf)
+        token = open(c.path("/etc/nexus-relay/token"), encoding="utf-8").read().strip()
+        self.assertNotIn(token, conf)
+        self.assertIn(SITE_MARKER, self.public_page(c))
+        self.assertNotEqual(self.agent_files(c), before)
+
+        # Bad input changes nothing: the slug is now taken, and no terminal asks for another.
+        written = self.agent_files(c)
+        agent_pid = self.show(c, AGENT, "MainPID")
+        again = c.run(*argv, check=False, timeout=120)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertEqual(len(again.stderr.strip().splitlines()), 1, again.stderr)
+        self.assertIn("taken", again.stderr)
+        self.assertEqual(self.agent_files(c), written)
+        self.assertEqual(self.show(c, AGENT, "MainPID"), agent_pid)
+
+    def test_setup_import_moves_a_0_1_install_to_the_package_for_good(self):
+        c = self.boot("import")
+        self.apt_install(c, self.debs)
+        self.set_up_vps(c)
+        self.start_site(c)
+        token = c.run("runuser", "-u", "nexus-relay", "--", "/usr/bin/nexus-relay", "directory",
+                      "add", SLUG).stdout.strip()
+        # What the 0.1.x installer and the user guide left: the old binary (here a stand-in
+        # that only knows --version), its hand-written unit with the token on ExecStart, the
+        # credentials file and the updater that re-downloads 0.1.4.
+        old = {
+            "/usr/local/bin/nexus-relay": "#!/bin/sh\n[ \"$1\" = --version ] && "
+                                          "{ echo 'nexus-relay 0.1.4'; exit 0; }\n"
+                                          "exec sleep infinity\n",
+            "/etc/systemd/system/nexus-relay-client.service":
+                "[Unit]\nDescription=Nexus Relay Client\nAfter=network.target\n\n[Service]\n"
+                "ExecStart=/usr/local/bin/nexus-relay client \\\n"
+                f"  --server wss://tunnel.{VPS_DOMAIN}/tunnel \\\n  --slug {SLUG} \\\n"
+                f"  --token {token} \\\n  --local-port 8080\nRestart=on-failure\n"
+                "RestartSec=5s\nUser=root\n\n[Install]\nWantedBy=multi-user.target\n",
+            "/root/nexus-credentials.txt": f"URL              : https://{SLUG}.{VPS_DOMAIN}\n"
+                                           f"Directory token  : {token}\n",
+            "/usr/local/bin/nodyx-update": "#!/bin/sh\n# re-downloads nexus-relay 0.1.4\n"
+                                           "touch /tmp/old-updater-ran\n",
+        }
+        for path, content in old.items():
+            with open(c.path(path), "w", encoding="utf-8") as f:
+                f.write(content)
+        c.run("chmod", "755", "/usr/local/bin/nexus-relay", "/usr/local/bin/nodyx-update")
+        c.run("systemctl", "daemon-reload")
+        c.run("systemctl", "enable", "--now", AGENT)
+        self.assertEqual(self.show(c, AGENT, "FragmentPath"),
+                         "/etc/systemd/system/nexus-relay-client.service")
+
+        done = c.run("nexusctl", "setup", "--import", "--yes", check=False, timeout=180)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        self.assertIn("nodyx-update", done.stdout)
+        # The packaged unit runs the packaged program with the same slug and token.
+        self.assertEqual(self.show(c, AGENT, "FragmentPath"),
+                         "/lib/systemd/system/nexus-relay-client.service")
+        self.wait_registered(c)
+        self.assertIn(SITE_MARKER, self.public_page(c))
+        self.assertEqual(open(c.path("/etc/nexus-relay/token"), encoding="utf-8").read().strip(),
+                         token)
+        self.assertFalse(os.path.exists(c.path("/etc/systemd/system/nexus-relay-client.service")))
+        self.assertEqual(c.run("sh", "-c", "command -v nexus-relay").stdout.strip(),
+                         "/usr/bin/nexus-relay")
+        self.assertEqual(c.run("nexus-relay", "--version").stdout.strip(), "nexus-relay 0.2.0")
+        # The old updater can no longer put 0.1.4 back.
+        updater = c.run("/usr/local/bin/nodyx-update", check=False)
+        self.assertNotEqual(updater.returncode, 0)
+        self.assertFalse(os.path.exists(c.path("/tmp/old-updater-ran")))
+        self.assertEqual(c.run("sh", "-c", "command -v nexus-relay").stdout.strip(),
+                         "/usr/bin/nexus-relay")
 
     def test_upgrade_from_the_previous_version_keeps_the_administrators_files(self):
         c = self.boot("upgrade")

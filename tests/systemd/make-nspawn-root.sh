@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Makes, once, the Debian 12 root that test_nspawn_boot.py and tests/package boot with
 # systemd-nspawn: a minimal system (debootstrap's minbase) with systemd, D-Bus, Python (the
-# local site the agent forwards to), curl (the package suite's autopkgtest) and the Debian
-# packages of the shared libraries BINARY links. The root is kept and reused while that
+# local site the agent forwards to), curl (the package suite's autopkgtest), ca-certificates
+# (the system's CAs, as the packages recommend; the package suite adds Caddy's CA to them) and
+# the Debian packages of the shared libraries BINARY links. The root is kept and reused while that
 # package list is the same; the tests never write into it (they boot it with
 # --volatile=overlay). About 40 s and 300 MB the first time, with a near mirror.
 #
@@ -20,7 +21,7 @@ mirror=${3:-${NEXUS_DEBIAN_MIRROR:-http://deb.debian.org/debian}}
 mapfile -t libraries < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }')
 mapfile -t resolved < <(realpath "${libraries[@]}")
 owners=$(dpkg-query -S "${libraries[@]}" "${resolved[@]}" 2>/dev/null || true)
-packages=(systemd dbus python3 curl)
+packages=(systemd dbus python3 curl ca-certificates)
 for library in "${libraries[@]}"; do
     owner=$(grep -m1 -e ": $library\$" -e ": $(realpath "$library")\$" <<<"$owners") || {
         echo "no Debian package holds $library" >&2

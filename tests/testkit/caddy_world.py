@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from processes import LoggedProcess, wait_until
@@ -48,6 +49,24 @@ def resolve_hosts(names, directory):
 
 def forget_hosts():
     subprocess.run(["umount", "/etc/hosts"], check=False)
+
+
+class ResolvedHosts:
+    """Mixin for a test class: its HOSTS resolve to 127.0.0.1 for all of its tests."""
+
+    HOSTS = []
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.hosts_dir = tempfile.mkdtemp(prefix="nexus-hosts-")
+        resolve_hosts(cls.HOSTS, cls.hosts_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        forget_hosts()
+        shutil.rmtree(cls.hosts_dir, ignore_errors=True)
+        super().tearDownClass()
 
 
 def listening(port):
