@@ -31,12 +31,13 @@ test_packages=(
 
 # The cross suite (tests/cross) and `dpkg-buildpackage -a arm64`: the cross compiler, qemu to
 # run the aarch64 programs, and the libraries' :arm64 multiarch packages beside the amd64 ones
-# (the header-only and architecture-independent ones above serve both). Build tools such as
-# sdbus-c++-xml2cpp stay the machine's own.
+# (the header-only and architecture-independent ones above serve both, and libpq-dev, which
+# cannot be installed for two architectures at once: its headers serve the dlopen()ed libpq).
+# Build tools such as sdbus-c++-xml2cpp stay the machine's own.
 cross_packages=(
   crossbuild-essential-arm64 qemu-user-static pkgconf:arm64
   libboost1.81-dev:arm64 libssl-dev:arm64 libfmt-dev:arm64 libmimalloc-dev:arm64
-  libsqlite3-dev:arm64 libpq-dev:arm64 libsystemd-dev:arm64 libsdbus-c++-dev:arm64
+  libsqlite3-dev:arm64 libsystemd-dev:arm64 libsdbus-c++-dev:arm64
   libcurl4-openssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64
 )
 
