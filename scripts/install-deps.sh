@@ -27,6 +27,8 @@ test_packages=(
                                 # systemd-nspawn, the units run by the real systemd
   debhelper dpkg-dev fakeroot lintian # tests/package: dpkg-buildpackage, then lintian, on the
                                       # Debian packages installed in that container
+  caddy      # tests/integration/test_caddy_front.py: Debian's Caddy in front of the relay, in
+             # the test's own network namespace
 )
 
 # The cross suite (tests/cross) and `dpkg-buildpackage -a arm64`: the cross compiler, qemu to
@@ -63,3 +65,7 @@ if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | 
 fi
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# The caddy package starts its own server on port 80 where systemd runs; the tests start theirs.
+if [[ " ${missing[*]} " == *" caddy "* ]] && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now caddy.service >&2 || true
+fi

@@ -31,6 +31,9 @@ void ServerOptions::attach(CLI::App& app) {
     app.add_option("--main-redirect", c.mainRedirect,
                    "Where the main slug and unknown hosts are redirected")
         ->capture_default_str();
+    app.add_flag("--directory-api", c.directoryApi,
+                 "Serve the directory API (register, ping, delete, list) at "
+                 "http://DOMAIN/api/directory on the HTTP front");
     directory.attach(app);
     app.add_option("--trusted-proxy", trustedProxies,
                    "Address or range whose X-Forwarded-* headers are believed (repeatable; "

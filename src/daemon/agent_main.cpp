@@ -6,6 +6,7 @@
 #include "daemon/agent_log.hpp"
 #include "daemon/daemons.hpp"
 #include "daemon/process.hpp"
+#include "daemon/resident_pages.hpp"
 #include "daemon/systemd_glue.hpp"
 #include "dbus/client_service.hpp"
 #include "net/connect.hpp"
@@ -67,6 +68,7 @@ int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
     asio::io_context io(1);
     const auto logger = startDaemonProcess(io, logLevel);
     Logger& log = *logger;
+    returnFreedMemoryPromptly(log);
     // The status pages' socket first, from systemd (nexus-relay-client.socket) or bound here:
     // a port that is taken is a start-up error, not a surprise at the first scrape.
     const bool statusOn = statusListen != "off";
@@ -143,6 +145,11 @@ int runClient(ClientSettings settings, const Reread<ClientSettings>& reread) {
         busObject->start();
     }
     asio::co_spawn(io, agent.run(), net::reportFailures("the agent"));
+    // Above 3 MiB of program and library pages, those not used since the last look go
+    // (resident_pages.hpp); checked four times a second, which costs one read of /proc/self/statm
+    // each.
+    asio::co_spawn(io, keepResidentPagesTrimmed(std::chrono::milliseconds(250), 3U << 20U),
+                   net::reportFailures("the resident page trimmer"));
     sd::Watchdog watchdog(io.get_executor());
     watchdog.start();
     // The agent is ready as soon as it runs: being connected is its state, not its start-up.

@@ -24,6 +24,12 @@ std::unique_ptr<Logger> startDaemonProcess(boost::asio::io_context& io, LogLevel
 /// allocator. `log` must outlive the process's coroutines.
 void prepareProcess(Logger& log);
 
+/// The agent's allocator setting, after prepareProcess(): memory freed after a burst goes
+/// back to the kernel at once instead of being kept for the next one. The relay keeps the
+/// default, which spares it the system calls; the agent, on a small board, keeps its
+/// footprint.
+void returnFreedMemoryPromptly(Logger& log);
+
 /// The reload's lines both daemons write: the new configuration does not parse (`problem`),
 /// or options that are read at start only changed (`fixed`, as command-line names; nothing is
 /// written when it is empty). `daemon`: "agent" or "relay".

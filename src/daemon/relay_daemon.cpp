@@ -24,6 +24,10 @@ RelayDaemon::RelayDaemon(asio::io_context& io, const server::ServerConfig& confi
       relay_(executor_, config, log, directory, events_),
       status_(relay_, metrics_, config.metricsPerSlug),
       statusListener_(executor_, status_.routes()) {
+    statusListener_.addAsync("/caddy/ask",
+                             [this](std::string target) -> asio::awaitable<net::StatusReply> {
+                                 return askReply(std::move(target));
+                             });
     events_.add(lines_);
     events_.add(metrics_);
 }
@@ -115,6 +119,14 @@ asio::awaitable<void> RelayDaemon::drain() {
                                  grace.count(), cut));
     }
     stop();
+}
+
+asio::awaitable<net::StatusReply> RelayDaemon::askReply(std::string target) {
+    const unsigned status = co_await relay_.askCertificate(std::move(target));
+    co_return net::StatusReply{status, "text/plain; charset=utf-8",
+                               status == 200   ? "ok\n"
+                               : status == 404 ? "no certificate for this name\n"
+                                               : "cannot tell now, ask again\n"};
 }
 
 void RelayDaemon::stop() {

@@ -47,6 +47,9 @@ public:
     std::size_t tunnelCount() const { return relay_.tunnelCount(); }
 
 private:
+    /// /caddy/ask on the status listener: Caddy's on-demand TLS question.
+    boost::asio::awaitable<net::StatusReply> askReply(std::string target);
+
     boost::asio::any_io_executor executor_;
     const server::ServerConfig config_;
     Logger& log_;

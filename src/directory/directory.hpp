@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,40 @@ struct Instance {
     std::string url;
     std::string status;        ///< pending, active, inactive or banned (the deployed CHECK list)
     bool tokenHashed = false;  ///< false for legacy rows that still hold the plaintext token
+    std::string registeredAt;  ///< ISO 8601 UTC ("2026-08-20T12:34:56Z"); empty if not read
+};
+
+/// What an instance says about itself through the registration API (the deployed columns).
+/// Empty strings are stored as NULL.
+struct Profile {
+    std::string name;
+    std::string description;
+    std::string language;
+    std::string country;
+    std::string theme;
+    std::string version;
+};
+
+/// An instance as the public listing shows it: never its token.
+struct Listing {
+    Instance instance;
+    Profile profile;
+    std::int64_t members = 0;
+    std::int64_t online = 0;
+    std::string lastSeen;  ///< ISO 8601 UTC; empty if it never pinged
+};
+
+/// What a ping may update besides the time it was seen; unset fields keep their values.
+struct Heartbeat {
+    std::optional<std::int64_t> members;
+    std::optional<std::int64_t> online;
+    std::string version;
+};
+
+/// The instance a ping's token belongs to.
+struct Pinged {
+    std::string slug;
+    std::string status;
 };
 
 struct NewInstance {
@@ -47,6 +82,30 @@ public:
     virtual Result<NewInstance> add(std::string_view slug, std::string_view url) = 0;
 
     virtual Result<std::vector<Instance>> list() = 0;
+
+    /// The registration API's insert: an active slug with its profile and a new 256-bit
+    /// token (only its digest is stored). Errc::SlugExists if taken.
+    virtual Result<NewInstance> registerInstance(std::string_view slug, std::string_view url,
+                                                 const Profile& profile) = 0;
+
+    /// Marks the instance whose token this is as seen now, with the heartbeat's counters.
+    /// Errc::AuthFailed when no row has this token. The row is found by the token's digest
+    /// (or a legacy plaintext value) and the match confirmed in constant time.
+    virtual Result<Pinged> ping(std::string_view token, const Heartbeat& heartbeat) = 0;
+
+    /// Deletes the slug's row if `token` is its token (a banned row stays: deleting it would
+    /// free the slug for the same owner). Errc::AuthFailed otherwise, after the same work
+    /// as authenticate().
+    virtual Result<void> unregister(std::string_view slug, std::string_view token) = 0;
+
+    /// Active instances seen within `window` (a ping) or whose slug is in `live` (a tunnel
+    /// on this relay now), in slug order, at most `limit`.
+    virtual Result<std::vector<Listing>> listSeen(std::chrono::seconds window,
+                                                  const std::vector<std::string>& live,
+                                                  std::size_t limit) = 0;
+
+    /// How many rows the directory holds, whatever their status.
+    virtual Result<std::int64_t> count() = 0;
 
     /// Marks the slug inactive; Errc::SlugNotFound if there is no such slug.
     virtual Result<void> revoke(std::string_view slug) = 0;

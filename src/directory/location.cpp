@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+
 namespace nexus::directory {
 
 Result<std::unique_ptr<Directory>> open(const Location& where, Creation creation) {
@@ -21,6 +23,10 @@ std::string explainOpenFailure(const Location& where, const ErrorCode& error) {
             " (create it with `nexus-relay directory init --database {}`, or "
             "check --database)",
             where.sqlitePath);
+    }
+    if (!where.postgresUrl.empty() &&
+        error == ErrorCode(ELIBACC, boost::system::system_category())) {
+        text += " (libpq.so.5, loaded for a PostgreSQL directory: install libpq5)";
     }
     return text;
 }

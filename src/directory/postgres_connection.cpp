@@ -40,11 +40,14 @@ ErrorCode unavailable() {
 }  // namespace
 
 Result<PgConnection> PgConnection::create(const std::string& conninfo) {
+    if (auto loaded = loadLibpq(); !loaded) {
+        return loaded.error();
+    }
     char* error = nullptr;
-    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> parsed(
-        PQconninfoParse(conninfo.c_str(), &error), &PQconninfoFree);
+    std::unique_ptr<PQconninfoOption, decltype(libpq().conninfoFree)> parsed(
+        libpq().conninfoParse(conninfo.c_str(), &error), libpq().conninfoFree);
     if (!parsed) {
-        PQfreemem(error);  // the message may quote the conninfo, password included
+        libpq().freemem(error);  // the message may quote the conninfo, password included
         return makeError(Errc::InvalidArgument);
     }
     std::vector<std::string> keys;
@@ -83,8 +86,8 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
     for (const std::string& param : params) {
         texts.push_back(param.c_str());
     }
-    if (PQsendQueryParams(conn_.get(), sql, static_cast<int>(texts.size()), nullptr, texts.data(),
-                          nullptr, nullptr, 0) != 1) {
+    if (libpq().sendQueryParams(conn_.get(), sql, static_cast<int>(texts.size()), nullptr,
+                                texts.data(), nullptr, nullptr, 0) != 1) {
         return dropConnection();
     }
     const auto deadline = Clock::now() + kQueryDeadline;
@@ -93,7 +96,7 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
         if (auto ready = waitForInput(deadline); !ready) {
             return ready.error();
         }
-        PgResult next(PQgetResult(conn_.get()));
+        PgResult next(libpq().getResult(conn_.get()));
         if (!next) {
             break;
         }
@@ -101,17 +104,17 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
             result = std::move(next);
         }
     }
-    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    if (libpq().status(conn_.get()) != CONNECTION_OK) {
         return dropConnection();
     }
     if (!result) {
-        return fail(PQerrorMessage(conn_.get()));
+        return fail(libpq().errorMessage(conn_.get()));
     }
-    const ExecStatusType status = PQresultStatus(result.get());
+    const ExecStatusType status = libpq().resultStatus(result.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
         return result;
     }
-    const char* field = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    const char* field = libpq().resultErrorField(result.get(), PG_DIAG_SQLSTATE);
     const std::string_view sqlstate = field != nullptr ? field : "";
     if (sqlstate == "23505") {  // unique_violation
         return makeError(Errc::SlugExists);
@@ -120,7 +123,7 @@ Result<PgResult> PgConnection::exec(const char* sql, const std::vector<std::stri
         return makeError(Errc::InvalidArgument);
     }
     // Includes 57014, the statement timeout: the session stays usable.
-    return fail(PQresultErrorMessage(result.get()));
+    return fail(libpq().resultErrorMessage(result.get()));
 }
 
 Result<void> PgConnection::ensureConnected() {
@@ -141,48 +144,48 @@ Result<void> PgConnection::ensureConnected() {
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);
-    Conn conn(PQconnectdbParams(keys.data(), values.data(), 0));
-    if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-        return fail(conn ? PQerrorMessage(conn.get()) : "out of memory");
+    Conn conn(libpq().connectdbParams(keys.data(), values.data(), 0));
+    if (!conn || libpq().status(conn.get()) != CONNECTION_OK) {
+        return fail(conn ? libpq().errorMessage(conn.get()) : "out of memory");
     }
     // libpq prints server notices to stderr by default; this library never logs.
-    PQsetNoticeProcessor(
+    libpq().setNoticeProcessor(
         conn.get(), [](void*, const char*) {}, nullptr);
     conn_ = std::move(conn);
     return {};
 }
 
 bool PgConnection::stillAlive() {
-    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    if (libpq().status(conn_.get()) != CONNECTION_OK) {
         return false;
     }
     // An idle session receives nothing, except the FATAL message and the close that follow a
     // server restart or pg_terminate_backend(). Noticing them here lets this very call
     // reconnect instead of failing on a connection that is already gone.
-    pollfd fd{PQsocket(conn_.get()), POLLIN | POLLRDHUP, 0};
+    pollfd fd{libpq().socket(conn_.get()), POLLIN | POLLRDHUP, 0};
     if (::poll(&fd, 1, 0) <= 0) {
         return true;
     }
     if ((fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) {
         return false;
     }
-    return PQconsumeInput(conn_.get()) == 1 && PQstatus(conn_.get()) == CONNECTION_OK;
+    return libpq().consumeInput(conn_.get()) == 1 && libpq().status(conn_.get()) == CONNECTION_OK;
 }
 
 Result<void> PgConnection::waitForInput(Clock::time_point deadline) {
-    while (PQisBusy(conn_.get()) != 0) {
+    while (libpq().isBusy(conn_.get()) != 0) {
         const auto left =
             std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
         if (left <= 0) {  // the server or the network stopped answering
             conn_.reset();
             return fail("no answer from the server within 4 s");
         }
-        pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+        pollfd fd{libpq().socket(conn_.get()), POLLIN, 0};
         const int ready = ::poll(&fd, 1, static_cast<int>(left));
         if (ready == 0 || (ready < 0 && errno == EINTR)) {
             continue;
         }
-        if (ready < 0 || PQconsumeInput(conn_.get()) != 1) {
+        if (ready < 0 || libpq().consumeInput(conn_.get()) != 1) {
             return dropConnection();
         }
     }
@@ -190,7 +193,7 @@ Result<void> PgConnection::waitForInput(Clock::time_point deadline) {
 }
 
 ErrorCode PgConnection::dropConnection() {
-    const ErrorCode error = fail(conn_ ? PQerrorMessage(conn_.get()) : "");
+    const ErrorCode error = fail(conn_ ? libpq().errorMessage(conn_.get()) : "");
     conn_.reset();
     return error;
 }

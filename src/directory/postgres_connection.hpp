@@ -3,8 +3,7 @@
 #pragma once
 
 #include "common/error.hpp"
-
-#include <libpq-fe.h>
+#include "directory/libpq.hpp"
 
 #include <chrono>
 #include <memory>
@@ -15,14 +14,15 @@
 namespace nexus::directory {
 
 struct PgResultClearer {
-    void operator()(PGresult* result) const noexcept { PQclear(result); }
+    void operator()(PGresult* result) const noexcept { libpq().clear(result); }
 };
 using PgResult = std::unique_ptr<PGresult, PgResultClearer>;
 
 class PgConnection {
 public:
-    /// Parses `conninfo` (a postgres:// URL or key=value pairs) without connecting.
-    /// Errc::InvalidArgument if libpq cannot parse it.
+    /// Loads libpq and parses `conninfo` (a postgres:// URL or key=value pairs) without
+    /// connecting. ELIBACC if libpq cannot be loaded, Errc::InvalidArgument if it cannot
+    /// parse `conninfo`.
     static Result<PgConnection> create(const std::string& conninfo);
 
     /// Runs one parameterised statement (parameters as text) and returns its successful
@@ -36,7 +36,7 @@ public:
 
 private:
     struct ConnCloser {
-        void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
+        void operator()(PGconn* conn) const noexcept { libpq().finish(conn); }
     };
     using Conn = std::unique_ptr<PGconn, ConnCloser>;
     using Clock = std::chrono::steady_clock;

@@ -68,7 +68,15 @@ asio::awaitable<void> StatusListener::serve(tcp::socket socket) {
             co_return;
         }
         const auto& request = parser.get();
-        const StatusReply reply = answer(request.method_string(), request.target());
+        const auto target = request.target();
+        const auto waiting = asyncRoutes_.find(std::string(target.substr(0, target.find('?'))));
+        StatusReply reply;
+        if (waiting != asyncRoutes_.end() &&
+            (request.method() == http::verb::get || request.method() == http::verb::head)) {
+            reply = co_await waiting->second(std::string(target));
+        } else {
+            reply = answer(request.method_string(), target);
+        }
         http::response<http::string_body> response{static_cast<http::status>(reply.status),
                                                    request.version()};
         response.set(http::field::content_type, reply.contentType);

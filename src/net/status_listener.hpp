@@ -24,6 +24,8 @@ struct StatusReply {
 };
 
 using StatusRoute = std::function<StatusReply()>;
+/// A route that waits for something (a database) and reads the query: given the target.
+using AsyncStatusRoute = std::function<boost::asio::awaitable<StatusReply>(std::string target)>;
 
 class StatusListener {
 public:
@@ -38,6 +40,11 @@ public:
     /// Accepts connections until the acceptor is closed.
     boost::asio::awaitable<void> run(boost::asio::ip::tcp::acceptor& acceptor);
 
+    /// Serves `path` with `route` too (GET and HEAD), before run().
+    void addAsync(std::string path, AsyncStatusRoute route) {
+        asyncRoutes_.emplace(std::move(path), std::move(route));
+    }
+
     /// What a request for `target` with `method` gets (the HTTP exchange aside).
     StatusReply answer(std::string_view method, std::string_view target) const;
 
@@ -46,6 +53,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     std::map<std::string, StatusRoute> routes_;
+    std::map<std::string, AsyncStatusRoute> asyncRoutes_;
     /// Shared with each connection's coroutine: one still pending when the loop is torn down
     /// after the listener may count down without touching a destroyed object.
     std::shared_ptr<std::size_t> connections_ = std::make_shared<std::size_t>(0);

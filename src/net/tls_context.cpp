@@ -8,6 +8,11 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
 
 namespace nexus::net {
 
@@ -29,6 +34,48 @@ Result<void> restrictVersions(ssl::context& context) {
         return makeError(Errc::InvalidArgument);
     }
     return {};
+}
+
+// A hashed CA directory holds links named after the subject's hash, e.g. 4042bcee.0.
+bool isHashLink(std::string_view name) {
+    const auto dot = name.find('.');
+    return dot == 8 && name.size() > 9 && name.find_first_not_of("0123456789abcdef") == dot &&
+           name.find_first_not_of("0123456789", dot + 1) == std::string_view::npos;
+}
+
+// Whether one of the directories of `dirs` (colon-separated, as OpenSSL reads it) is hashed.
+bool hasHashedDirectory(std::string_view dirs) {
+    namespace fs = std::filesystem;
+    while (!dirs.empty()) {
+        const auto colon = dirs.find(':');
+        std::error_code ec;
+        for (fs::directory_iterator entry(fs::path(dirs.substr(0, colon)), ec), end;
+             !ec && entry != end; entry.increment(ec)) {
+            if (isHashLink(entry->path().filename().native())) {
+                return true;
+            }
+        }
+        dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+    }
+    return false;
+}
+
+// The system's trust store as set_default_verify_paths() finds it (SSL_CERT_FILE and
+// SSL_CERT_DIR honoured), but read on demand: the hashed directory (/etc/ssl/certs, kept by
+// update-ca-certificates from the same certificates as the bundle) yields the one CA a
+// verification needs when it needs it, where the bundle file is parsed whole up front and its
+// 140-odd certificates kept: 1.5 MiB of the agent's resident memory. The bundle stays the way
+// when SSL_CERT_FILE names one or there is no hashed directory.
+void useSystemTrustStore(ssl::context& context, ErrorCode& ec) {
+    const char* fileFromEnvironment = std::getenv(X509_get_default_cert_file_env());
+    const char* dirFromEnvironment = std::getenv(X509_get_default_cert_dir_env());
+    const std::string dirs =
+        dirFromEnvironment != nullptr ? dirFromEnvironment : X509_get_default_cert_dir();
+    if (fileFromEnvironment == nullptr && hasHashedDirectory(dirs)) {
+        context.add_verify_path(dirs, ec);
+    } else {
+        context.set_default_verify_paths(ec);
+    }
 }
 
 }  // namespace
@@ -61,7 +108,7 @@ Result<std::shared_ptr<ssl::context>> makeClientTlsContext(const std::string& ca
     }
     ErrorCode ec;
     if (caFile.empty()) {
-        context->set_default_verify_paths(ec);
+        useSystemTrustStore(*context, ec);
     } else {
         context->load_verify_file(caFile, ec);
     }

@@ -2,6 +2,8 @@
 // Transport over a Beast WebSocket stream, plain or TLS, and the two handshakes.
 #include "net/websocket.hpp"
 
+#include "net/websocket_declined.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -104,6 +106,14 @@ asio::awaitable<Result<void>> withDeadline(Awaitable operation, asio::any_io_exe
     co_return Result<void>{};
 }
 
+// A handshake the server answered with another status than 101 becomes that status.
+ErrorCode declinedOr(ErrorCode error, const websocket::response_type& answer) {
+    if (error == websocket::error::upgrade_declined && answer.result_int() != 0) {
+        return webSocketDeclined(answer.result_int());
+    }
+    return error;
+}
+
 std::string peerOf(const tcp::socket& socket) {
     ErrorCode ec;
     const auto endpoint = socket.remote_endpoint(ec);
@@ -121,11 +131,12 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
     const std::string hostHeader = url.endpoint.host;
     if (!url.secure) {
         websocket::stream<tcp::socket> ws(std::move(socket));
+        websocket::response_type answer;
         auto done = co_await withDeadline(
-            ws.async_handshake(hostHeader, url.target, asio::as_tuple(asio::use_awaitable)),
+            ws.async_handshake(answer, hostHeader, url.target, asio::as_tuple(asio::use_awaitable)),
             executor, timeout);
         if (!done) {
-            co_return done.error();
+            co_return declinedOr(done.error(), answer);
         }
         co_return std::make_unique<WebSocketTransport<tcp::socket>>(std::move(ws), peer);
     }
@@ -144,11 +155,12 @@ asio::awaitable<Result<std::unique_ptr<Transport>>> webSocketConnect(
     if (!tlsDone) {
         co_return tlsDone.error();
     }
+    websocket::response_type answer;
     auto done = co_await withDeadline(
-        ws.async_handshake(hostHeader, url.target, asio::as_tuple(asio::use_awaitable)), executor,
-        timeout);
+        ws.async_handshake(answer, hostHeader, url.target, asio::as_tuple(asio::use_awaitable)),
+        executor, timeout);
     if (!done) {
-        co_return done.error();
+        co_return declinedOr(done.error(), answer);
     }
     co_return std::make_unique<WebSocketTransport<TlsSocket>>(std::move(ws), peer, std::move(tls));
 }

@@ -72,6 +72,35 @@ Visitor describeVisitor(const asio::ip::address& peer, const std::vector<Address
                                [&](const AddressRange& r) { return r.contains(client); })};
 }
 
+asio::ip::address clientAddress(const net::Fields& fields, const asio::ip::address& peer,
+                                const std::vector<AddressRange>& trusted) {
+    auto isTrusted = [&](const asio::ip::address& address) {
+        return std::any_of(trusted.begin(), trusted.end(),
+                           [&](const AddressRange& r) { return r.contains(address); });
+    };
+    asio::ip::address client = unmapped(peer);
+    // Every X-Forwarded-For field, as one list, read from the right.
+    std::vector<std::string> hops;
+    const auto [first, last] = fields.equal_range("X-Forwarded-For");
+    for (auto field = first; field != last; ++field) {
+        std::string_view list = field->value();
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            hops.push_back(trimmed(list.substr(0, comma)));
+            list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        }
+    }
+    for (auto hop = hops.rbegin(); hop != hops.rend() && isTrusted(client); ++hop) {
+        ErrorCode notAnAddress;
+        const auto address = asio::ip::make_address(*hop, notAnAddress);
+        if (notAnAddress) {
+            break;  // garbage from the client: the last proxy's view stands
+        }
+        client = unmapped(address);
+    }
+    return client;
+}
+
 void applyForwardingPolicy(net::Fields& fields, const Visitor& visitor) {
     if (visitor.trusted) {
         if (fields.count("X-Forwarded-For") == 0) {

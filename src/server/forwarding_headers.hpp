@@ -40,6 +40,13 @@ struct Visitor {
 Visitor describeVisitor(const boost::asio::ip::address& peer,
                         const std::vector<AddressRange>& trusted);
 
+/// The address a request comes from, for per-client limits: the peer's, or when the peer is a
+/// trusted proxy, the rightmost X-Forwarded-For entry that is not itself a trusted proxy (the
+/// address the outermost trusted proxy saw; entries left of it are the client's own claims).
+boost::asio::ip::address clientAddress(const net::Fields& fields,
+                                       const boost::asio::ip::address& peer,
+                                       const std::vector<AddressRange>& trusted);
+
 /// Rewrites `fields` for a request from `visitor`: trusted proxies keep their forwarding
 /// headers (X-Forwarded-For gets the peer only if absent); others lose Forwarded,
 /// X-Forwarded-*, X-Real-IP and CF-Connecting-IP, replaced by the relay's view.

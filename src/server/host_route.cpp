@@ -74,6 +74,11 @@ std::optional<std::string> slugFromHost(std::string_view host, std::string_view 
     return asciiLower(*label);
 }
 
+bool isApexHost(std::string_view host, std::string_view domain) {
+    const auto name = hostName(host);
+    return name && equalsIgnoringCase(*name, domain);
+}
+
 bool pointsIntoDomain(std::string_view url, std::string_view domain) {
     std::string_view rest;
     for (std::string_view scheme : {"http://", "https://"}) {

@@ -13,6 +13,9 @@ namespace nexus::server {
 /// under `domain` ([a-z0-9-]{1,63}); nullopt for anything else (apex, deeper names, junk).
 std::optional<std::string> slugFromHost(std::string_view host, std::string_view domain);
 
+/// Whether `host` (a Host header: any case, a port, one trailing dot) names `domain` itself.
+bool isApexHost(std::string_view host, std::string_view domain);
+
 /// True if `url` is http(s) to a host under `domain` (a subdomain of it, which this relay
 /// would serve itself): redirecting there while the tunnel is down would loop.
 bool pointsIntoDomain(std::string_view url, std::string_view domain);

@@ -146,6 +146,9 @@ asio::awaitable<bool> HttpFront::route(HttpExchange& exchange, std::string& slug
     if (request.count(http::field::host) != 1 || !request.target().starts_with('/')) {
         co_return co_await answer(exchange, Answer::BadRequest, false);
     }
+    if (directoryApi_.handles(request)) {
+        co_return co_await directoryApi_.serve(exchange);
+    }
     auto named = slugFromHost(request[http::field::host], context_.config.domain);
     if (!named || *named == context_.config.mainSlug) {
         const Reply redirect{.status = 302,

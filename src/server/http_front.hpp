@@ -3,6 +3,7 @@
 // deployed fallbacks: 302 to the main site, 302 to the directory URL, offline page, 404.
 #pragma once
 
+#include "server/directory_api.hpp"
 #include "server/forwarding_headers.hpp"
 #include "server/server_context.hpp"
 
@@ -16,7 +17,8 @@ namespace nexus::server {
 
 class HttpFront {
 public:
-    explicit HttpFront(ServerContext& context) : context_(context), changed_(context.executor) {}
+    explicit HttpFront(ServerContext& context)
+        : context_(context), directoryApi_(context), changed_(context.executor) {}
 
     /// Accepts visitor connections until the acceptor is closed.
     boost::asio::awaitable<void> run(boost::asio::ip::tcp::acceptor& acceptor);
@@ -84,6 +86,7 @@ private:
              const Visitor& visitor);
 
     ServerContext& context_;
+    DirectoryApi directoryApi_;
     std::unordered_set<Visit*> visits_;
     bool draining_ = false;
     bool accepting_ = false;    ///< run() still waits on its acceptor

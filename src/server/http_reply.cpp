@@ -21,6 +21,9 @@ boost::asio::awaitable<bool> writeReply(net::TimedStream& stream, const Reply& r
     if (!reply.location.empty()) {
         res.set(http::field::location, reply.location);
     }
+    if (reply.retryAfter != 0) {
+        res.set(http::field::retry_after, std::to_string(reply.retryAfter));
+    }
     if (!reply.body.empty()) {
         res.set(http::field::content_type, reply.contentType);
         res.set(http::field::cache_control, "no-store");

@@ -37,7 +37,8 @@ struct Reply {
     unsigned status = 200;
     std::string body;
     std::string contentType = "text/plain; charset=utf-8";
-    std::string location;  ///< sets Location when not empty
+    std::string location;     ///< sets Location when not empty
+    unsigned retryAfter = 0;  ///< seconds; sets Retry-After when not zero
     bool keepAlive = true;
     bool headOnly = false;  ///< a HEAD request: headers only
 };

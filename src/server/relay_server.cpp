@@ -4,6 +4,7 @@
 
 #include "net/spawn.hpp"
 #include "net/transport.hpp"
+#include "server/certificate_ask.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -142,6 +143,10 @@ asio::awaitable<Result<void>> RelayServer::revoke(std::string slug) {
         tunnel->close(makeError(Errc::Revoked));
     }
     co_return Result<void>{};
+}
+
+asio::awaitable<unsigned> RelayServer::askCertificate(std::string target) {
+    return server::askCertificate(context_, std::move(target));
 }
 
 asio::awaitable<void> RelayServer::watchRevocations() {

@@ -79,6 +79,10 @@ public:
 
     const TunnelRegistry& registry() const { return context_.registry; }
 
+    /// Caddy's on-demand TLS question for `target` ("/caddy/ask?domain=NAME"): an HTTP status
+    /// (certificate_ask.hpp).
+    boost::asio::awaitable<unsigned> askCertificate(std::string target);
+
 private:
     boost::asio::awaitable<void> watchRevocations();
     void closeListeners();

@@ -28,6 +28,7 @@ std::vector<std::string_view> startOnlyChanges(const ServerConfig& running,
 
 void applyLiveSettings(ServerConfig& running, const ServerConfig& next) {
     running.domain = next.domain;
+    running.directoryApi = next.directoryApi;
     running.mainSlug = next.mainSlug;
     running.mainRedirect = next.mainRedirect;
     running.tlsReloadInterval = next.tlsReloadInterval;

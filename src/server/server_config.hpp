@@ -27,6 +27,9 @@ struct ServerConfig {
     /// /metrics: request counts per slug as well as in total (bounded, see the README).
     bool metricsPerSlug = true;
     std::string domain = "nexusnode.app";
+    /// Serve the directory API (register, ping, delete, list) at http://DOMAIN/api/directory
+    /// on the HTTP front; off by default.
+    bool directoryApi = false;
     std::string mainSlug = "nexusnode";
     std::string mainRedirect = "https://nexusnode.app";
     /// PEM files for TLS on the control port; without them the port serves plain v1 only.

@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "net/tls.hpp"
+#include "server/ask_cache.hpp"
 #include "server/auth_limiter.hpp"
 #include "server/directory_worker.hpp"
 #include "server/relay_events.hpp"
@@ -25,6 +26,7 @@ struct ServerContext {
     std::uint64_t nextSessionId = 1;
     std::shared_ptr<net::ssl::context> tls;  ///< null: no TLS door
     RequestIds requestIds;
+    AskCache askCache;  ///< Caddy's ask endpoint; the directory API forgets what it changes
 };
 
 }  // namespace nexus::server

@@ -112,6 +112,16 @@ class RelayTestCase(unittest.TestCase):
             agent.wait_registered()
         return agent
 
+    def start_url_agent(self, slug, token, local_port, server, *extra, env=None, wait=True):
+        """An agent with its --server and TLS flags as given (start_agent adds
+        --insecure-plaintext unless given a CA)."""
+        agent = Agent(self.tmp, self._name("agent-" + slug), slug, token, server, local_port,
+                      list(extra), env=env, as_given=True)
+        self._processes.append(agent)
+        if wait:
+            agent.wait_registered()
+        return agent
+
     def stream_tunnel(self, slug="demo", tls=False):
         """A relay, the streaming test app (tests/testkit/stream_site.py) and an agent on
         protocol v2: (relay, site, agent, visitor Host). With `tls`, the agent-relay leg is

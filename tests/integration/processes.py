@@ -136,7 +136,9 @@ class Relay(LoggedProcess):
                 "--tcp-port", str(tcp_port), "--tcp-bind", "127.0.0.1",
                 "--http-port", str(http_port), "--http-bind", "127.0.0.1",
                 "--domain", DOMAIN, "--main-slug", MAIN_SLUG,
-                "--main-redirect", MAIN_REDIRECT, "--database", str(database)]
+                "--main-redirect", MAIN_REDIRECT]
+        if "database_url" not in options:  # PostgreSQL instead
+            args += ["--database", str(database)]
         # The WebSocket door defaults to 127.0.0.1:7002: off unless a test asks for it, so
         # relays of parallel tests never collide on it.
         options.setdefault("ws_port", 0)
@@ -148,7 +150,8 @@ class Relay(LoggedProcess):
         listen = str(options["status_listen"])
         self.status_port = None if listen == "off" else int(listen.rsplit(":", 1)[1])
         for flag, value in options.items():
-            args += ["--" + flag.replace("_", "-"), str(value)]
+            # True: a flag without a value (--directory-api).
+            args += ["--" + flag.replace("_", "-")] + ([] if value is True else [str(value)])
         fds = ()
         if sockets:
             from socket_activation import activated_command

@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from harness import DOMAIN, Agent, RelayTestCase, free_port, wait_until
+from harness import DOMAIN, RelayTestCase, free_port, wait_until
 from accept_loop import accept_in_background
 from test_ca import make_test_ca
 import v1_peer
@@ -101,16 +101,6 @@ class DoorTestCase(RelayTestCase):
     def setUp(self):
         super().setUp()
         self.pki = make_test_ca(str(self.tmp / "pki"))
-
-    def start_url_agent(self, slug, token, local_port, server, *extra, env=None, wait=True):
-        """An agent with its --server and TLS flags as given (the harness's add
-        --insecure-plaintext)."""
-        agent = Agent(self.tmp, self._name("agent-" + slug), slug, token, server, local_port,
-                      list(extra), env=env, as_given=True)
-        self._processes.append(agent)
-        if wait:
-            agent.wait_registered()
-        return agent
 
 
 class SecureWebSocketDoorTest(DoorTestCase):
@@ -276,6 +266,24 @@ class TlsTrustTest(DoorTestCase):
         site = self.start_site()
         env = dict(os.environ, SSL_CERT_FILE=self.pki["ca.pem"])
         env.pop("SSL_CERT_DIR", None)
+        self.start_url_agent("demo", token, site.port, f"localhost:{relay.tcp_port}", env=env)
+        relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
+        self.assert_serves(relay, "demo", site)
+
+    def test_agent_trusts_the_system_store_from_a_hashed_ssl_cert_dir(self):
+        # Without SSL_CERT_FILE the agent reads the store's hashed directory on demand rather
+        # than the whole bundle: the relay's CA must be found there alone.
+        hashed = self.tmp / "hashed-certs"
+        hashed.mkdir()
+        subject_hash = subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in",
+                                       self.pki["ca.pem"]], capture_output=True, text=True,
+                                      check=True).stdout.strip()
+        os.symlink(self.pki["ca.pem"], hashed / f"{subject_hash}.0")
+        relay = self.tls_relay()
+        token = self.add_slug("demo")
+        site = self.start_site()
+        env = dict(os.environ, SSL_CERT_DIR=f"{self.tmp / 'absent'}:{hashed}")
+        env.pop("SSL_CERT_FILE", None)
         self.start_url_agent("demo", token, site.port, f"localhost:{relay.tcp_port}", env=env)
         relay.wait_tunnel("demo", where=lambda t: t["door"] == "tls")
         self.assert_serves(relay, "demo", site)

@@ -102,5 +102,39 @@ TEST(LoopbackRanges, TrustLoopbackOfBothFamiliesAndNothingElse) {
     EXPECT_FALSE(describeVisitor(ip("::2"), ranges).trusted);
 }
 
+net::Fields forwardedFor(std::initializer_list<std::string_view> values) {
+    net::Fields fields;
+    for (const auto value : values) {
+        fields.insert("X-Forwarded-For", value);
+    }
+    return fields;
+}
+
+TEST(ClientAddress, IsThePeerWhenThePeerIsNotATrustedProxy) {
+    const auto fields = forwardedFor({"203.0.113.7"});
+    EXPECT_EQ(clientAddress(fields, ip("198.51.100.1"), loopbackRanges()), ip("198.51.100.1"));
+}
+
+TEST(ClientAddress, IsWhatTheTrustedProxySawBehindIt) {
+    const auto fields = forwardedFor({"203.0.113.7"});
+    EXPECT_EQ(clientAddress(fields, ip("127.0.0.1"), loopbackRanges()), ip("203.0.113.7"));
+}
+
+TEST(ClientAddress, IgnoresWhatTheClientClaimedLeftOfTheProxysEntry) {
+    // The client sent "10.0.0.1" itself; the proxy appended the address it saw.
+    const auto fields = forwardedFor({"10.0.0.1, 203.0.113.7"});
+    EXPECT_EQ(clientAddress(fields, ip("127.0.0.1"), loopbackRanges()), ip("203.0.113.7"));
+}
+
+TEST(ClientAddress, SkipsTrustedHopsAcrossRepeatedFields) {
+    const auto fields = forwardedFor({"203.0.113.7", "127.0.0.2"});
+    EXPECT_EQ(clientAddress(fields, ip("::1"), loopbackRanges()), ip("203.0.113.7"));
+}
+
+TEST(ClientAddress, StopsAtGarbageAndKeepsTheLastTrustedView) {
+    const auto fields = forwardedFor({"not-an-address"});
+    EXPECT_EQ(clientAddress(fields, ip("127.0.0.1"), loopbackRanges()), ip("127.0.0.1"));
+}
+
 }  // namespace
 }  // namespace nexus::server

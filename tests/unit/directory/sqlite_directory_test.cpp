@@ -277,6 +277,91 @@ TEST_F(SqliteDirectoryTest, RecordTransportFillsTheTelemetryColumns) {
     EXPECT_EQ(dir_->recordTransport("ghost", "tcp7443").error(), makeError(Errc::SlugNotFound));
 }
 
+TEST_F(SqliteDirectoryTest, RegisteredInstanceKeepsItsProfileAndIsActiveAtOnce) {
+    const Profile profile{"My forum", "About us", "en", "BE", "dark", "1.2.3"};
+    auto created = dir_->registerInstance("forum", "https://forum.example.org", profile);
+    ASSERT_TRUE(created.has_value()) << created.error().message();
+    EXPECT_EQ(created->instance.status, "active");
+    EXPECT_EQ(created->instance.registeredAt.size(), 20U) << created->instance.registeredAt;
+    EXPECT_TRUE(dir_->authenticate("forum", created->token).has_value());
+    EXPECT_EQ(RawDb(path_).text("SELECT name || '|' || description || '|' || country FROM "
+                                "directory_instances WHERE slug = 'forum'"),
+              "My forum|About us|BE");
+    EXPECT_EQ(dir_->registerInstance("forum", "https://x.example", profile).error(),
+              makeError(Errc::SlugExists));
+    EXPECT_EQ(*dir_->count(), 1);
+}
+
+TEST_F(SqliteDirectoryTest, PingFindsTheRowByTokenAndMarksItSeen) {
+    const NewInstance created = add("alice");
+    auto pinged = dir_->ping(created.token, Heartbeat{12, std::nullopt, "2.0"});
+    ASSERT_TRUE(pinged.has_value()) << pinged.error().message();
+    EXPECT_EQ(pinged->slug, "alice");
+    EXPECT_EQ(pinged->status, "active");
+    EXPECT_EQ(RawDb(path_).text("SELECT members || '|' || online || '|' || version || '|' || "
+                                "(last_seen IS NOT NULL) FROM directory_instances"),
+              "12|0|2.0|1");
+    EXPECT_EQ(dir_->ping(std::string(64, 'f'), {}).error(), makeError(Errc::AuthFailed));
+    // The stored digest is not a token.
+    EXPECT_EQ(dir_->ping(tokenDigest(created.token), {}).error(), makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, PingAcceptsALegacyPlaintextRow) {
+    insertLegacy("old", std::string(64, 'c'), "active");
+    EXPECT_EQ(dir_->ping(std::string(64, 'c'), {})->slug, "old");
+}
+
+TEST_F(SqliteDirectoryTest, UnregisterNeedsTheTokenAndSparesBannedRows) {
+    const NewInstance created = add("alice");
+    EXPECT_EQ(dir_->unregister("alice", std::string(64, 'f')).error(), makeError(Errc::AuthFailed));
+    EXPECT_EQ(dir_->unregister("nobody", created.token).error(), makeError(Errc::AuthFailed));
+    EXPECT_TRUE(dir_->unregister("alice", created.token).has_value());
+    EXPECT_EQ(*dir_->count(), 0);
+
+    insertLegacy("banned", std::string(64, 'b'), "banned");
+    EXPECT_EQ(dir_->unregister("banned", std::string(64, 'b')).error(),
+              makeError(Errc::AuthFailed));
+}
+
+TEST_F(SqliteDirectoryTest, ListSeenShowsActiveInstancesPingedRecentlyOrLive) {
+    const NewInstance pinged = add("pinged");
+    add("live");
+    add("silent");
+    const NewInstance revoked = add("revoked");
+    RawDb(path_).exec(
+        "UPDATE directory_instances SET last_seen = datetime('now', '-20 minutes') "
+        "WHERE slug = 'silent'");
+    ASSERT_TRUE(dir_->ping(pinged.token, {}).has_value());
+    ASSERT_TRUE(dir_->ping(revoked.token, {}).has_value());
+    ASSERT_TRUE(dir_->revoke("revoked").has_value());
+    auto listed = dir_->listSeen(std::chrono::minutes(15), {"live", "nosuch"}, 10);
+    ASSERT_TRUE(listed.has_value());
+    ASSERT_EQ(listed->size(), 2U);
+    EXPECT_EQ((*listed)[0].instance.slug, "live");
+    EXPECT_EQ((*listed)[0].lastSeen, "");
+    EXPECT_EQ((*listed)[1].instance.slug, "pinged");
+    EXPECT_EQ((*listed)[1].lastSeen.size(), 20U);
+    EXPECT_EQ(dir_->listSeen(std::chrono::minutes(15), {"live"}, 1)->size(), 1U);
+}
+
+TEST_F(SqliteDirectoryTest, AFileFromBeforeTheRegistrationApiGainsItsColumns) {
+    dir_.reset();
+    const std::string old = root_ + "/old.db";
+    RawDb(old).exec(
+        "CREATE TABLE directory_instances (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, "
+        "name TEXT NOT NULL, url TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending', token "
+        "TEXT NOT NULL UNIQUE, registered_at TEXT DEFAULT CURRENT_TIMESTAMP, relay_transport "
+        "TEXT, relay_transport_at TEXT); INSERT INTO directory_instances (slug, name, url, "
+        "status, token) VALUES ('kept', 'kept', 'https://kept.example', 'active', 'x')");
+    auto opened = openSqlite(old, Creation::Never);
+    ASSERT_TRUE(opened.has_value()) << opened.error().message();
+    const NewInstance created = *(*opened)->add("fresh", "https://fresh.example");
+    EXPECT_EQ((*opened)->ping(created.token, Heartbeat{3, 1, ""})->slug, "fresh");
+    EXPECT_EQ(RawDb(old).text("SELECT group_concat(slug || ':' || members || ':' || language) "
+                              "FROM directory_instances"),
+              "kept:0:fr,fresh:3:fr");
+}
+
 TEST_F(SqliteDirectoryTest, CreatesAPrivateFileInAPrivateDirectory) {
     struct stat file {};
     struct stat parent {};
