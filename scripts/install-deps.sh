@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages Nexus Relay needs, only those missing.
 #   scripts/install-deps.sh          everything the build and every test suite need
 #   scripts/install-deps.sh --demo   only what building the binary and running the demo need
+#   scripts/install-deps.sh --cross  what the arm64 cross build and its packages need
 set -euo pipefail
 
 # The binary: a compiler, the build tools, the libraries it links, and the demo's site and check.
@@ -31,8 +32,23 @@ test_packages=(
              # of the relay, with its internal CA
 )
 
-packages=("${demo_packages[@]}")
-[ "${1:-}" = "--demo" ] || packages+=("${test_packages[@]}")
+# The cross suite (tests/cross) and `dpkg-buildpackage -a arm64`: the cross compiler, qemu to
+# run the aarch64 programs, and the libraries' :arm64 multiarch packages beside the amd64 ones
+# (the header-only and architecture-independent ones above serve both, and libpq-dev, which
+# cannot be installed for two architectures at once: its headers serve the dlopen()ed libpq).
+# Build tools such as sdbus-c++-xml2cpp stay the machine's own.
+cross_packages=(
+  crossbuild-essential-arm64 qemu-user-static pkgconf:arm64
+  libboost1.81-dev:arm64 libssl-dev:arm64 libfmt-dev:arm64 libmimalloc-dev:arm64
+  libsqlite3-dev:arm64 libsystemd-dev:arm64 libsdbus-c++-dev:arm64
+  libcurl4-openssl-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64
+)
+
+case "${1:-}" in
+  --demo) packages=("${demo_packages[@]}") ;;
+  --cross) packages=("${demo_packages[@]}" debhelper dpkg-dev fakeroot "${cross_packages[@]}") ;;
+  *) packages=("${demo_packages[@]}" "${test_packages[@]}" "${cross_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -43,6 +59,11 @@ done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "Installing: ${missing[*]}" >&2
+# apt knows :arm64 packages once dpkg accepts the architecture (the update below fetches
+# their lists).
+if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $sudo dpkg --add-architecture arm64
+fi
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 # The caddy package starts its own server on port 80 where systemd runs; the tests start theirs.

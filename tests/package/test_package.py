@@ -103,9 +103,10 @@ def ccache_settings():
     return settings
 
 
-def build_packages(tree, version, output, clean):
+def build_packages(tree, version, output, clean, host_arch=None):
     """dpkg-buildpackage -b at `version`, the .debs moved into `output`; without `clean`,
-    only the binary stage runs again on the previous build."""
+    only the binary stage runs again on the previous build. With `host_arch`, a cross build
+    (-a) for that Debian architecture."""
     with open(os.path.join(tree, "debian/changelog"), encoding="utf-8") as f:
         changelog = f.read()
     first, rest = changelog.split("\n", 1)
@@ -114,10 +115,16 @@ def build_packages(tree, version, output, clean):
     # No -dbgsym package: compressing the debug symbols takes a minute and nothing uses them.
     env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2", LC_ALL="C.UTF-8")
     env.update(ccache_settings())
+    cross = []
+    if host_arch:
+        cross = ["-a", host_arch]
+        # debhelper's cross file names the first cross compiler on PATH: ccache's, if any.
+        env["PATH"] = f"/usr/lib/ccache:{env['PATH']}"
     if not clean:
         # The list of the files built last time, which were moved away.
         os.remove(os.path.join(tree, "debian/files"))
-    argv = ["dpkg-buildpackage", "-us", "-uc", "-b", "-Pnocheck"] + ([] if clean else ["-nc"])
+    argv = ["dpkg-buildpackage", "-us", "-uc", "-b", "-Pnocheck", *cross]
+    argv += [] if clean else ["-nc"]
     started = time.monotonic()
     run(argv, cwd=tree, env=env, timeout=3600)
     print(f"dpkg-buildpackage {version}: {time.monotonic() - started:.0f} s", file=sys.stderr)
