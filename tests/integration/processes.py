@@ -20,11 +20,20 @@ MAIN_REDIRECT = "https://nexus.test/"
 EM_DASH = "\u2014"
 
 
+_HANDED_OUT = set()
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (the tiny race with other programs is acceptable)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on right now (the tiny race with other programs is acceptable),
+    never one this process was given before: the kernel may hand the same ephemeral port to
+    two binds in a row, and a relay given it for two listeners fails to start."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_until(predicate, timeout, what, interval=0.02):
