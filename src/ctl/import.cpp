@@ -131,7 +131,7 @@ void importLegacy(SetupOptions options) {
 
     FileChanges changes;
     writeAgentFiles(changes, options.paths, settings, token);
-    auto must = [&changes](std::string problem) {
+    auto must = [&changes](const std::string& problem) {
         if (!problem.empty()) {
             changes.rollback();
             throw Failure(Exit::AccessDenied, problem + "; nothing changed");

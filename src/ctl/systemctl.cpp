@@ -31,6 +31,7 @@ std::string Systemctl::run(const std::vector<std::string>& args) const {
     std::vector<std::string> words{program_};
     words.insert(words.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
     for (auto& word : words) {
         argv.push_back(word.data());
     }

@@ -52,11 +52,11 @@ const Libpq* load() {
 }  // namespace
 
 Result<const Libpq*> loadLibpq() {
-    static const Libpq* const loaded = load();
-    if (loaded == nullptr) {
+    static const Libpq* const kLoaded = load();
+    if (kLoaded == nullptr) {
         return ErrorCode(ELIBACC, boost::system::system_category());
     }
-    return loaded;
+    return kLoaded;
 }
 
 const Libpq& libpq() {

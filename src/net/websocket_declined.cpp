@@ -41,8 +41,8 @@ public:
 }  // namespace
 
 const boost::system::error_category& webSocketDeclinedCategory() noexcept {
-    static const WebSocketDeclinedCategory category;
-    return category;
+    static const WebSocketDeclinedCategory kCategory;
+    return kCategory;
 }
 
 }  // namespace nexus::net

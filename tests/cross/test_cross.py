@@ -54,7 +54,7 @@ def configure():
     front of the compilers it finds itself, not of those a cross file names."""
     if os.path.exists(os.path.join(CROSS_BUILD, "build.ninja")):
         return
-    argv = ["meson", "setup", CROSS_BUILD, "--cross-file", CROSS_FILE]
+    argv = ["meson", "setup", CROSS_BUILD, SOURCE_ROOT, "--cross-file", CROSS_FILE]
     if shutil.which("ccache"):
         ccache_file = os.path.join(BUILD_ROOT, "cross-aarch64-ccache.ini")
         with open(ccache_file, "w", encoding="utf-8") as f:
