@@ -272,6 +272,11 @@ class PackageTest(unittest.TestCase):
         return {path: content(path)
                 for path in ("/etc/nexus-relay/client.conf", "/etc/nexus-relay/token")}
 
+    @staticmethod
+    def token_in(c):
+        with open(c.path("/etc/nexus-relay/token"), encoding="utf-8") as f:
+            return f.read().strip()
+
     def files_named_nexus(self, c):
         # Not the test's own files: the copied packages, the site's transient unit.
         found = c.run("find", "/etc", "/usr", "/var", "/run", "/srv", "-xdev", "-name",
@@ -386,7 +391,7 @@ class PackageTest(unittest.TestCase):
         with open(c.path("/etc/nexus-relay/client.conf"), encoding="utf-8") as f:
             conf = f.read()
         self.assertIn(f"slug = {SLUG}", conf)
-        token = open(c.path("/etc/nexus-relay/token"), encoding="utf-8").read().strip()
+        token = self.token_in(c)
         self.assertNotIn(token, conf)
         self.assertIn(SITE_MARKER, self.public_page(c))
         self.assertNotEqual(self.agent_files(c), before)
@@ -443,7 +448,7 @@ class PackageTest(unittest.TestCase):
                          "/lib/systemd/system/nexus-relay-client.service")
         self.wait_registered(c)
         self.assertIn(SITE_MARKER, self.public_page(c))
-        self.assertEqual(open(c.path("/etc/nexus-relay/token"), encoding="utf-8").read().strip(),
+        self.assertEqual(self.token_in(c),
                          token)
         self.assertFalse(os.path.exists(c.path("/etc/systemd/system/nexus-relay-client.service")))
         self.assertEqual(c.run("sh", "-c", "command -v nexus-relay").stdout.strip(),
