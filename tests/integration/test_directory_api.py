@@ -13,31 +13,10 @@ import time
 import unittest
 import urllib.parse
 
+from deployed_table import DATABASE_URL, SCHEMA_SQL, psql
 from harness import DOMAIN, MAIN_SLUG, RelayTestCase, http_request, post_body
 
-DATABASE_URL = os.environ.get("NEXUS_TEST_DATABASE_URL", "")
 HEADERS = [("Content-Type", "application/json")]
-
-# The deployed table (migrations 014 and 116), in a schema of the test's own.
-PG_SCHEMA = """
-CREATE SCHEMA {schema};
-CREATE TABLE {schema}.directory_instances (
-  id SERIAL PRIMARY KEY, slug VARCHAR(63) NOT NULL UNIQUE, name VARCHAR(100) NOT NULL,
-  description TEXT, url TEXT NOT NULL, ip VARCHAR(45), language VARCHAR(10) DEFAULT 'fr',
-  country VARCHAR(2), theme VARCHAR(50), members INT DEFAULT 0, online INT DEFAULT 0,
-  version VARCHAR(20),
-  status VARCHAR(20) DEFAULT 'pending'
-    CHECK (status IN ('pending','active','inactive','banned')),
-  token VARCHAR(64) NOT NULL UNIQUE, cloudflare_record_id TEXT, last_seen TIMESTAMPTZ,
-  registered_at TIMESTAMPTZ DEFAULT NOW(),
-  relay_transport TEXT CHECK (relay_transport IS NULL OR relay_transport IN ('tcp7443','wss')),
-  relay_transport_at TIMESTAMPTZ);
-"""
-
-
-def psql(sql):
-    subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", DATABASE_URL, "-c", sql],
-                   check=True, capture_output=True, text=True, timeout=30)
 
 
 class DirectoryApiCase(RelayTestCase):
@@ -252,7 +231,7 @@ class DirectoryApiPostgresTest(DirectoryApiCase):
     def relay_options(self):
         self.assertTrue(DATABASE_URL, "NEXUS_TEST_DATABASE_URL must be set in CI")
         schema = f"dirapi_{os.getpid()}_{int(time.time() * 1000) % 1000000}"
-        psql(PG_SCHEMA.format(schema=schema))
+        psql(SCHEMA_SQL.format(schema=schema))
         self.addCleanup(psql, f"DROP SCHEMA {schema} CASCADE")
         url = urllib.parse.urlsplit(DATABASE_URL)
         separator = "&" if url.query else ""

@@ -4,37 +4,14 @@
 fast with a clear message, and everything recovers by itself when the database returns."""
 
 import os
-import subprocess
 import time
 import unittest
 import urllib.parse
 
+from deployed_table import DATABASE_URL, SCHEMA_SQL, psql
 from harness import (BIN, DOMAIN, LoggedProcess, RelayTestCase, free_port, http_request,
                      run_binary)
 from tcp_cut_proxy import CutProxy
-
-DATABASE_URL = os.environ.get("NEXUS_TEST_DATABASE_URL", "")
-
-# The deployed table (migrations 014 and 116), in a schema of this test's own.
-SCHEMA_SQL = """
-CREATE SCHEMA {schema};
-CREATE TABLE {schema}.directory_instances (
-  id SERIAL PRIMARY KEY, slug VARCHAR(63) NOT NULL UNIQUE, name VARCHAR(100) NOT NULL,
-  description TEXT, url TEXT NOT NULL, ip VARCHAR(45), language VARCHAR(10) DEFAULT 'fr',
-  country VARCHAR(2), theme VARCHAR(50), members INT DEFAULT 0, online INT DEFAULT 0,
-  version VARCHAR(20),
-  status VARCHAR(20) DEFAULT 'pending'
-    CHECK (status IN ('pending','active','inactive','banned')),
-  token VARCHAR(64) NOT NULL UNIQUE, cloudflare_record_id TEXT, last_seen TIMESTAMPTZ,
-  registered_at TIMESTAMPTZ DEFAULT NOW(),
-  relay_transport TEXT CHECK (relay_transport IS NULL OR relay_transport IN ('tcp7443','wss')),
-  relay_transport_at TIMESTAMPTZ);
-"""
-
-
-def psql(sql):
-    subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", DATABASE_URL, "-c", sql],
-                   check=True, capture_output=True, text=True, timeout=30)
 
 
 @unittest.skipUnless(DATABASE_URL or os.environ.get("CI"),
